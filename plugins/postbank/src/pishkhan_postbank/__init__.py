@@ -1,0 +1,1 @@
+"""Post Bank adapter for Pishkhan Gateway: utility bill inquiry and payment over SOAP."""

@@ -1,0 +1,1 @@
+"""HTTP blueprints by audience: ``offices`` (the counter), ``system`` (health, docs, keys)."""

@@ -1,0 +1,58 @@
+"""Turning errors into ``application/problem+json`` (RFC 9457) responses."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import structlog
+from flask import Flask, Response
+from werkzeug.exceptions import HTTPException
+
+from pishkhan_gateway.errors import (
+    GatewayError,
+    InternalError,
+    InvalidRequest,
+    MethodNotAllowed,
+    NotFound,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+)
+
+PROBLEM = "application/problem+json"
+log = structlog.get_logger(__name__)
+_HTTP_TO_ERROR: dict[int, type[GatewayError]] = {
+    400: InvalidRequest, 404: NotFound, 405: MethodNotAllowed, 413: PayloadTooLarge,
+    415: UnsupportedMediaType,
+}
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None,
+                  mimetype: str = "application/json") -> Response:
+    """A JSON response with Persian left readable (UTF-8, not ``\\u`` escapes)."""
+    data = body if isinstance(body, bytes) else json.dumps(body, ensure_ascii=False).encode()
+    return Response(data, status=status, headers=headers or {}, mimetype=mimetype)
+
+
+def problem_response(error: GatewayError) -> Response:
+    """The problem+json response for a gateway error."""
+    return json_response(error.problem(), error.status, error.headers, PROBLEM)
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Every error leaves as problem+json with a stable code."""
+
+    @app.errorhandler(GatewayError)
+    def _gateway_error(error: GatewayError) -> Response:
+        return problem_response(error)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(error: HTTPException) -> Response:
+        status = error.code or 500
+        mapped = _HTTP_TO_ERROR.get(status, InvalidRequest if status < 500 else InternalError)
+        return problem_response(mapped(error.description))
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception) -> Response:
+        log.exception("unhandled_error")
+        return problem_response(InternalError())

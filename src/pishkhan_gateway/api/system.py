@@ -1,0 +1,65 @@
+"""Liveness, readiness, the OpenAPI document and the gateway's public key."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, current_app
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from pishkhan_gateway import __version__
+from pishkhan_gateway.api.problem import json_response
+from pishkhan_gateway.gateway import Gateway
+from pishkhan_gateway.openapi import document
+
+bp = Blueprint("system", __name__)
+
+
+def _gateway() -> Gateway:
+    return current_app.extensions["pishkhan"]
+
+
+@bp.get("/v1/health")
+def health() -> Response:
+    """Alive; with plugin problems and each agency's breaker state for operators."""
+    gw = _gateway()
+    states = gw.dispatcher.breaker_states()
+    return json_response({
+        "status": "ok",
+        "version": __version__,
+        "plugins": sorted(name for name, _ in gw.plugins.pm.list_name_plugin()),
+        "plugin_problems": [{"plugin": p.plugin, "error": p.error} for p in gw.plugins.problems],
+        "agencies": {name: {"breaker": states.get(name, "closed")}
+                     for name in sorted(gw.plugins.agencies)},
+        "services": len(gw.plugins.services),
+    })
+
+
+@bp.get("/v1/ready")
+def ready() -> Response:
+    """Ready to serve: the database answers and its schema is current."""
+    gw = _gateway()
+    checks: dict[str, str] = {}
+    try:
+        with gw.store.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        checks["database"] = "ok"
+        checks["schema"] = "ok" if gw.store.is_current() else "needs `pishkhan-gateway db upgrade`"
+    except SQLAlchemyError as exc:
+        checks["database"] = f"unreachable: {type(exc).__name__}"
+    ok = all(v == "ok" for v in checks.values())
+    return json_response({"status": "ready" if ok else "not_ready", "checks": checks},
+                         200 if ok else 503)
+
+
+@bp.get("/openapi.json")
+def openapi() -> Response:
+    """The OpenAPI 3.1 description of this gateway, with its installed services."""
+    return json_response(document(sorted(_gateway().plugins.services)))
+
+
+@bp.get("/v1/audit/public-key")
+def public_key() -> Response:
+    """The Ed25519 key that signs receipts and tree heads (PEM SubjectPublicKeyInfo)."""
+    signer = _gateway().signer
+    return json_response({"key_id": signer.key_id, "algorithm": "Ed25519",
+                          "public_key": signer.public_pem})

@@ -1,0 +1,72 @@
+"""``create_app``: configuration, logging, store, plugins, blueprints, CLI. No import-time work."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import structlog
+from flask import Flask, Response, g, request
+
+from pishkhan_gateway.api import offices as offices_api
+from pishkhan_gateway.api import system as system_api
+from pishkhan_gateway.api.problem import register_error_handlers
+from pishkhan_gateway.commands import register_commands
+from pishkhan_gateway.config import complete, from_env
+from pishkhan_gateway.gateway import Gateway
+from pishkhan_gateway.logs import configure_logging
+from pishkhan_gateway.plugins import Plugins, load_plugins
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+def create_app(config: Mapping[str, Any] | None = None, *,
+               plugins: Plugins | None = None,
+               extra_plugins: Iterable[tuple[str, object]] = ()) -> Flask:
+    """Build the gateway app.
+
+    ``config`` overrides what the environment says (tests pass everything they need).
+    ``plugins`` reuses an already loaded plugin set; ``extra_plugins`` adds plugin objects
+    (``(name, object)``) to the ones found through entry points.
+    """
+    settings = from_env()
+    settings.update(config or {})
+    settings = complete(settings)
+    configure_logging(settings["LOG_LEVEL"])
+
+    app = Flask("pishkhan_gateway")
+    app.config.update(settings)
+    app.config["MAX_CONTENT_LENGTH"] = int(settings["MAX_BODY_BYTES"])
+    if plugins is None:
+        blocked = [p.strip() for p in str(settings["DISABLED_PLUGINS"]).split(",") if p.strip()]
+        plugins = load_plugins(blocked=blocked, extra=extra_plugins)
+    app.extensions["pishkhan"] = Gateway(app.config, plugins)
+
+    _request_ids(app)
+    register_error_handlers(app)
+    app.register_blueprint(offices_api.bp)
+    app.register_blueprint(system_api.bp)
+    register_commands(app)
+    return app
+
+
+def _request_ids(app: Flask) -> None:
+    """Bind a request id to every log line of a request and return it in ``X-Request-Id``."""
+
+    @app.before_request
+    def _bind() -> None:
+        given = request.headers.get("X-Request-Id", "")
+        g.request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(request_id=g.request_id)
+
+    @app.after_request
+    def _header(response: Response) -> Response:
+        response.headers["X-Request-Id"] = g.get("request_id", "")
+        return response
+
+    @app.teardown_request
+    def _unbind(_exc: BaseException | None) -> None:
+        structlog.contextvars.clear_contextvars()

@@ -1,0 +1,248 @@
+"""The ``pishkhan-gateway`` commands (DESIGN.md §6), registered on the app's Flask CLI.
+
+Each reads the same environment as the server. A command that issues a credential prints only
+the credential on stdout, so scripts can capture it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import secrets
+import sys
+import threading
+from pathlib import Path
+
+import click
+import jdatetime
+from flask import Flask, current_app
+from flask.cli import AppGroup
+from werkzeug.serving import make_server
+
+from pishkhan_gateway import offices, sandboxkit
+from pishkhan_gateway.errors import GatewayError
+from pishkhan_gateway.gateway import Gateway
+from pishkhan_gateway.tariffs import CATEGORIES, read_schedule_file
+
+db_cli = AppGroup("db", help="The database schema.")
+offices_cli = AppGroup("offices", help="Licensed offices and their credentials.")
+operators_cli = AppGroup("operators", help="The people who work an office's counter.")
+tariffs_cli = AppGroup("tariffs", help="The regulator's tariff schedules.")
+
+SAMPLE_OPERATOR = "0790419904"
+SAMPLE_CITIZEN = "0499370899"
+SAMPLE_BILL = {"bill_id": "1117753200140", "payment_id": "12070160"}
+
+
+def _gw() -> Gateway:
+    return current_app.extensions["pishkhan"]
+
+
+def _date(value: str | None) -> dt.date | None:
+    """``YYYY-MM-DD``: Jalali when the year is below 1700, else Gregorian."""
+    if value is None:
+        return None
+    year, month, day = (int(p) for p in value.split("-"))
+    if year < 1700:
+        return jdatetime.date(year, month, day).togregorian()
+    return dt.date(year, month, day)
+
+
+def _fail(error: GatewayError) -> None:
+    click.echo(f"error: {error.detail}", err=True)
+    sys.exit(2)
+
+
+@db_cli.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the database schema to the latest version."""
+    _gw().store.upgrade()
+    click.echo("database is at the latest schema", err=True)
+
+
+@offices_cli.command("add")
+@click.option("--id", "office_id", required=True)
+@click.option("--licence", required=True, help="Licence number")
+@click.option("--name", required=True)
+@click.option("--type", "office_type", type=click.Choice(offices.OFFICE_TYPES), required=True)
+@click.option("--province", required=True)
+@click.option("--city", required=True)
+@click.option("--category", type=click.Choice(CATEGORIES), required=True)
+@click.option("--issued", default=None, help="Licence issue date (Jalali or ISO); default today")
+@click.option("--expires", default=None,
+              help="Licence expiry (Jalali or ISO YYYY-MM-DD); default five years from issue")
+def offices_add(office_id: str, licence: str, name: str, office_type: str, province: str,
+                city: str, category: str, issued: str | None, expires: str | None) -> None:
+    """Register a licensed office."""
+    try:
+        office = offices.add_office(_gw().store, id=office_id, licence_no=licence, name=name,
+                                    type=office_type, province=province, city=city,
+                                    category=category, issued_on=_date(issued),
+                                    expires_on=_date(expires))
+    except GatewayError as exc:
+        _fail(exc)
+    click.echo(f"office {office.id} added; licence valid until {office.expires_on}", err=True)
+
+
+@offices_cli.command("list")
+def offices_list() -> None:
+    """List offices (id, status, category, province, licence expiry)."""
+    for office in offices.list_offices(_gw().store):
+        click.echo(f"{office.id}\t{office.status}\t{office.category}\t{office.province}\t"
+                   f"{office.expires_on}\t{office.name}")
+
+
+@offices_cli.command("show")
+@click.argument("office_id")
+def offices_show(office_id: str) -> None:
+    """Show one office as JSON."""
+    office = offices.get_office(_gw().store, office_id)
+    if office is None:
+        click.echo(f"error: no office {office_id}", err=True)
+        sys.exit(2)
+    click.echo(json.dumps({
+        "id": office.id, "licence_no": office.licence_no, "name": office.name,
+        "type": office.type, "province": office.province, "city": office.city,
+        "category": office.category, "status": office.status,
+        "status_reason": office.status_reason, "issued_on": office.issued_on.isoformat(),
+        "expires_on": office.expires_on.isoformat()}, ensure_ascii=False, indent=2))
+
+
+@offices_cli.command("issue-key")
+@click.argument("office_id")
+def offices_issue_key(office_id: str) -> None:
+    """Issue a bearer credential for the office; prints only the credential, once."""
+    try:
+        click.echo(offices.issue_key(_gw().store, office_id))
+    except GatewayError as exc:
+        _fail(exc)
+
+
+@offices_cli.command("revoke-key")
+@click.argument("credential")
+def offices_revoke_key(credential: str) -> None:
+    """Revoke a credential (whole, or its pgk_<id> prefix); effective on the next request."""
+    try:
+        office_id = offices.revoke_key(_gw().store, credential)
+    except GatewayError as exc:
+        _fail(exc)
+    click.echo(f"credential of office {office_id} revoked", err=True)
+
+
+@operators_cli.command("add")
+@click.argument("office_id")
+@click.argument("national_code")
+def operators_add(office_id: str, national_code: str) -> None:
+    """Register an operator (by national code) to an office."""
+    gw = _gw()
+    try:
+        offices.add_operator(gw.store, gw.pseudonyms, office_id, national_code)
+    except GatewayError as exc:
+        _fail(exc)
+    click.echo(f"operator registered to {office_id}", err=True)
+
+
+@tariffs_cli.command("load")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def tariffs_load(path: Path) -> None:
+    """Validate and load a tariff schedule file (TOML or JSON)."""
+    try:
+        schedule = _gw().tariffs.load(read_schedule_file(path))
+    except GatewayError as exc:
+        _fail(exc)
+    click.echo(f"loaded {schedule.name!r}, effective {schedule.effective_jalali}", err=True)
+
+
+@tariffs_cli.command("list")
+def tariffs_list() -> None:
+    """List loaded schedules (effective Jalali date, name, services priced)."""
+    for schedule in _gw().tariffs.schedules():
+        click.echo(f"{schedule.effective_jalali}\t{schedule.name}\t{len(schedule.caps)} services")
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8080, show_default=True, type=int)
+def serve(host: str, port: int) -> None:
+    """Development server (threaded). Production: gunicorn 'pishkhan_gateway.wsgi:app'."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    click.echo(f"serving on http://{host}:{port}/", err=True)
+    make_server(host, port, app, threaded=True).serve_forever()
+
+
+def _start_sandboxes(app: Flask, host: str, base_port: int) -> list[sandboxkit.RunningSandbox]:
+    gw: Gateway = app.extensions["pishkhan"]
+    apps = [(a.name, a.sandbox()) for _, a in sorted(gw.plugins.agencies.items()) if a.sandbox]
+    running = sandboxkit.serve(apps, host, base_port)
+    for sandbox in running:
+        app.config["AGENCIES"].setdefault(sandbox.name, {})["url"] = sandbox.url
+    return running
+
+
+@click.command("sandbox")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--base-port", default=8701, show_default=True, type=int,
+              help="First port; agencies take consecutive ports in name order")
+def sandbox(host: str, base_port: int) -> None:
+    """Run every installed agency's sandbox until interrupted."""
+    running = _start_sandboxes(current_app._get_current_object(), host, base_port)  # type: ignore[attr-defined]
+    for s in running:
+        click.echo(f"{s.name}\t{s.url}")
+    threading.Event().wait()
+
+
+@click.command("demo")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8080, show_default=True, type=int)
+@click.option("--sandbox-port", default=8701, show_default=True, type=int)
+def demo(host: str, port: int, sandbox_port: int) -> None:
+    """Sandboxes + sample office, operator, tariffs + the gateway: what `make run` starts."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    gw: Gateway = app.extensions["pishkhan"]
+    gw.store.upgrade()
+    running = _start_sandboxes(app, host, sandbox_port)
+    contracts = Path(app.config["CONTRACTS_DIR"])
+    loaded = {s.effective_jalali for s in gw.tariffs.schedules()}
+    for path in sorted((contracts / "tariffs").glob("*.toml")):
+        document = read_schedule_file(path)
+        if document["effective"] not in loaded:
+            gw.tariffs.load(document)
+    samples = [("demo-tehran-1", "P-1405-0001", "دفتر پیشخوان نمونه تهران", "pishkhan", "Tehran",
+                "Tehran", "metropolis"),
+               ("demo-village-1", "R-1405-0001", "دفتر ICT روستایی نمونه", "rural_ict",
+                "Fars", "Kamfiruz", "village")]
+    keys = {}
+    for office_id, licence, name, kind, province, city, category in samples:
+        if offices.get_office(gw.store, office_id) is None:
+            offices.add_office(gw.store, id=office_id, licence_no=licence, name=name, type=kind,
+                               province=province, city=city, category=category)
+            offices.add_operator(gw.store, gw.pseudonyms, office_id, SAMPLE_OPERATOR)
+        keys[office_id] = offices.issue_key(gw.store, office_id)
+    base = f"http://{host}:{port}"
+    body = json.dumps({"service": "postbank.bill.pay",
+                       "citizen": {"national_code": SAMPLE_CITIZEN}, "params": SAMPLE_BILL,
+                       "office_fee": 40000})
+    click.echo("\nPishkhan Gateway demo (SQLite, sandbox agencies)\n")
+    for s in running:
+        click.echo(f"  sandbox {s.name:<14} {s.url}")
+    click.echo(f"  gateway                {base}/   (OpenAPI: {base}/openapi.json)\n")
+    for office_id, key in keys.items():
+        click.echo(f"  office {office_id:<16} credential: {key}")
+    click.echo(f"  operator national code: {SAMPLE_OPERATOR}\n")
+    click.echo("Pay a sample bill (run it twice: the Idempotency-Key makes it pay once):\n")
+    click.echo(f"curl -sS -X POST {base}/v1/transactions \\\n"
+               f"  -H 'Authorization: Bearer {keys['demo-tehran-1']}' \\\n"
+               f"  -H 'X-Operator: {SAMPLE_OPERATOR}' \\\n"
+               f"  -H 'Idempotency-Key: demo-{secrets.token_hex(4)}' \\\n"
+               f"  -H 'Content-Type: application/json' \\\n"
+               f"  -d '{body}'\n")
+    click.echo(f"The catalog: curl -sS {base}/v1/services "
+               f"-H 'Authorization: Bearer {keys['demo-tehran-1']}'\n", err=False)
+    sys.stdout.flush()
+    make_server(host, port, app, threaded=True).serve_forever()
+
+
+def register_commands(app: Flask) -> None:
+    """Attach every command to ``app.cli``."""
+    for command in (db_cli, offices_cli, operators_cli, tariffs_cli, serve, sandbox, demo):
+        app.cli.add_command(command)

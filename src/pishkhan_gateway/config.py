@@ -1,0 +1,88 @@
+"""Configuration: environment variables (documented in the README) over defaults.
+
+Every command and the server read the same variables, so a CLI command acts on the database of
+the gateway that is running beside it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+PREFIX = "PISHKHAN_"
+
+
+def _float(value: str | float) -> float:
+    return float(value)
+
+
+# name -> (default, parser, meaning). The README's table is checked against this by a test.
+SETTINGS: dict[str, tuple[Any, Any, str]] = {
+    "DATA_DIR": ("var", str, "Directory for the embedded database and generated key files."),
+    "DATABASE_URL": (None, str, "SQLAlchemy URL; default `sqlite:///<DATA_DIR>/pishkhan.db`. "
+                                "Use `postgresql+psycopg://…` for several workers or hosts."),
+    "SIGNING_KEY_FILE": (None, str, "Ed25519 private key (PEM, PKCS#8) signing receipts and tree "
+                                    "heads; default `<DATA_DIR>/signing-key.pem`, created 0600 "
+                                    "on first start."),
+    "PSEUDONYM_KEY_FILE": (None, str, "32-byte secret for the HMAC pseudonyms of national codes "
+                                      "and mobiles; default `<DATA_DIR>/pseudonym.key`, created "
+                                      "0600 on first start."),
+    "CONTRACTS_DIR": ("contracts", str, "Where WSDLs, schemas and tariff schedules live (the "
+                                        "sample tariff that `demo` loads)."),
+    "DISABLED_PLUGINS": ("", str, "Comma-separated plugin (entry-point) names not to load."),
+    "LOG_LEVEL": ("INFO", str, "Log level of the JSON logs on stderr."),
+    "TARIFF_CACHE_SECONDS": (5.0, _float, "How long a worker reuses the tariff schedules it read "
+                                          "(a newly loaded schedule is seen after at most this)."),
+    "IDEMPOTENCY_WAIT_SECONDS": (30.0, _float, "How long a duplicate request waits for the first "
+                                               "one with the same Idempotency-Key to finish."),
+    "MAX_BODY_BYTES": (65536, int, "Largest request body accepted."),
+    "BREAKER_FAILURES": (5, int, "Consecutive agency failures that open its circuit breaker."),
+    "BREAKER_RESET_SECONDS": (30.0, _float, "How long an open breaker fails fast before a trial."),
+    "INQUIRY_RETRIES": (2, int, "Retries (with jittered backoff) of an inquiry after a transport "
+                                "failure; payments and requests are never retried."),
+}
+AGENCY_NOTE = ("`PISHKHAN_AGENCY_<NAME>_URL`, `PISHKHAN_AGENCY_<NAME>_TIMEOUT` (seconds): where "
+               "agency `<name>` lives and how long one call may take; default: the plugin's "
+               "declaration.")
+
+
+def from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Read every ``PISHKHAN_*`` setting (keys without the prefix); ``complete`` fills the rest."""
+    env = os.environ if environ is None else environ
+    config: dict[str, Any] = {}
+    for name, (default, parse, _meaning) in SETTINGS.items():
+        raw = env.get(PREFIX + name)
+        config[name] = parse(raw) if raw not in (None, "") else default
+    config["AGENCIES"] = agency_settings(env)
+    return config
+
+
+def agency_settings(env: Mapping[str, str]) -> dict[str, dict[str, str]]:
+    """``PISHKHAN_AGENCY_POSTBANK_URL=…`` → ``{"postbank": {"url": "…"}}``."""
+    agencies: dict[str, dict[str, str]] = {}
+    marker = PREFIX + "AGENCY_"
+    for key, value in env.items():
+        if not key.startswith(marker):
+            continue
+        rest = key[len(marker):]
+        name, _, setting = rest.rpartition("_")
+        if name and setting:
+            agencies.setdefault(name.lower(), {})[setting.lower()] = value
+    return agencies
+
+
+def complete(config: dict[str, Any]) -> dict[str, Any]:
+    """Fill the defaults that depend on other settings (paths under ``DATA_DIR``)."""
+    for name, (default, _parse, _meaning) in SETTINGS.items():
+        config.setdefault(name, default)
+    config.setdefault("AGENCIES", {})
+    data = Path(config["DATA_DIR"])
+    if not config.get("DATABASE_URL"):
+        config["DATABASE_URL"] = f"sqlite:///{data / 'pishkhan.db'}"
+    if not config.get("SIGNING_KEY_FILE"):
+        config["SIGNING_KEY_FILE"] = str(data / "signing-key.pem")
+    if not config.get("PSEUDONYM_KEY_FILE"):
+        config["PSEUDONYM_KEY_FILE"] = str(data / "pseudonym.key")
+    return config

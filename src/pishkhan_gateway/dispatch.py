@@ -1,0 +1,113 @@
+"""Calling agency plugins safely: a circuit breaker per agency, bounded retries for inquiries only.
+
+Resilience lives here, not in each plugin. A plugin's own timeouts bound each call (it receives
+``AgencyContext.timeout``); retries (jittered exponential backoff, at most ``INQUIRY_RETRIES``)
+happen only for ``inquiry`` services and only inside that same timeout budget. Payments and
+requests are never retried: an unclear end is recorded as ``unknown`` and reconciled later.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+import pybreaker
+import structlog
+import tenacity
+
+from pishkhan_gateway.agency import AgencyContext, Citizen, Result
+from pishkhan_gateway.errors import (
+    AgencyFault,
+    AgencyRejected,
+    AgencyTimeout,
+    AgencyUnavailable,
+    GatewayError,
+    InvalidParams,
+)
+from pishkhan_gateway.plugins import Plugins, RegisteredService
+
+log = structlog.get_logger(__name__)
+T = TypeVar("T")
+
+
+class CircuitOpen(AgencyUnavailable):
+    """The agency's breaker is open: fail fast without calling it."""
+
+
+class Dispatcher:
+    """One breaker per agency (per worker process), shared by all requests in it."""
+
+    def __init__(self, plugins: Plugins, *, failures: int, reset_seconds: float,
+                 inquiry_retries: int) -> None:
+        self.plugins = plugins
+        self.failures = failures
+        self.reset_seconds = reset_seconds
+        self.inquiry_retries = inquiry_retries
+        self._breakers: dict[str, pybreaker.CircuitBreaker] = {}
+        self._lock = threading.Lock()
+
+    def breaker(self, agency: str) -> pybreaker.CircuitBreaker:
+        """The agency's breaker; only transport-level failures count against it."""
+        with self._lock:
+            breaker = self._breakers.get(agency)
+            if breaker is None:
+                breaker = pybreaker.CircuitBreaker(
+                    fail_max=self.failures, reset_timeout=self.reset_seconds, name=agency,
+                    exclude=[AgencyRejected, InvalidParams], throw_new_error_on_trip=False)
+                self._breakers[agency] = breaker
+            return breaker
+
+    def breaker_states(self) -> Mapping[str, str]:
+        """Each agency's breaker state (closed, open, half-open)."""
+        with self._lock:
+            return {name: b.current_state for name, b in self._breakers.items()}
+
+    def _guarded(self, agency: AgencyContext, kind: str, call: Callable[[], T]) -> T:
+        def once() -> T:
+            try:
+                return call()
+            except GatewayError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - a plugin bug must still yield an outcome
+                log.exception("plugin_error", agency=agency.name, kind=kind)
+                if kind == "inquiry":
+                    raise AgencyFault(f"the {agency.name} plugin failed: {type(exc).__name__}") \
+                        from exc
+                raise AgencyTimeout("the outcome at the agency is unknown; it will be "
+                                    "reconciled") from exc
+
+        try:
+            return self.breaker(agency.name).call(once)
+        except pybreaker.CircuitBreakerError:
+            raise CircuitOpen(f"{agency.name} is failing; calls are paused",
+                              retry_after=int(self.reset_seconds)) from None
+
+    def quote(self, *, service: RegisteredService, params: Mapping[str, Any],
+              agency: AgencyContext) -> int:
+        """The agency amount, through the breaker."""
+        return self._guarded(agency, "inquiry", lambda: self.plugins.quote(
+            service=service, params=params, agency=agency))
+
+    def execute(self, *, service: RegisteredService, params: Mapping[str, Any],
+                citizen: Citizen, agency: AgencyContext, transaction_id: str,
+                agency_amount: int) -> Result:
+        """Execute the service once (payments, requests) or with bounded retries (inquiries)."""
+        kind = service.service.kind
+
+        def call() -> Result:
+            return self.plugins.execute(service=service, params=params, citizen=citizen,
+                                        agency=agency, transaction_id=transaction_id,
+                                        agency_amount=agency_amount)
+
+        if kind != "inquiry" or self.inquiry_retries <= 0:
+            return self._guarded(agency, kind, call)
+        retrying = tenacity.Retrying(
+            stop=(tenacity.stop_after_attempt(self.inquiry_retries + 1)
+                  | tenacity.stop_after_delay(agency.timeout)),
+            wait=tenacity.wait_random_exponential(multiplier=0.05, max=0.5),
+            retry=tenacity.retry_if_exception(
+                lambda exc: isinstance(exc, AgencyUnavailable | AgencyTimeout)
+                and not isinstance(exc, CircuitOpen)),
+            reraise=True)
+        return retrying(self._guarded, agency, kind, call)

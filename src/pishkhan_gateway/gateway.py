@@ -1,0 +1,45 @@
+"""The per-app object that holds the gateway's parts (``app.extensions["pishkhan"]``)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pishkhan_gateway.agency import AgencyContext
+from pishkhan_gateway.dispatch import Dispatcher
+from pishkhan_gateway.identity import Pseudonymizer
+from pishkhan_gateway.plugins import Plugins
+from pishkhan_gateway.signing import Signer, load_or_create_secret
+from pishkhan_gateway.store import Store
+from pishkhan_gateway.tariffs import Tariffs
+
+
+class Gateway:
+    """Store, plugins, dispatcher, tariffs, signer and pseudonymizer of one app."""
+
+    def __init__(self, config: Mapping[str, Any], plugins: Plugins) -> None:
+        self.config = config
+        self.store = Store(config["DATABASE_URL"])
+        self.plugins = plugins
+        self.signer = Signer.from_file(config["SIGNING_KEY_FILE"])
+        self.pseudonyms = Pseudonymizer(load_or_create_secret(config["PSEUDONYM_KEY_FILE"]))
+        self.tariffs = Tariffs(self.store, float(config["TARIFF_CACHE_SECONDS"]))
+        self.dispatcher = Dispatcher(
+            plugins, failures=int(config["BREAKER_FAILURES"]),
+            reset_seconds=float(config["BREAKER_RESET_SECONDS"]),
+            inquiry_retries=int(config["INQUIRY_RETRIES"]))
+
+    def agency(self, name: str) -> AgencyContext:
+        """How to reach agency ``name`` now: configuration first, then the plugin's defaults.
+
+        Read at call time, so ``demo`` can point agencies at sandboxes it has just started.
+        """
+        declared = self.plugins.agencies[name]
+        settings = dict(self.config.get("AGENCIES", {}).get(name, {}))
+        timeout = float(settings.pop("timeout", declared.timeout))
+        url = settings.pop("url", declared.default_url)
+        return AgencyContext(name=name, url=url, timeout=timeout, settings=settings)
+
+    def agencies(self) -> dict[str, AgencyContext]:
+        """Contexts of every declared agency (for identity hooks)."""
+        return {name: self.agency(name) for name in self.plugins.agencies}

@@ -1,0 +1,71 @@
+"""An office's own transactions: one by id, or pages of its history (newest first)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+from sqlalchemy import select
+
+from pishkhan_gateway.errors import InvalidRequest
+from pishkhan_gateway.ledger import iso
+from pishkhan_gateway.store import Store
+from pishkhan_gateway.store.tables import Transaction
+
+OUTCOMES = ("succeeded", "refused", "failed", "unknown")
+MAX_PAGE = 200
+
+
+def view(row: Transaction) -> dict[str, Any]:
+    """The office-facing view of a recorded transaction (no personal data)."""
+    created = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=dt.UTC)
+    return {
+        "transaction_id": row.id,
+        "status": row.outcome,
+        "code": row.code,
+        "service": row.service,
+        "agency": row.agency,
+        "time": iso(created),
+        "agency_reference": row.agency_reference,
+        "agency_amount": row.agency_amount,
+        "office_fee": row.office_fee,
+        "total": row.total,
+        "fee_cap": row.fee_cap,
+        "log_index": row.log_index,
+        "latency_ms": row.latency_ms,
+        "result": json.loads(row.result) if row.result else None,
+        "receipt": json.loads(row.receipt) if row.receipt else None,
+    }
+
+
+def get(store: Store, office_id: str, transaction_id: str) -> dict[str, Any] | None:
+    """The office's transaction, or None (also when it belongs to another office)."""
+    with store.read() as session:
+        row = session.scalar(select(Transaction).where(
+            Transaction.id == transaction_id, Transaction.office_id == office_id))
+        return view(row) if row else None
+
+
+def page(store: Store, office_id: str, *, limit: int = 50, cursor: str | None = None,
+         service: str | None = None, outcome: str | None = None) -> dict[str, Any]:
+    """A page of the office's history, newest first; ``next_cursor`` continues it."""
+    if not 1 <= limit <= MAX_PAGE:
+        raise InvalidRequest(f"limit must be 1..{MAX_PAGE}", field="limit")
+    if outcome is not None and outcome not in OUTCOMES:
+        raise InvalidRequest(f"outcome must be one of {OUTCOMES}", field="outcome")
+    query = select(Transaction).where(Transaction.office_id == office_id)
+    if cursor is not None:
+        if not cursor.isdigit():
+            raise InvalidRequest("cursor is not one this server issued", field="cursor")
+        query = query.where(Transaction.log_index < int(cursor))
+    if service:
+        query = query.where(Transaction.service == service)
+    if outcome:
+        query = query.where(Transaction.outcome == outcome)
+    query = query.order_by(Transaction.log_index.desc()).limit(limit + 1)
+    with store.read() as session:
+        rows = list(session.scalars(query))
+    items = [view(r) for r in rows[:limit]]
+    more = len(rows) > limit
+    return {"items": items, "next_cursor": str(rows[limit - 1].log_index) if more else None}

@@ -1,0 +1,197 @@
+"""Offices, their credentials and operators: registration, authentication, licence state.
+
+An office credential is ``pgk_<id>.<secret>``: 256 random bits of secret, of which only SHA-256 is
+stored (a fast hash is right for a high-entropy token; slow hashes are for guessable passwords).
+Revoking one takes effect on the next request. Operators are kept as pseudonyms of their
+national codes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from pishkhan_gateway.errors import (
+    InvalidNationalCode,
+    InvalidRequest,
+    LicenceExpired,
+    OfficeRevoked,
+    OfficeSuspended,
+    OperatorNotRegistered,
+    Unauthorized,
+)
+from pishkhan_gateway.identity import Pseudonymizer, normalise_national_code
+from pishkhan_gateway.store import Store, utcnow
+from pishkhan_gateway.store.tables import Office, OfficeCredential, Operator
+from pishkhan_gateway.tariffs import CATEGORIES, TEHRAN
+
+OFFICE_TYPES = ("pishkhan", "rural_ict")
+LICENCE_YEARS = 5
+_CREDENTIAL = re.compile(r"^pgk_([0-9a-f]{16})\.([A-Za-z0-9_-]{20,100})$")
+_OFFICE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+@dataclass(frozen=True)
+class OfficeView:
+    """The fields of an office the pipeline needs."""
+
+    id: str
+    name: str
+    licence_no: str
+    category: str
+    province: str
+    status: str
+    expires_on: dt.date
+
+
+def _view(office: Office) -> OfficeView:
+    return OfficeView(office.id, office.name, office.licence_no, office.category, office.province,
+                      office.status, office.expires_on)
+
+
+def add_office(store: Store, *, id: str, licence_no: str, name: str, type: str, province: str,
+               city: str, category: str, issued_on: dt.date | None = None,
+               expires_on: dt.date | None = None) -> OfficeView:
+    """Register an office; its licence runs five years from ``issued_on`` unless told otherwise."""
+    if not _OFFICE_ID.match(id):
+        raise InvalidRequest("office id: letters, digits, '.', '_', '-' (at most 64)", field="id")
+    if type not in OFFICE_TYPES:
+        raise InvalidRequest(f"type must be one of {OFFICE_TYPES}", field="type")
+    if category not in CATEGORIES:
+        raise InvalidRequest(f"category must be one of {CATEGORIES}", field="category")
+    issued = issued_on or today()
+    expires = expires_on or issued.replace(year=issued.year + LICENCE_YEARS)
+    office = Office(id=id, licence_no=licence_no, name=name, type=type, province=province,
+                    city=city, category=category, status="active", issued_on=issued,
+                    expires_on=expires, created_at=utcnow())
+    try:
+        with store.write() as session:
+            session.add(office)
+    except IntegrityError:
+        raise InvalidRequest(f"office {id} or licence {licence_no} already exists") from None
+    return _view(office)
+
+
+def get_office(store: Store, office_id: str) -> Office | None:
+    """The office row, or None."""
+    with store.read() as session:
+        return session.get(Office, office_id)
+
+
+def list_offices(store: Store) -> list[Office]:
+    """All offices, by id."""
+    with store.read() as session:
+        return list(session.scalars(select(Office).order_by(Office.id)))
+
+
+def set_status(store: Store, office_id: str, status: str, reason: str) -> None:
+    """Suspend, revoke or reinstate an office (supervisors only; see the oversight API)."""
+    with store.write() as session:
+        changed = session.execute(update(Office).where(Office.id == office_id).values(
+            status=status, status_reason=reason)).rowcount
+    if not changed:
+        raise InvalidRequest(f"no office {office_id}", field="office")
+
+
+def issue_key(store: Store, office_id: str) -> str:
+    """Create a credential for the office and return it; it is never shown again."""
+    credential_id = secrets.token_hex(8)
+    secret = secrets.token_urlsafe(32)
+    with store.write() as session:
+        if session.get(Office, office_id) is None:
+            raise InvalidRequest(f"no office {office_id}", field="office")
+        session.add(OfficeCredential(id=credential_id, office_id=office_id,
+                                     secret_sha256=hashlib.sha256(secret.encode()).hexdigest(),
+                                     created_at=utcnow()))
+    return f"pgk_{credential_id}.{secret}"
+
+
+def revoke_key(store: Store, credential: str) -> str:
+    """Revoke a credential (given whole or as its ``pgk_<id>`` prefix); return the office id."""
+    match = re.match(r"^pgk_([0-9a-f]{16})", credential)
+    if not match:
+        raise InvalidRequest("not a credential or credential id", field="credential")
+    with store.write() as session:
+        row = session.get(OfficeCredential, match.group(1))
+        if row is None:
+            raise InvalidRequest("unknown credential", field="credential")
+        row.revoked_at = row.revoked_at or utcnow()
+        return row.office_id
+
+
+def add_operator(store: Store, pseudonyms: Pseudonymizer, office_id: str,
+                 national_code: str) -> None:
+    """Register an operator (by national code) to an office."""
+    code = normalise_national_code(national_code)
+    try:
+        with store.write() as session:
+            if session.get(Office, office_id) is None:
+                raise InvalidRequest(f"no office {office_id}", field="office")
+            session.add(Operator(office_id=office_id,
+                                 national_code_hmac=pseudonyms.national_code(code),
+                                 created_at=utcnow()))
+    except IntegrityError:
+        raise InvalidRequest("this operator is already registered to the office") from None
+
+
+def authenticate(store: Store, authorization: str | None) -> OfficeView:
+    """The office behind a ``Bearer pgk_…`` header, or ``Unauthorized``.
+
+    A revoked credential still names its office: ``Unauthorized.office_id`` carries it so the
+    refused attempt is recorded against that office.
+    """
+    scheme, _, token = (authorization or "").partition(" ")
+    match = _CREDENTIAL.match(token.strip()) if scheme.lower() == "bearer" else None
+    if not match:
+        raise Unauthorized("send Authorization: Bearer <office credential>")
+    credential_id, secret = match.groups()
+    with store.read() as session:
+        row = session.get(OfficeCredential, credential_id)
+        digest = hashlib.sha256(secret.encode()).hexdigest()
+        if row is None or not hmac.compare_digest(row.secret_sha256, digest):
+            raise Unauthorized()
+        if row.revoked_at is not None:
+            error = Unauthorized("this credential has been revoked")
+            error.office_id = row.office_id  # type: ignore[attr-defined]
+            raise error
+        return _view(session.get_one(Office, row.office_id))
+
+
+def authenticate_operator(store: Store, pseudonyms: Pseudonymizer, office: OfficeView,
+                          national_code: str | None) -> str:
+    """The operator's pseudonym if registered (and not revoked) at this office."""
+    if not national_code:
+        raise OperatorNotRegistered("send X-Operator: <operator's national code>")
+    try:
+        pseudonym = pseudonyms.national_code(normalise_national_code(national_code))
+    except InvalidNationalCode:
+        raise OperatorNotRegistered("X-Operator is not a valid national code") from None
+    with store.read() as session:
+        found = session.scalar(select(Operator.id).where(
+            Operator.office_id == office.id, Operator.national_code_hmac == pseudonym,
+            Operator.revoked_at.is_(None)))
+    if found is None:
+        raise OperatorNotRegistered()
+    return pseudonym
+
+
+def today() -> dt.date:
+    """Today's date in Tehran."""
+    return dt.datetime.now(TEHRAN).date()
+
+
+def check_licence(office: OfficeView, on: dt.date | None = None) -> None:
+    """Refuse an office that is suspended, revoked, or past its licence's expiry."""
+    if office.status == "suspended":
+        raise OfficeSuspended()
+    if office.status == "revoked":
+        raise OfficeRevoked()
+    if office.expires_on < (on or today()):
+        raise LicenceExpired(f"the licence expired on {office.expires_on.isoformat()}")

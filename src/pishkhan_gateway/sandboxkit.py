@@ -1,0 +1,222 @@
+"""Building and serving agency sandboxes: real HTTP servers with deterministic data and faults.
+
+Public (plugins import it). ``SoapSandbox`` is a small document/literal SOAP 1.1 server: give it
+the agency's WSDL (served at ``?wsdl``, the same file as in ``contracts/``), its target namespace
+and one Python function per operation (flat ``{element: text}`` in, flat dict out, or raise
+``SoapFault``). Every sandbox has fault knobs, set over HTTP so tests and people can use them:
+
+    POST   /_sandbox/faults   {"mode": "http500"|"http503"|"soap_fault"|"malformed"|"hang",
+                               "latency_ms": 200, "times": 1, "hang_seconds": 30}
+    DELETE /_sandbox/faults   back to normal
+    GET    /_sandbox/state    the sandbox's own ledger (what it did), as JSON
+    POST   /_sandbox/reset    forget everything (fresh sample data)
+
+A hand-written server (on lxml and werkzeug) rather than spyne: spyne is barely maintained, and a
+sandbox needs little of SOAP but full control over faults and malformed replies.
+``serve(apps, host, base_port)`` runs sandboxes on loopback threads (``sandbox`` command, demo,
+tests).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lxml import etree
+from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.wrappers import Request, Response
+
+SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
+_SAFE_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False,
+                               remove_comments=True, load_dtd=False)
+MAX_REQUEST_BYTES = 1_000_000
+
+
+class SoapFault(Exception):
+    """Raise from an operation to answer with a SOAP Fault carrying an ``ErrorCode``."""
+
+    def __init__(self, message: str, *, error_code: str | None = None,
+                 faultcode: str = "soap:Client") -> None:
+        super().__init__(message)
+        self.message = message
+        self.error_code = error_code
+        self.faultcode = faultcode
+
+
+@dataclass
+class Faults:
+    """The fault knobs currently set."""
+
+    mode: str | None = None
+    latency_ms: int = 0
+    times: int | None = None
+    hang_seconds: float = 30.0
+
+    def take(self) -> tuple[str | None, int, float]:
+        """The fault to apply to this request (and count it down)."""
+        mode = self.mode
+        if self.times is not None:
+            if self.times <= 0:
+                return None, self.latency_ms, self.hang_seconds
+            self.times -= 1
+        return mode, self.latency_ms, self.hang_seconds
+
+
+Operation = Callable[[dict[str, str]], Mapping[str, Any]]
+
+
+class SoapSandbox:
+    """A WSGI SOAP server for one agency sandbox."""
+
+    MODES = ("http500", "http503", "soap_fault", "malformed", "hang")
+
+    def __init__(self, *, wsdl: Path, namespace: str, operations: Mapping[str, Operation],
+                 state: Callable[[], Any], reset: Callable[[], None]) -> None:
+        self.wsdl = Path(wsdl)
+        self.namespace = namespace
+        self.operations = dict(operations)
+        self._state = state
+        self._reset = reset
+        self.faults = Faults()
+        self._lock = threading.Lock()
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        request = Request(environ)
+        return self.respond(request)(environ, start_response)
+
+    def respond(self, request: Request) -> Response:
+        """Dispatch one HTTP request."""
+        if request.path.startswith("/_sandbox/"):
+            return self._control(request)
+        if request.method == "GET" and "wsdl" in {k.lower() for k in request.args}:
+            return Response(self.wsdl.read_bytes(), mimetype="text/xml")
+        if request.method != "POST":
+            return Response("POST a SOAP envelope, or GET ?wsdl", status=405)
+        with self._lock:
+            mode, latency_ms, hang_seconds = self.faults.take()
+        if latency_ms:
+            time.sleep(latency_ms / 1000)
+        if mode == "hang":
+            time.sleep(hang_seconds)
+        if mode == "http500":
+            return Response("internal error", status=500, mimetype="text/plain")
+        if mode == "http503":
+            return Response("unavailable", status=503, mimetype="text/plain")
+        if mode == "malformed":
+            return Response(b"<soap:Envelope xmlns:soap='" + SOAP_ENV.encode() + b"'><soap:Bo",
+                            mimetype="text/xml")
+        if mode == "soap_fault":
+            return self._fault(SoapFault("sandbox injected server fault", faultcode="soap:Server"))
+        return self._soap(request)
+
+    def _soap(self, request: Request) -> Response:
+        if (request.content_length or 0) > MAX_REQUEST_BYTES:
+            return self._fault(SoapFault("request too large"))
+        try:
+            envelope = etree.fromstring(request.get_data(), parser=_SAFE_PARSER)
+            body = envelope.find(f"{{{SOAP_ENV}}}Body")
+            call = next(iter(body)) if body is not None else None
+        except (etree.XMLSyntaxError, StopIteration):
+            return self._fault(SoapFault("malformed SOAP envelope"))
+        if call is None or etree.QName(call).namespace != self.namespace:
+            return self._fault(SoapFault("no operation in the SOAP body"))
+        name = etree.QName(call).localname
+        operation = self.operations.get(name)
+        if operation is None:
+            return self._fault(SoapFault(f"unknown operation {name}"))
+        args = {etree.QName(child).localname: (child.text or "") for child in call
+                if isinstance(child.tag, str)}
+        try:
+            with self._lock:
+                result = operation(args)
+        except SoapFault as fault:
+            return self._fault(fault)
+        return self._envelope(f"{name}Response", result)
+
+    def _envelope(self, element: str, fields: Mapping[str, Any]) -> Response:
+        envelope = etree.Element(f"{{{SOAP_ENV}}}Envelope", nsmap={"soap": SOAP_ENV,
+                                                                   "tns": self.namespace})
+        body = etree.SubElement(envelope, f"{{{SOAP_ENV}}}Body")
+        response = etree.SubElement(body, f"{{{self.namespace}}}{element}")
+        for key, value in fields.items():
+            if value is None:
+                continue
+            child = etree.SubElement(response, f"{{{self.namespace}}}{key}")
+            child.text = str(value).lower() if isinstance(value, bool) else str(value)
+        return Response(etree.tostring(envelope, xml_declaration=True, encoding="utf-8"),
+                        mimetype="text/xml")
+
+    def _fault(self, fault: SoapFault) -> Response:
+        envelope = etree.Element(f"{{{SOAP_ENV}}}Envelope", nsmap={"soap": SOAP_ENV})
+        body = etree.SubElement(envelope, f"{{{SOAP_ENV}}}Body")
+        element = etree.SubElement(body, f"{{{SOAP_ENV}}}Fault")
+        etree.SubElement(element, "faultcode").text = fault.faultcode
+        etree.SubElement(element, "faultstring").text = fault.message
+        if fault.error_code:
+            detail = etree.SubElement(element, "detail")
+            etree.SubElement(detail, f"{{{self.namespace}}}ErrorCode",
+                             nsmap={"tns": self.namespace}).text = fault.error_code
+        return Response(etree.tostring(envelope, xml_declaration=True, encoding="utf-8"),
+                        status=500, mimetype="text/xml")
+
+    def _control(self, request: Request) -> Response:
+        path = request.path
+        if path == "/_sandbox/state" and request.method == "GET":
+            with self._lock:
+                return Response(json.dumps(self._state(), ensure_ascii=False),
+                                mimetype="application/json")
+        if path == "/_sandbox/reset" and request.method == "POST":
+            with self._lock:
+                self._reset()
+                self.faults = Faults()
+            return Response(status=204)
+        if path == "/_sandbox/faults" and request.method == "DELETE":
+            with self._lock:
+                self.faults = Faults()
+            return Response(status=204)
+        if path == "/_sandbox/faults" and request.method == "POST":
+            knobs = request.get_json(silent=True) or {}
+            mode = knobs.get("mode")
+            if mode is not None and mode not in self.MODES:
+                return Response(f"mode must be one of {self.MODES}", status=400)
+            with self._lock:
+                self.faults = Faults(mode=mode, latency_ms=int(knobs.get("latency_ms", 0)),
+                                     times=knobs.get("times"),
+                                     hang_seconds=float(knobs.get("hang_seconds", 30)))
+            return Response(status=204)
+        return Response("unknown sandbox control", status=404)
+
+
+@dataclass
+class RunningSandbox:
+    """A sandbox served on a loopback thread."""
+
+    name: str
+    url: str
+    server: BaseWSGIServer
+    thread: threading.Thread
+
+    def stop(self) -> None:
+        """Stop serving."""
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def serve(apps: Iterable[tuple[str, Callable[..., Any]]], host: str = "127.0.0.1",
+          base_port: int = 0) -> list[RunningSandbox]:
+    """Serve each ``(name, wsgi_app)`` on ``base_port + i`` (0: any free port), in threads."""
+    running = []
+    for offset, (name, app) in enumerate(apps):
+        port = base_port + offset if base_port else 0
+        server = make_server(host, port, app, threaded=True)
+        thread = threading.Thread(target=server.serve_forever, name=f"sandbox-{name}",
+                                  daemon=True)
+        thread.start()
+        running.append(RunningSandbox(name, f"http://{host}:{server.server_port}/", server,
+                                      thread))
+    return running

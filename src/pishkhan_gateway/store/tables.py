@@ -1,0 +1,147 @@
+"""The database tables. Money is BigInteger rials; times are UTC ``DateTime(timezone=True)``.
+
+Personal data never lands here in plain text: operators and citizens appear only as keyed
+pseudonyms (``identity.Pseudonymizer``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import (
+    BigInteger,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    """Declarative base; ``Base.metadata`` is what migrations are checked against."""
+
+
+class Office(Base):
+    """A licensed pishkhan or rural ICT office."""
+
+    __tablename__ = "offices"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    licence_no: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    type: Mapped[str] = mapped_column(String(16))  # pishkhan | rural_ict
+    province: Mapped[str] = mapped_column(String(64), index=True)
+    city: Mapped[str] = mapped_column(String(64))
+    category: Mapped[str] = mapped_column(String(32))  # metropolis … village
+    status: Mapped[str] = mapped_column(String(16), default="active")  # active|suspended|revoked
+    status_reason: Mapped[str | None] = mapped_column(Text)
+    issued_on: Mapped[dt.date] = mapped_column(Date)
+    expires_on: Mapped[dt.date] = mapped_column(Date)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class OfficeCredential(Base):
+    """A bearer credential of an office: ``pgk_<id>.<secret>``; only SHA-256(secret) is kept."""
+
+    __tablename__ = "office_credentials"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    office_id: Mapped[str] = mapped_column(ForeignKey("offices.id"), index=True)
+    secret_sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Operator(Base):
+    """A person allowed to work the counter of one office (national code as pseudonym only)."""
+
+    __tablename__ = "operators"
+    __table_args__ = (UniqueConstraint("office_id", "national_code_hmac"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    office_id: Mapped[str] = mapped_column(ForeignKey("offices.id"))
+    national_code_hmac: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Transaction(Base):
+    """One attempt at the counter, whatever its outcome; its log entry has the same index."""
+
+    __tablename__ = "transactions"
+    __table_args__ = (Index("ix_transactions_office_index", "office_id", "log_index"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    log_index: Mapped[int] = mapped_column(BigInteger, unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    office_id: Mapped[str | None] = mapped_column(String(64))
+    operator: Mapped[str | None] = mapped_column(String(64))  # pseudonym
+    service: Mapped[str | None] = mapped_column(String(128), index=True)
+    agency: Mapped[str | None] = mapped_column(String(64))
+    kind: Mapped[str | None] = mapped_column(String(16))
+    outcome: Mapped[str] = mapped_column(String(16))  # succeeded|refused|failed|unknown
+    code: Mapped[str | None] = mapped_column(String(64))
+    http_status: Mapped[int] = mapped_column(Integer)
+    citizen: Mapped[str | None] = mapped_column(String(64), index=True)  # pseudonym
+    agency_amount: Mapped[int | None] = mapped_column(BigInteger)
+    office_fee: Mapped[int | None] = mapped_column(BigInteger)
+    total: Mapped[int | None] = mapped_column(BigInteger)
+    fee_cap: Mapped[int | None] = mapped_column(BigInteger)
+    agency_reference: Mapped[str | None] = mapped_column(String(128))
+    idempotency_key: Mapped[str | None] = mapped_column(String(255))
+    latency_ms: Mapped[int] = mapped_column(Integer)
+    result: Mapped[str | None] = mapped_column(Text)  # JSON of the agency's result
+    receipt: Mapped[str | None] = mapped_column(Text)  # signed receipt JSON
+
+
+class LogEntry(Base):
+    """The append-only transaction log: RFC 8785 bytes at a gap-free index."""
+
+    __tablename__ = "log_entries"
+
+    index: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    entry: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class LogState(Base):
+    """One row: the log's size. Updating it serialises appends, which keeps indexes gap-free."""
+
+    __tablename__ = "log_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+
+
+class IdempotencyRecord(Base):
+    """An office's Idempotency-Key: claimed before dispatch, completed with the response."""
+
+    __tablename__ = "idempotency_keys"
+
+    office_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    request_sha256: Mapped[str] = mapped_column(String(64))
+    transaction_id: Mapped[str] = mapped_column(String(40))
+    state: Mapped[str] = mapped_column(String(16))  # pending | done
+    response_status: Mapped[int | None] = mapped_column(Integer)
+    response_body: Mapped[bytes | None] = mapped_column(LargeBinary)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class TariffSchedule(Base):
+    """A version of the regulator's tariff, in force from ``effective_at`` until the next one."""
+
+    __tablename__ = "tariff_schedules"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(200))
+    effective_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), unique=True)
+    document: Mapped[str] = mapped_column(Text)  # the validated schedule, as JSON
+    sha256: Mapped[str] = mapped_column(String(64))
+    loaded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))

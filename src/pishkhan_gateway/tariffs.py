@@ -1,0 +1,162 @@
+"""The regulator's tariff schedules: loading, and the cap on an office's fee at an instant.
+
+A schedule (``contracts/tariffs/*.toml``, validated by ``tariff-schedule.schema.json``) is in
+force from 00:00 Tehran time on its Jalali ``effective`` date until the next schedule's. A service
+the schedule in force does not list has no approved tariff, so its cap is 0: an office may charge
+nothing for it until the regulator prices it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import threading
+import time
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import jdatetime
+from sqlalchemy import select
+
+from pishkhan_gateway.errors import InvalidRequest, TariffExceeded
+from pishkhan_gateway.schemas import first_error, validator
+from pishkhan_gateway.store import Store, utcnow
+from pishkhan_gateway.store.tables import TariffSchedule
+
+TEHRAN = ZoneInfo("Asia/Tehran")
+CATEGORIES = ("metropolis", "province_center", "city_large", "city", "village")
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """A loaded schedule."""
+
+    id: int
+    name: str
+    effective_at: dt.datetime
+    caps: dict[str, dict[str, int]]
+    document: dict[str, Any]
+
+    @property
+    def effective_jalali(self) -> str:
+        """The Jalali date it took effect (Tehran)."""
+        return str(self.document["effective"])
+
+    def cap(self, service_id: str, category: str) -> int:
+        """The cap in rials for ``service_id`` at an office of ``category`` (0 if unpriced)."""
+        caps = self.caps.get(service_id)
+        if caps is None:
+            return 0
+        return caps.get(category, caps.get("all", 0))
+
+
+def jalali_midnight_utc(jalali: str) -> dt.datetime:
+    """00:00 Tehran time on a Jalali ``YYYY-MM-DD``, as a UTC datetime."""
+    year, month, day = (int(p) for p in jalali.split("-"))
+    gregorian = jdatetime.date(year, month, day).togregorian()
+    local = dt.datetime.combine(gregorian, dt.time(0, 0), tzinfo=TEHRAN)
+    return local.astimezone(dt.UTC)
+
+
+def read_schedule_file(path: str | Path) -> dict[str, Any]:
+    """Parse a schedule file (TOML or JSON) and validate it; ``InvalidRequest`` if it is wrong."""
+    path = Path(path)
+    raw = path.read_bytes()
+    try:
+        document = json.loads(raw) if path.suffix == ".json" else tomllib.loads(raw.decode())
+    except (ValueError, tomllib.TOMLDecodeError) as exc:
+        raise InvalidRequest(f"{path.name}: not valid TOML/JSON: {exc}") from exc
+    return validate_schedule(document)
+
+
+def validate_schedule(document: dict[str, Any]) -> dict[str, Any]:
+    """Check a schedule against its schema and calendar; return it unchanged."""
+    error = first_error(validator("tariff-schedule"), document)
+    if error is not None:
+        where, message = error
+        raise InvalidRequest(f"tariff schedule invalid at {where}: {message}", field=where)
+    try:
+        jalali_midnight_utc(document["effective"])
+    except ValueError as exc:
+        raise InvalidRequest(f"effective is not a Jalali date: {exc}", field="effective") from exc
+    return document
+
+
+class Tariffs:
+    """The schedules in the store, cached per worker for ``cache_seconds``."""
+
+    def __init__(self, store: Store, cache_seconds: float = 5.0) -> None:
+        self.store = store
+        self.cache_seconds = cache_seconds
+        self._cached: list[Schedule] | None = None
+        self._cached_at = 0.0
+        self._lock = threading.Lock()
+
+    def load(self, document: dict[str, Any]) -> Schedule:
+        """Validate and store a schedule; a second schedule for the same instant is refused."""
+        validate_schedule(document)
+        effective_at = jalali_midnight_utc(document["effective"])
+        body = json.dumps(document, ensure_ascii=False, sort_keys=True)
+        with self.store.write() as session:
+            clash = session.scalar(select(TariffSchedule.name).where(
+                TariffSchedule.effective_at == effective_at))
+            if clash is not None:
+                raise InvalidRequest(
+                    f"a schedule effective {document['effective']} is already loaded: {clash}",
+                    field="effective")
+            row = TariffSchedule(name=document["name"], effective_at=effective_at, document=body,
+                                 sha256=hashlib.sha256(body.encode()).hexdigest(),
+                                 loaded_at=utcnow())
+            session.add(row)
+            session.flush()
+            schedule_id = row.id
+        self._cached = None
+        return Schedule(schedule_id, document["name"], effective_at, document["caps"], document)
+
+    def schedules(self) -> list[Schedule]:
+        """All schedules, oldest first."""
+        now = time.monotonic()
+        with self._lock:
+            if self._cached is not None and now - self._cached_at < self.cache_seconds:
+                return self._cached
+        with self.store.read() as session:
+            rows = session.scalars(select(TariffSchedule).order_by(TariffSchedule.effective_at))
+            loaded = []
+            for row in rows:
+                document = json.loads(row.document)
+                effective_at = row.effective_at
+                if effective_at.tzinfo is None:  # SQLite hands back naive UTC
+                    effective_at = effective_at.replace(tzinfo=dt.UTC)
+                loaded.append(Schedule(row.id, row.name, effective_at, document["caps"], document))
+        with self._lock:
+            self._cached, self._cached_at = loaded, now
+        return loaded
+
+    def in_force(self, at: dt.datetime) -> Schedule | None:
+        """The schedule in force at ``at`` (the latest whose effective instant is ≤ ``at``)."""
+        current = None
+        for schedule in self.schedules():
+            if schedule.effective_at <= at:
+                current = schedule
+            else:
+                break
+        return current
+
+    def cap(self, service_id: str, category: str, at: dt.datetime) -> tuple[int, Schedule | None]:
+        """The cap on the office fee for a service and location category at ``at``."""
+        schedule = self.in_force(at)
+        return (schedule.cap(service_id, category) if schedule else 0), schedule
+
+
+def enforce_tariff(*, tariffs: Tariffs, service_id: str, category: str, office_fee: int,
+                   at: dt.datetime) -> int:
+    """Refuse an office fee above the cap in force (``tariff_exceeded``); return the cap."""
+    fee_cap, schedule = tariffs.cap(service_id, category, at)
+    if office_fee > fee_cap:
+        raise TariffExceeded(fee_cap=fee_cap, office_fee=office_fee,
+                             schedule=schedule.name if schedule else None)
+    return fee_cap
