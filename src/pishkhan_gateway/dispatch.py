@@ -63,30 +63,33 @@ class Dispatcher:
         with self._lock:
             return {name: b.current_state for name, b in self._breakers.items()}
 
-    def _guarded(self, agency: AgencyContext, kind: str, call: Callable[[], T]) -> T:
-        def once() -> T:
-            try:
-                return call()
-            except GatewayError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - a plugin bug must still yield an outcome
-                log.exception("plugin_error", agency=agency.name, kind=kind)
-                if kind == "inquiry":
-                    raise AgencyFault(f"the {agency.name} plugin failed: {type(exc).__name__}") \
-                        from exc
-                raise AgencyTimeout("the outcome at the agency is unknown; it will be "
-                                    "reconciled") from exc
-
+    @staticmethod
+    def _mapped(agency: AgencyContext, kind: str, call: Callable[[], T]) -> T:
+        """Run a plugin call; a plugin bug still yields a gateway error, never a 500."""
         try:
-            return self.breaker(agency.name).call(once)
+            return call()
+        except GatewayError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a plugin bug must still yield an outcome
+            log.exception("plugin_error", agency=agency.name, kind=kind)
+            if kind == "inquiry":
+                raise AgencyFault(f"the {agency.name} plugin failed: {type(exc).__name__}") \
+                    from exc
+            raise AgencyTimeout("the outcome at the agency is unknown; it will be "
+                                "reconciled") from exc
+
+    def _guarded(self, agency: AgencyContext, kind: str, call: Callable[[], T]) -> T:
+        try:
+            return self.breaker(agency.name).call(self._mapped, agency, kind, call)
         except pybreaker.CircuitBreakerError:
             raise CircuitOpen(f"{agency.name} is failing; calls are paused",
                               retry_after=int(self.reset_seconds)) from None
 
     def quote(self, *, service: RegisteredService, params: Mapping[str, Any],
               agency: AgencyContext) -> int:
-        """The agency amount, through the breaker."""
-        return self._guarded(agency, "inquiry", lambda: self.plugins.quote(
+        """The agency amount. Not counted by the breaker: most quotes are local (a bill's amount
+        is in its payment id), and their success says nothing about the agency's health."""
+        return self._mapped(agency, "inquiry", lambda: self.plugins.quote(
             service=service, params=params, agency=agency))
 
     def execute(self, *, service: RegisteredService, params: Mapping[str, Any],

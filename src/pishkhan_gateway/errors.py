@@ -191,6 +191,7 @@ class TariffExceeded(TariffError):
     def __init__(self, *, fee_cap: int, office_fee: int, schedule: str | None) -> None:
         super().__init__(f"office_fee {office_fee} rials is above the cap of {fee_cap} rials",
                          fee_cap=fee_cap, office_fee=office_fee, tariff_schedule=schedule)
+        self.fee_cap = fee_cap
 
 
 IdempotencyConflict = _error("IdempotencyConflict", IdempotencyError, "idempotency_conflict", 409,

@@ -52,6 +52,18 @@ def _render_exception_then_redact(logger: Any, name: str,
     return redact_personal_data(logger, name, event)
 
 
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is now (test runners and daemons swap it)."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: Any) -> None:
+        pass
+
+
 def configure_logging(level: str = "INFO") -> None:
     """Route structlog and stdlib logging through one JSON renderer on stderr (idempotent)."""
     global _configured
@@ -77,7 +89,7 @@ def configure_logging(level: str = "INFO") -> None:
                 structlog.processors.JSONRenderer(ensure_ascii=False),
             ],
         )
-        handler = logging.StreamHandler(sys.stderr)
+        handler = _StderrHandler()
         handler.setFormatter(formatter)
         handler.set_name("pishkhan")
         root = logging.getLogger()

@@ -24,6 +24,7 @@ from pishkhan_gateway.errors import (
     GatewayError,
     InvalidParams,
     InvalidRequest,
+    TariffExceeded,
     UnknownService,
     UnsupportedMediaType,
 )
@@ -188,9 +189,13 @@ def check_tariff(gw: Gateway, service: RegisteredService, body: dict[str, Any], 
                  category: str) -> None:
     """Step 5: the office fee within the cap in force; the agency amount from the plugin."""
     out.office_fee = body.get("office_fee", 0)
-    out.fee_cap = enforce_tariff(tariffs=gw.tariffs, service_id=service.service.id,
-                                 category=category, office_fee=out.office_fee,
-                                 at=out.created_at)
+    try:
+        out.fee_cap = enforce_tariff(tariffs=gw.tariffs, service_id=service.service.id,
+                                     category=category, office_fee=out.office_fee,
+                                     at=out.created_at)
+    except TariffExceeded as exc:
+        out.fee_cap = exc.fee_cap  # the violation is recorded with the cap it broke
+        raise
     out.agency_amount = gw.dispatcher.quote(service=service, params=body.get("params", {}),
                                             agency=gw.agency(service.service.agency))
 

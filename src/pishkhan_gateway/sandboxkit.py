@@ -5,8 +5,12 @@ the agency's WSDL (served at ``?wsdl``, the same file as in ``contracts/``), its
 and one Python function per operation (flat ``{element: text}`` in, flat dict out, or raise
 ``SoapFault``). Every sandbox has fault knobs, set over HTTP so tests and people can use them:
 
-    POST   /_sandbox/faults   {"mode": "http500"|"http503"|"soap_fault"|"malformed"|"hang",
-                               "latency_ms": 200, "times": 1, "hang_seconds": 30}
+    POST   /_sandbox/faults   {"mode": "http500"|"http503"|"soap_fault"|"malformed"|"hang"
+                                       |"slow_reply", "latency_ms": 200, "times": 1,
+                               "hang_seconds": 30}
+                              (``hang`` stalls before doing anything; ``slow_reply`` does the
+                              work, then stalls before answering: the payment happened but the
+                              caller times out)
     DELETE /_sandbox/faults   back to normal
     GET    /_sandbox/state    the sandbox's own ledger (what it did), as JSON
     POST   /_sandbox/reset    forget everything (fresh sample data)
@@ -73,7 +77,7 @@ Operation = Callable[[dict[str, str]], Mapping[str, Any]]
 class SoapSandbox:
     """A WSGI SOAP server for one agency sandbox."""
 
-    MODES = ("http500", "http503", "soap_fault", "malformed", "hang")
+    MODES = ("http500", "http503", "soap_fault", "malformed", "hang", "slow_reply")
 
     def __init__(self, *, wsdl: Path, namespace: str, operations: Mapping[str, Operation],
                  state: Callable[[], Any], reset: Callable[[], None]) -> None:
@@ -112,7 +116,10 @@ class SoapSandbox:
                             mimetype="text/xml")
         if mode == "soap_fault":
             return self._fault(SoapFault("sandbox injected server fault", faultcode="soap:Server"))
-        return self._soap(request)
+        response = self._soap(request)
+        if mode == "slow_reply":
+            time.sleep(hang_seconds)
+        return response
 
     def _soap(self, request: Request) -> Response:
         if (request.content_length or 0) > MAX_REQUEST_BYTES:

@@ -1,0 +1,44 @@
+# The two commands that matter: `make run` (the gateway on SQLite with sandbox agencies) and
+# `make test` (lint + the whole suite on SQLite and a throwaway PostgreSQL).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+PORT   ?= 8080
+SANDBOX_PORT ?= 8701
+PLUGINS := plugins/postbank
+
+.PHONY: run test lint format postgres-server clean
+
+$(STAMP): pyproject.toml $(addsuffix /pyproject.toml,$(PLUGINS))
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed (set PYTHON=...)")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[test]' $(addprefix -e ,$(PLUGINS))
+	@touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/pishkhan-gateway demo --port $(PORT) --sandbox-port $(SANDBOX_PORT)
+
+# Debian's PostgreSQL server, for the PostgreSQL half of the suite (the tests start a throwaway
+# cluster themselves). Installed only where missing, and only when we may (root).
+postgres-server:
+	@if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+	  echo "installing Debian's postgresql server for the tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+	else echo "WARNING: no PostgreSQL server binaries and not root: install 'postgresql' to run the PostgreSQL half"; fi
+
+lint: $(STAMP)
+	$(BIN)/ruff check src plugins tests
+	$(BIN)/ruff format --check src plugins tests
+
+format: $(STAMP)
+	$(BIN)/ruff format src plugins tests
+	$(BIN)/ruff check --fix src plugins tests
+
+test: $(STAMP) postgres-server lint
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .ruff_cache
