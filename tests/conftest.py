@@ -212,6 +212,7 @@ def make_app(db_url: str, data_dir: Path, plugins: Plugins, sandboxes: dict[str,
     config.update(overrides)
     app = create_app(config, plugins=plugins)
     gw = app.extensions["pishkhan"]
+    gw.store.upgrade()  # a no-op on the fixtures' migrated databases
     if not gw.tariffs.schedules():
         for path in sorted(TARIFFS.glob("*.toml")):
             gw.tariffs.load(read_schedule_file(path))

@@ -79,6 +79,11 @@ def validate_schedule(document: dict[str, Any]) -> dict[str, Any]:
     if error is not None:
         where, message = error
         raise InvalidRequest(f"tariff schedule invalid at {where}: {message}", field=where)
+    for service_id, caps in document["caps"].items():
+        for category, cap in caps.items():
+            if type(cap) is not int:  # JSON Schema's "integer" admits 1000.0; money never floats
+                where = f"caps/{service_id}/{category}"
+                raise InvalidRequest(f"{where}: caps are integer rials", field=where)
     try:
         jalali_midnight_utc(document["effective"])
     except ValueError as exc:
