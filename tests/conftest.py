@@ -111,26 +111,51 @@ def postgres() -> Iterator[PostgresServer]:
         subprocess.run([*prefix, *cmd], check=True, capture_output=True, timeout=120)
 
     try:
-        run(str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres",
-            "-E", "UTF8", "--no-sync")
-        options = (f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off "
-                   "-c full_page_writes=off -c max_connections=300")
-        run(str(bindir / "pg_ctl"), "-D", str(data), "-l", str(base / "server.log"), "-w",
-            "-t", "60", "-o", options, "start")
+        run(
+            str(bindir / "initdb"),
+            "-D",
+            str(data),
+            "-A",
+            "trust",
+            "-U",
+            "postgres",
+            "-E",
+            "UTF8",
+            "--no-sync",
+        )
+        options = (
+            f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off "
+            "-c full_page_writes=off -c max_connections=300"
+        )
+        run(
+            str(bindir / "pg_ctl"),
+            "-D",
+            str(data),
+            "-l",
+            str(base / "server.log"),
+            "-w",
+            "-t",
+            "60",
+            "-o",
+            options,
+            "start",
+        )
     except (subprocess.SubprocessError, OSError) as exc:
         detail = getattr(exc, "stderr", b"") or b""
         shutil.rmtree(base, ignore_errors=True)
         _unavailable(f"could not start it: {exc} {detail.decode(errors='replace')[-500:]}")
-    server = PostgresServer(f"postgresql+psycopg://postgres@127.0.0.1:{port}/",
-                            itertools.count())
+    server = PostgresServer(f"postgresql+psycopg://postgres@127.0.0.1:{port}/", itertools.count())
     with server.admin() as conn:
         conn.execute("CREATE DATABASE pishkhan_template")
     template = Store(server.base_url + "pishkhan_template")
     template.upgrade()
     template.dispose()
     yield server
-    subprocess.run([*prefix, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate",
-                    "stop"], capture_output=True, timeout=60)
+    subprocess.run(
+        [*prefix, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
+        capture_output=True,
+        timeout=60,
+    )
     shutil.rmtree(base, ignore_errors=True)
 
 
@@ -191,15 +216,17 @@ class SandboxControl:
             requests.post(url + "_sandbox/reset", timeout=5).raise_for_status()
 
     def faults(self, agency: str, **knobs: Any) -> None:
-        requests.post(self.urls[agency] + "_sandbox/faults", json=knobs,
-                      timeout=5).raise_for_status()
+        requests.post(
+            self.urls[agency] + "_sandbox/faults", json=knobs, timeout=5
+        ).raise_for_status()
 
     def state(self, agency: str) -> dict[str, Any]:
         return requests.get(self.urls[agency] + "_sandbox/state", timeout=5).json()
 
 
-def make_app(db_url: str, data_dir: Path, plugins: Plugins, sandboxes: dict[str, str],
-             **overrides: Any) -> Any:
+def make_app(
+    db_url: str, data_dir: Path, plugins: Plugins, sandboxes: dict[str, str], **overrides: Any
+) -> Any:
     """An app on ``db_url`` with the sample tariffs loaded and agencies at their sandboxes."""
     config = {
         "DATABASE_URL": db_url,
@@ -220,8 +247,13 @@ def make_app(db_url: str, data_dir: Path, plugins: Plugins, sandboxes: dict[str,
 
 
 @pytest.fixture
-def app(db_url: str, tmp_path: Path, plugins: Plugins, sandboxes: dict[str, str],
-        sandbox: SandboxControl) -> Iterator[Any]:
+def app(
+    db_url: str,
+    tmp_path: Path,
+    plugins: Plugins,
+    sandboxes: dict[str, str],
+    sandbox: SandboxControl,
+) -> Iterator[Any]:
     """The gateway on a fresh database (SQLite and PostgreSQL), sandboxes reset."""
     app = make_app(db_url, tmp_path, plugins, sandboxes)
     yield app
@@ -262,12 +294,26 @@ class Counter:
         return headers
 
 
-def open_counter(gw: Any, office_id: str, category: str = "metropolis",
-                 province: str = "Tehran", operator: str = OPERATOR, **fields: Any) -> Counter:
+def open_counter(
+    gw: Any,
+    office_id: str,
+    category: str = "metropolis",
+    province: str = "Tehran",
+    operator: str = OPERATOR,
+    **fields: Any,
+) -> Counter:
     """Register an office with an operator and a credential."""
-    offices.add_office(gw.store, id=office_id, licence_no=f"L-{office_id}",
-                       name=f"دفتر {office_id}", type="pishkhan", province=province,
-                       city=province, category=category, **fields)
+    offices.add_office(
+        gw.store,
+        id=office_id,
+        licence_no=f"L-{office_id}",
+        name=f"دفتر {office_id}",
+        type="pishkhan",
+        province=province,
+        city=province,
+        category=category,
+        **fields,
+    )
     offices.add_operator(gw.store, gw.pseudonyms, office_id, operator)
     return Counter(office_id, offices.issue_key(gw.store, office_id), operator)
 
@@ -280,7 +326,11 @@ def counter(gw: Any) -> Counter:
 
 def pay_body(bill: dict[str, str] | None = None, fee: Any = 40000, **extra: Any) -> dict:
     """A bill payment request body."""
-    body = {"service": "postbank.bill.pay", "citizen": {"national_code": CITIZEN},
-            "params": dict(bill or BILL), "office_fee": fee}
+    body = {
+        "service": "postbank.bill.pay",
+        "citizen": {"national_code": CITIZEN},
+        "params": dict(bill or BILL),
+        "office_fee": fee,
+    }
     body.update(extra)
     return body

@@ -8,14 +8,28 @@ import subprocess
 import sys
 
 from conftest import TARIFFS, pay_body
-
 from pishkhan_gateway import offices
 
 
 def add_office(runner, office_id="cli-1", **extra):
-    args = ["offices", "add", "--id", office_id, "--licence", f"L-{office_id}",
-            "--name", "دفتر آزمایشی", "--type", "pishkhan", "--province", "Isfahan",
-            "--city", "Isfahan", "--category", "metropolis"]
+    args = [
+        "offices",
+        "add",
+        "--id",
+        office_id,
+        "--licence",
+        f"L-{office_id}",
+        "--name",
+        "دفتر آزمایشی",
+        "--type",
+        "pishkhan",
+        "--province",
+        "Isfahan",
+        "--city",
+        "Isfahan",
+        "--category",
+        "metropolis",
+    ]
     for key, value in extra.items():
         args += [f"--{key}", value]
     return runner.invoke(args=args)
@@ -87,11 +101,33 @@ def test_the_executable_reads_the_environment(tmp_path):
     env = {**os.environ, "PISHKHAN_DATA_DIR": str(tmp_path)}
     exe = [sys.executable, "-m", "pishkhan_gateway.cli"]
     subprocess.run([*exe, "db", "upgrade"], env=env, check=True, capture_output=True)
-    subprocess.run([*exe, "offices", "add", "--id", "x-1", "--licence", "L1", "--name", "x",
-                    "--type", "rural_ict", "--province", "Fars", "--city", "Kamfiruz",
-                    "--category", "village"], env=env, check=True, capture_output=True)
-    issued = subprocess.run([*exe, "offices", "issue-key", "x-1"], env=env, check=True,
-                            capture_output=True, text=True)
+    subprocess.run(
+        [
+            *exe,
+            "offices",
+            "add",
+            "--id",
+            "x-1",
+            "--licence",
+            "L1",
+            "--name",
+            "x",
+            "--type",
+            "rural_ict",
+            "--province",
+            "Fars",
+            "--city",
+            "Kamfiruz",
+            "--category",
+            "village",
+        ],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    issued = subprocess.run(
+        [*exe, "offices", "issue-key", "x-1"], env=env, check=True, capture_output=True, text=True
+    )
     assert issued.stdout.count("\n") == 1 and issued.stdout.startswith("pgk_")
     assert (tmp_path / "pishkhan.db").exists()
     assert oct((tmp_path / "signing-key.pem").stat().st_mode & 0o777) == "0o600"
@@ -104,5 +140,13 @@ def test_offices_helper_refuses_unknown_category(gw):
     from pishkhan_gateway.errors import InvalidRequest
 
     with pytest.raises(InvalidRequest):
-        offices.add_office(gw.store, id="x", licence_no="x", name="x", type="pishkhan",
-                           province="p", city="c", category="megacity")
+        offices.add_office(
+            gw.store,
+            id="x",
+            licence_no="x",
+            name="x",
+            type="pishkhan",
+            province="p",
+            city="c",
+            category="megacity",
+        )

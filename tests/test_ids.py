@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
-from pishkhan_postbank import billing
 
 from pishkhan_gateway.identity import ascii_digits, is_valid_national_code
+from pishkhan_postbank import billing
 
 VECTORS = json.loads((Path(__file__).parent / "data" / "iran_ids.json").read_text())
 
@@ -31,7 +31,8 @@ def test_persian_and_arabic_digits_are_normalised():
 @pytest.mark.parametrize("case", VECTORS["bill"]["cases"], ids=lambda c: c["bill_id"])
 def test_bill_vectors(case):
     errors = billing.bill_id_error(case["bill_id"]) or billing.payment_id_error(
-        case["bill_id"], case["payment_id"])
+        case["bill_id"], case["payment_id"]
+    )
     assert (errors is None) == case["valid"], errors
     if "amount_rials" in case:
         assert billing.amount_rials(case["payment_id"]) == case["amount_rials"]

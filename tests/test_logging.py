@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 import logging
 
-from conftest import CITIZEN, OPERATOR, pay_body
 from sqlalchemy import select
 
+from conftest import CITIZEN, OPERATOR, pay_body
 from pishkhan_gateway.logs import redact_text
 from pishkhan_gateway.store.tables import LogEntry, Operator, Transaction
 
@@ -20,24 +20,28 @@ def test_redaction_catches_national_codes_and_mobiles_in_any_digits():
     assert "1117753200140" in redacted  # a 13-digit bill id is not personal data
 
 
-def test_log_lines_are_json_with_the_request_id_and_no_personal_data(client, counter, gw,
-                                                                     capfd):
+def test_log_lines_are_json_with_the_request_id_and_no_personal_data(client, counter, gw, capfd):
     body = pay_body()
     body["citizen"]["mobile"] = "09121234567"
     logging.getLogger("test").warning("operator %s slipped into a message", OPERATOR)
-    client.post("/v1/transactions", json=body, headers={**counter.headers(),
-                                                          "X-Request-Id": "rid-123"})
+    client.post(
+        "/v1/transactions", json=body, headers={**counter.headers(), "X-Request-Id": "rid-123"}
+    )
     client.post("/v1/transactions", json=pay_body(fee=10**9), headers=counter.headers())
     err = capfd.readouterr().err
     lines = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
     assert lines, err
-    assert any(line.get("request_id") == "rid-123" and line["event"] == "transaction"
-               for line in lines)
+    assert any(
+        line.get("request_id") == "rid-123" and line["event"] == "transaction" for line in lines
+    )
     for personal in (CITIZEN, OPERATOR, "09121234567"):
         assert personal not in err
     with gw.store.read() as session:
-        stored = [repr(row.__dict__) for model in (Transaction, Operator)
-                  for row in session.scalars(select(model))]
+        stored = [
+            repr(row.__dict__)
+            for model in (Transaction, Operator)
+            for row in session.scalars(select(model))
+        ]
         stored += [entry.decode() for entry in session.scalars(select(LogEntry.entry))]
     for personal in (CITIZEN, OPERATOR, "09121234567"):
         assert not any(personal in text for text in stored)

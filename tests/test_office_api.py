@@ -6,8 +6,9 @@ import concurrent.futures
 import threading
 
 import requests
-from conftest import BILL, BILL_2, open_counter, pay_body
 from werkzeug.serving import make_server
+
+from conftest import BILL, BILL_2, open_counter, pay_body
 
 
 def test_an_office_sees_only_its_own_transactions(client, counter, gw):
@@ -29,13 +30,17 @@ def test_an_office_sees_only_its_own_transactions(client, counter, gw):
 def test_history_pages_newest_first_with_a_cursor(client, counter):
     ids = []
     for _ in range(5):
-        response = client.post("/v1/transactions", headers=counter.headers(),
-                               json={"service": "postbank.bill.inquiry", "params": BILL})
+        response = client.post(
+            "/v1/transactions",
+            headers=counter.headers(),
+            json={"service": "postbank.bill.inquiry", "params": BILL},
+        )
         ids.append(response.get_json()["transaction_id"])
     first = client.get("/v1/transactions?limit=2", headers=counter.headers()).get_json()
     assert [t["transaction_id"] for t in first["items"]] == ids[::-1][:2]
-    second = client.get(f"/v1/transactions?limit=2&cursor={first['next_cursor']}",
-                        headers=counter.headers()).get_json()
+    second = client.get(
+        f"/v1/transactions?limit=2&cursor={first['next_cursor']}", headers=counter.headers()
+    ).get_json()
     assert [t["transaction_id"] for t in second["items"]] == ids[::-1][2:4]
     bad = client.get("/v1/transactions?outcome=great", headers=counter.headers())
     assert bad.status_code == 400 and bad.get_json()["field"] == "outcome"
@@ -58,7 +63,8 @@ def test_catalog_lists_services_with_this_offices_fee_cap(client, counter, gw):
     assert catalog["tariff_schedule"]["effective"] == "1405-01-01"
     village_catalog = client.get("/v1/services", headers=village.headers()).get_json()
     assert {s["id"]: s["fee_cap"] for s in village_catalog["services"]}[
-        "postbank.bill.pay"] == 40000
+        "postbank.bill.pay"
+    ] == 40000
 
 
 def test_health_ready_and_openapi(client):
@@ -69,8 +75,14 @@ def test_health_ready_and_openapi(client):
     assert ready.status_code == 200 and ready.get_json()["checks"]["schema"] == "ok"
     spec = client.get("/openapi.json").get_json()
     assert spec["openapi"].startswith("3.1")
-    for path in ("/v1/transactions", "/v1/transactions/{transaction_id}", "/v1/services",
-                 "/v1/health", "/v1/ready", "/v1/audit/public-key"):
+    for path in (
+        "/v1/transactions",
+        "/v1/transactions/{transaction_id}",
+        "/v1/services",
+        "/v1/health",
+        "/v1/ready",
+        "/v1/audit/public-key",
+    ):
         assert path in spec["paths"], path
     codes = spec["components"]["schemas"]["Problem"]["properties"]["code"]["enum"]
     assert {"tariff_exceeded", "idempotency_conflict", "agency_timeout"} <= set(codes)
@@ -99,8 +111,9 @@ def test_concurrent_duplicates_execute_once_with_identical_responses(app, counte
 
     def send(_):
         barrier.wait()
-        response = requests.post(url, json=pay_body(), headers=counter.headers("same-key"),
-                                 timeout=30)
+        response = requests.post(
+            url, json=pay_body(), headers=counter.headers("same-key"), timeout=30
+        )
         return response.status_code, response.content
 
     try:

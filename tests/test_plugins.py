@@ -6,8 +6,8 @@ import importlib.metadata
 import inspect
 
 import pytest
-from conftest import BILL, make_app, open_counter
 
+from conftest import BILL, make_app, open_counter
 from pishkhan_gateway import Agency, Result, Service, hookimpl, hookspecs
 from pishkhan_gateway.plugins import ENTRY_POINT_GROUP, load_plugins
 
@@ -26,9 +26,18 @@ class Echo:
 
     @hookimpl
     def pishkhan_services(self):
-        return [Service(id=f"{self.agency}.ping", agency=self.agency, title_fa="پینگ",
-                        title_en="Ping", identity_level=0, kind="inquiry", params_schema=SCHEMA,
-                        result_schema={"type": "object", "required": ["n"]})]
+        return [
+            Service(
+                id=f"{self.agency}.ping",
+                agency=self.agency,
+                title_fa="پینگ",
+                title_en="Ping",
+                identity_level=0,
+                kind="inquiry",
+                params_schema=SCHEMA,
+                result_schema={"type": "object", "required": ["n"]},
+            )
+        ]
 
     @hookimpl
     def pishkhan_quote(self, service, params):
@@ -44,8 +53,11 @@ def test_reference_plugins_load_through_the_entry_point_group():
     names = [ep.name for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)]
     assert "postbank" in names
     assert plugins.service("postbank.bill.pay").plugin == "postbank"
-    dists = {dist.metadata["Name"] for _, dist in plugins.pm.list_plugin_distinfo()} \
-        if plugins.pm.list_plugin_distinfo() else set()
+    dists = (
+        {dist.metadata["Name"] for _, dist in plugins.pm.list_plugin_distinfo()}
+        if plugins.pm.list_plugin_distinfo()
+        else set()
+    )
     # registered from the entry point, not imported by name from the core
     assert plugins.pm.get_plugin("postbank").__name__ == "pishkhan_postbank.plugin"
     assert isinstance(dists, set)
@@ -57,8 +69,11 @@ def test_a_plugin_that_fails_to_import_is_reported_and_the_others_load(monkeypat
     def with_broken(**kwargs):
         found = list(real(**kwargs))
         if kwargs.get("group") == ENTRY_POINT_GROUP:
-            found.append(importlib.metadata.EntryPoint(
-                name="broken", value="no_such_module.plugin", group=ENTRY_POINT_GROUP))
+            found.append(
+                importlib.metadata.EntryPoint(
+                    name="broken", value="no_such_module.plugin", group=ENTRY_POINT_GROUP
+                )
+            )
         return found
 
     monkeypatch.setattr(importlib.metadata, "entry_points", with_broken)
@@ -93,8 +108,17 @@ def test_a_duplicate_service_id_is_refused_and_the_first_kept():
     class Thief(Echo):
         @hookimpl
         def pishkhan_services(self):
-            return [Service(id="postbank.bill.pay", agency="thief", title_fa="x", title_en="x",
-                            identity_level=0, kind="payment", params_schema={})]
+            return [
+                Service(
+                    id="postbank.bill.pay",
+                    agency="thief",
+                    title_fa="x",
+                    title_en="x",
+                    identity_level=0,
+                    kind="payment",
+                    params_schema={},
+                )
+            ]
 
     plugins = load_plugins(extra=[("thief", Thief(agency="thief"))])
     assert plugins.service("postbank.bill.pay").plugin == "postbank"
@@ -105,9 +129,17 @@ def test_an_invalid_schema_is_refused():
     class BadSchema(Echo):
         @hookimpl
         def pishkhan_services(self):
-            return [Service(id="echo.bad", agency="echo", title_fa="x", title_en="x",
-                            identity_level=0, kind="inquiry",
-                            params_schema={"type": "no-such-type"})]
+            return [
+                Service(
+                    id="echo.bad",
+                    agency="echo",
+                    title_fa="x",
+                    title_en="x",
+                    identity_level=0,
+                    kind="inquiry",
+                    params_schema={"type": "no-such-type"},
+                )
+            ]
 
     plugins = load_plugins(extra=[("bad", BadSchema())])
     assert plugins.service("echo.bad") is None
@@ -132,8 +164,12 @@ def test_blocked_plugins_are_not_loaded():
 
 def test_two_apps_have_their_own_plugin_managers(tmp_path, sandboxes):
     first = make_app(f"sqlite:///{tmp_path / 'a.db'}", tmp_path / "a", load_plugins(), sandboxes)
-    second = make_app(f"sqlite:///{tmp_path / 'b.db'}", tmp_path / "b",
-                      load_plugins(extra=[("echo", Echo())]), sandboxes)
+    second = make_app(
+        f"sqlite:///{tmp_path / 'b.db'}",
+        tmp_path / "b",
+        load_plugins(extra=[("echo", Echo())]),
+        sandboxes,
+    )
     assert first.extensions["pishkhan"].plugins.service("echo.ping") is None
     assert second.extensions["pishkhan"].plugins.service("echo.ping") is not None
 
@@ -147,8 +183,11 @@ def test_execute_is_routed_only_to_the_declaring_plugin(db_url, tmp_path, sandbo
     plugins = load_plugins(extra=[("interceptor", Interceptor(agency="interceptor"))])
     app = make_app(db_url, tmp_path, plugins, sandboxes)
     counter = open_counter(app.extensions["pishkhan"], "office-1")
-    response = app.test_client().post("/v1/transactions", headers=counter.headers(),
-                                      json={"service": "postbank.bill.inquiry", "params": BILL})
+    response = app.test_client().post(
+        "/v1/transactions",
+        headers=counter.headers(),
+        json={"service": "postbank.bill.inquiry", "params": BILL},
+    )
     assert response.status_code == 201
     assert "stolen" not in response.get_json()["result"]
 
@@ -157,8 +196,11 @@ def test_a_result_breaking_the_service_contract_is_agency_error(db_url, tmp_path
     plugins = load_plugins(extra=[("echo", Echo(result=Result(data={"wrong": 1})))])
     app = make_app(db_url, tmp_path, plugins, sandboxes)
     counter = open_counter(app.extensions["pishkhan"], "office-1")
-    response = app.test_client().post("/v1/transactions", headers=counter.headers(),
-                                      json={"service": "echo.ping", "params": {"n": 1}})
+    response = app.test_client().post(
+        "/v1/transactions",
+        headers=counter.headers(),
+        json={"service": "echo.ping", "params": {"n": 1}},
+    )
     assert response.status_code == 502 and response.get_json()["code"] == "agency_error"
 
 
@@ -166,13 +208,19 @@ def test_a_float_quote_is_refused_as_agency_error(db_url, tmp_path, sandboxes):
     plugins = load_plugins(extra=[("echo", Echo(quote=1000.5))])
     app = make_app(db_url, tmp_path, plugins, sandboxes)
     counter = open_counter(app.extensions["pishkhan"], "office-1")
-    response = app.test_client().post("/v1/transactions", headers=counter.headers(),
-                                      json={"service": "echo.ping", "params": {"n": 1}})
+    response = app.test_client().post(
+        "/v1/transactions",
+        headers=counter.headers(),
+        json={"service": "echo.ping", "params": {"n": 1}},
+    )
     assert response.get_json()["code"] == "agency_error"
 
 
-HOOKS = [name for name, _ in inspect.getmembers(hookspecs, inspect.isfunction)
-         if name.startswith("pishkhan_")]
+HOOKS = [
+    name
+    for name, _ in inspect.getmembers(hookspecs, inspect.isfunction)
+    if name.startswith("pishkhan_")
+]
 
 
 @pytest.mark.parametrize("hook", HOOKS)
@@ -182,13 +230,3 @@ def test_every_hook_is_documented(hook):
     doc = inspect.getdoc(function) or ""
     assert len(doc) > 80, f"{hook} needs a real docstring"
     assert function.__annotations__.get("return"), f"{hook} needs a return annotation"
-    readme = (inspect.getfile(hookspecs))
-    assert readme
-
-
-def test_the_readme_lists_every_hook():
-    from conftest import ROOT
-
-    readme = (ROOT / "README.md").read_text()
-    missing = [hook for hook in HOOKS if f"`{hook}`" not in readme]
-    assert not missing, f"README.md does not mention {missing}"

@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from conftest import TARIFFS
 from hypothesis import given
 from hypothesis import strategies as st
 
+from conftest import TARIFFS
 from pishkhan_gateway.errors import InvalidRequest, TariffExceeded
 from pishkhan_gateway.tariffs import (
     CATEGORIES,
@@ -33,13 +33,17 @@ def test_caps_change_exactly_at_the_effective_instant(gw):
 
 
 def test_before_any_schedule_and_unpriced_services_cap_at_zero(gw):
-    assert gw.tariffs.cap("postbank.bill.pay", "city", dt.datetime(2000, 1, 1, tzinfo=dt.UTC))[
-        0] == 0
+    assert (
+        gw.tariffs.cap("postbank.bill.pay", "city", dt.datetime(2000, 1, 1, tzinfo=dt.UTC))[0] == 0
+    )
     assert gw.tariffs.cap("nobody.priced.this", "city", BOUNDARY)[0] == 0
 
 
-@given(fee=st.integers(min_value=0, max_value=10**9), category=st.sampled_from(CATEGORIES),
-       offset=st.integers(min_value=-10**8, max_value=10**8))
+@given(
+    fee=st.integers(min_value=0, max_value=10**9),
+    category=st.sampled_from(CATEGORIES),
+    offset=st.integers(min_value=-(10**8), max_value=10**8),
+)
 def test_no_fee_above_the_cap_in_force_is_accepted(fee, category, offset):
     schedules = [read_schedule_file(p) for p in sorted(TARIFFS.glob("*.toml"))]
 
@@ -56,21 +60,32 @@ def test_no_fee_above_the_cap_in_force_is_accepted(fee, category, offset):
     cap = Memory().cap("postbank.bill.pay", category, at)[0]
     assert type(cap) is int
     try:
-        accepted = enforce_tariff(tariffs=Memory(), service_id="postbank.bill.pay",
-                                  category=category, office_fee=fee, at=at)
+        accepted = enforce_tariff(
+            tariffs=Memory(),
+            service_id="postbank.bill.pay",
+            category=category,
+            office_fee=fee,
+            at=at,
+        )
     except TariffExceeded as exc:
         assert fee > cap and exc.fee_cap == cap
     else:
         assert fee <= cap == accepted
 
 
-@pytest.mark.parametrize("document, field", [
-    ({"name": "x", "effective": "1405-13-01", "caps": {}}, "effective"),
-    ({"name": "x", "effective": "1405-01-01", "caps": {"a.b": {"all": -1}}}, "caps/a.b/all"),
-    ({"name": "x", "effective": "1405-01-01", "caps": {"a.b": {"city": 1}}}, "caps/a.b"),
-    ({"name": "x", "effective": "1405-01-01", "caps": {"a.b": {"all": 1000.0}}}, "caps/a.b/all"),
-    ({"effective": "1405-01-01", "caps": {}}, "name"),
-])
+@pytest.mark.parametrize(
+    "document, field",
+    [
+        ({"name": "x", "effective": "1405-13-01", "caps": {}}, "effective"),
+        ({"name": "x", "effective": "1405-01-01", "caps": {"a.b": {"all": -1}}}, "caps/a.b/all"),
+        ({"name": "x", "effective": "1405-01-01", "caps": {"a.b": {"city": 1}}}, "caps/a.b"),
+        (
+            {"name": "x", "effective": "1405-01-01", "caps": {"a.b": {"all": 1000.0}}},
+            "caps/a.b/all",
+        ),
+        ({"effective": "1405-01-01", "caps": {}}, "name"),
+    ],
+)
 def test_invalid_schedules_are_refused_naming_the_field(document, field):
     with pytest.raises(InvalidRequest) as error:
         validate_schedule(document)
@@ -78,9 +93,16 @@ def test_invalid_schedules_are_refused_naming_the_field(document, field):
 
 
 def test_sample_schedules_are_valid_and_cover_every_reference_service():
-    services = {"civilregistry.identity.verify", "civilregistry.birth_certificate.duplicate",
-                "postbank.bill.inquiry", "postbank.bill.pay", "telecom.landline.bill.inquiry",
-                "telecom.mobile.sim.replace", "insurance.socialsecurity.history",
-                "insurance.socialsecurity.premium.pay", "insurance.health.register"}
+    services = {
+        "civilregistry.identity.verify",
+        "civilregistry.birth_certificate.duplicate",
+        "postbank.bill.inquiry",
+        "postbank.bill.pay",
+        "telecom.landline.bill.inquiry",
+        "telecom.mobile.sim.replace",
+        "insurance.socialsecurity.history",
+        "insurance.socialsecurity.premium.pay",
+        "insurance.health.register",
+    }
     for path in TARIFFS.glob("*.toml"):
         assert set(read_schedule_file(path)["caps"]) == services, path.name

@@ -7,10 +7,10 @@ import datetime as dt
 import json
 
 import rfc8785
-from conftest import BILL, BILL_2, CITIZEN, OTHER_OPERATOR, open_counter, pay_body
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from sqlalchemy import func, select
 
+from conftest import BILL, BILL_2, CITIZEN, OTHER_OPERATOR, open_counter, pay_body
 from pishkhan_gateway import offices
 from pishkhan_gateway.store.tables import LogEntry, Transaction
 
@@ -52,8 +52,11 @@ def test_bill_payment_succeeds_with_receipt_and_fee_breakdown(client, counter, g
     payments = sandbox.state("postbank")["payments"]
     assert [p["amount"] for p in payments.values()] == [120000]
     row = recorded(gw, body["transaction_id"])
-    assert (row.outcome, row.total, row.agency_reference) == ("succeeded", 160000,
-                                                              body["agency_reference"])
+    assert (row.outcome, row.total, row.agency_reference) == (
+        "succeeded",
+        160000,
+        body["agency_reference"],
+    )
 
 
 def test_receipt_verifies_with_the_public_key_alone(client, counter):
@@ -71,8 +74,12 @@ def test_receipt_verifies_with_the_public_key_alone(client, counter):
         return True
 
     assert genuine(receipt)
-    for field, value in [("total", receipt["total"] + 1), ("office_fee", 0),
-                         ("transaction_id", "tx_forged"), ("log_index", 99)]:
+    for field, value in [
+        ("total", receipt["total"] + 1),
+        ("office_fee", 0),
+        ("transaction_id", "tx_forged"),
+        ("log_index", 99),
+    ]:
         assert not genuine({**receipt, field: value}), field
 
 
@@ -87,8 +94,7 @@ def test_same_idempotency_key_pays_once_and_replays_the_same_response(client, co
 
 def test_same_key_with_a_different_body_is_an_idempotency_conflict(client, counter, sandbox):
     assert post(client, counter, pay_body(), key="k-2").status_code == 201
-    assert_problem(post(client, counter, pay_body(BILL_2), key="k-2"), 409,
-                   "idempotency_conflict")
+    assert_problem(post(client, counter, pay_body(BILL_2), key="k-2"), 409, "idempotency_conflict")
     assert sandbox.state("postbank")["calls"]["PayBill"] == 1
 
 
@@ -101,8 +107,7 @@ def test_keys_are_scoped_to_their_office(client, counter, gw, sandbox):
 
 
 def test_a_refused_request_can_be_corrected_and_resent_with_its_key(client, counter):
-    assert_problem(post(client, counter, pay_body(fee=999999), key="k-3"), 422,
-                   "tariff_exceeded")
+    assert_problem(post(client, counter, pay_body(fee=999999), key="k-3"), 422, "tariff_exceeded")
     assert post(client, counter, pay_body(), key="k-3").status_code == 201
 
 
@@ -129,14 +134,16 @@ def test_bad_payment_id_check_digits_name_payment_id(client, counter):
 
 
 def test_missing_param_is_named(client, counter):
-    problem = assert_problem(post(client, counter, pay_body({"bill_id": BILL["bill_id"]})), 422,
-                             "invalid_params")
+    problem = assert_problem(
+        post(client, counter, pay_body({"bill_id": BILL["bill_id"]})), 422, "invalid_params"
+    )
     assert problem["field"] == "payment_id"
 
 
 def test_unknown_service_is_refused_and_recorded(client, counter, gw):
-    problem = assert_problem(post(client, counter, {"service": "postbank.lottery.win"}), 404,
-                             "unknown_service")
+    problem = assert_problem(
+        post(client, counter, {"service": "postbank.lottery.win"}), 404, "unknown_service"
+    )
     row = recorded(gw, problem["transaction_id"])
     assert (row.outcome, row.service) == ("refused", "postbank.lottery.win")
 
@@ -185,8 +192,9 @@ def test_revoked_office_is_refused(client, counter, gw):
 
 
 def test_expired_licence_is_refused(client, gw):
-    expired = open_counter(gw, "office-old", issued_on=dt.date(2019, 1, 1),
-                           expires_on=dt.date(2024, 1, 1))
+    expired = open_counter(
+        gw, "office-old", issued_on=dt.date(2019, 1, 1), expires_on=dt.date(2024, 1, 1)
+    )
     assert_problem(post(client, expired, pay_body()), 403, "licence_expired")
 
 
@@ -195,7 +203,11 @@ def test_fee_above_cap_is_refused_and_recorded_as_a_violation(client, counter, g
     assert problem["fee_cap"] == 53000 and problem["office_fee"] == 53001
     row = recorded(gw, problem["transaction_id"])
     assert (row.outcome, row.code, row.office_fee, row.fee_cap) == (
-        "refused", "tariff_exceeded", 53001, 53000)
+        "refused",
+        "tariff_exceeded",
+        53001,
+        53000,
+    )
     assert sandbox.state("postbank")["calls"]["PayBill"] == 0
 
 
@@ -212,8 +224,7 @@ def test_free_service_refuses_any_fee(client, counter):
 
 
 def test_fee_as_a_float_is_refused(client, counter):
-    problem = assert_problem(post(client, counter, pay_body(fee=40000.0)), 400,
-                             "invalid_request")
+    problem = assert_problem(post(client, counter, pay_body(fee=40000.0)), 400, "invalid_request")
     assert problem["field"] == "office_fee"
 
 
@@ -233,20 +244,29 @@ def test_persian_digits_in_national_code_are_accepted(client, counter):
 def test_inquiry_needs_no_citizen(client, counter, sandbox):
     response = post(client, counter, {"service": "postbank.bill.inquiry", "params": BILL})
     assert response.status_code == 201
-    assert response.get_json()["result"] == {"bill_type": "landline", "amount": 120000,
-                                             "paid": False}
+    assert response.get_json()["result"] == {
+        "bill_type": "landline",
+        "amount": 120000,
+        "paid": False,
+    }
 
 
 def test_wrong_content_type_is_refused_and_recorded(client, counter, gw):
-    response = client.post("/v1/transactions", data=json.dumps(pay_body()),
-                           headers=counter.headers(**{"Content-Type": "text/plain"}))
+    response = client.post(
+        "/v1/transactions",
+        data=json.dumps(pay_body()),
+        headers=counter.headers(**{"Content-Type": "text/plain"}),
+    )
     problem = assert_problem(response, 415, "unsupported_media_type")
     assert recorded(gw, problem["transaction_id"]) is not None
 
 
 def test_malformed_json_is_invalid_request(client, counter):
-    response = client.post("/v1/transactions", data=b'{"service": ',
-                           headers=counter.headers(**{"Content-Type": "application/json"}))
+    response = client.post(
+        "/v1/transactions",
+        data=b'{"service": ',
+        headers=counter.headers(**{"Content-Type": "application/json"}),
+    )
     assert_problem(response, 400, "invalid_request")
 
 
@@ -286,7 +306,8 @@ def test_every_outcome_is_recorded_with_gap_free_log_indexes(client, counter, gw
 
 
 def test_agency_down_is_agency_unavailable_and_the_key_can_be_retried(
-        db_url, tmp_path, plugins, sandboxes, sandbox):
+    db_url, tmp_path, plugins, sandboxes, sandbox
+):
     from conftest import make_app
 
     with socket_closed_port() as port:
@@ -295,8 +316,9 @@ def test_agency_down_is_agency_unavailable_and_the_key_can_be_retried(
         gw = app.extensions["pishkhan"]
         counter = open_counter(gw, "office-1")
         client = app.test_client()
-        problem = assert_problem(post(client, counter, pay_body(), key="retry-me"), 503,
-                                 "agency_unavailable")
+        problem = assert_problem(
+            post(client, counter, pay_body(), key="retry-me"), 503, "agency_unavailable"
+        )
         assert problem["outcome"] == "failed"
     # The key was released (nothing happened at the bank), so the same request can go again.
     app.config["AGENCIES"]["postbank"]["url"] = sandboxes["postbank"]
@@ -304,12 +326,10 @@ def test_agency_down_is_agency_unavailable_and_the_key_can_be_retried(
     gw.store.dispose()
 
 
-def test_payment_timeout_is_recorded_unknown_and_never_retried(client, counter, gw, sandbox,
-                                                              app):
+def test_payment_timeout_is_recorded_unknown_and_never_retried(client, counter, gw, sandbox, app):
     app.config["AGENCIES"]["postbank"]["timeout"] = "0.5"
     sandbox.faults("postbank", mode="slow_reply", hang_seconds=2, times=1)
-    problem = assert_problem(post(client, counter, pay_body(), key="slow"), 504,
-                             "agency_timeout")
+    problem = assert_problem(post(client, counter, pay_body(), key="slow"), 504, "agency_timeout")
     assert problem["outcome"] == "unknown"
     assert recorded(gw, problem["transaction_id"]).outcome == "unknown"
     replay = post(client, counter, pay_body(), key="slow")
@@ -319,8 +339,7 @@ def test_payment_timeout_is_recorded_unknown_and_never_retried(client, counter, 
     assert list(state["payments"]) == [problem["transaction_id"]]  # the bank did pay
 
 
-def test_payment_that_stalled_before_the_bank_acted_is_still_unknown(client, counter, sandbox,
-                                                                     app):
+def test_payment_that_stalled_before_the_bank_acted_is_still_unknown(client, counter, sandbox, app):
     app.config["AGENCIES"]["postbank"]["timeout"] = "0.5"
     sandbox.faults("postbank", mode="hang", hang_seconds=2, times=1)
     problem = assert_problem(post(client, counter, pay_body()), 504, "agency_timeout")
@@ -348,12 +367,12 @@ def test_malformed_agency_reply_to_an_inquiry_is_agency_error(client, counter, s
     assert problem["outcome"] == "failed"
 
 
-def test_breaker_opens_after_repeated_failures_and_fails_fast(db_url, tmp_path, plugins,
-                                                             sandboxes, sandbox):
+def test_breaker_opens_after_repeated_failures_and_fails_fast(
+    db_url, tmp_path, plugins, sandboxes, sandbox
+):
     from conftest import make_app
 
-    app = make_app(db_url, tmp_path, plugins, sandboxes, BREAKER_FAILURES=2,
-                   INQUIRY_RETRIES=0)
+    app = make_app(db_url, tmp_path, plugins, sandboxes, BREAKER_FAILURES=2, INQUIRY_RETRIES=0)
     gw = app.extensions["pishkhan"]
     client, counter = app.test_client(), open_counter(gw, "office-1")
     sandbox.faults("postbank", mode="http503")

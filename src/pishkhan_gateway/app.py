@@ -22,9 +22,12 @@ from pishkhan_gateway.plugins import Plugins, load_plugins
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
-def create_app(config: Mapping[str, Any] | None = None, *,
-               plugins: Plugins | None = None,
-               extra_plugins: Iterable[tuple[str, object]] = ()) -> Flask:
+def create_app(
+    config: Mapping[str, Any] | None = None,
+    *,
+    plugins: Plugins | None = None,
+    extra_plugins: Iterable[tuple[str, object]] = (),
+) -> Flask:
     """Build the gateway app.
 
     ``config`` overrides what the environment says (tests pass everything they need).

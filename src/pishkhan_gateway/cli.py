@@ -15,11 +15,16 @@ _FLASK_OPTIONS = {"app", "env_file", "debug"}
 
 def build() -> click.Group:
     """The command group (separate from ``main`` so tests can invoke it)."""
-    group = FlaskGroup(name="pishkhan-gateway", create_app=lambda: create_app(),
-                       add_default_commands=False, add_version_option=False,
-                       load_dotenv=False, set_debug_flag=False,
-                       help="Pishkhan Gateway: one endpoint between service counters and "
-                            "agencies. Every command reads PISHKHAN_* from the environment.")
+    group = FlaskGroup(
+        name="pishkhan-gateway",
+        create_app=lambda: create_app(),
+        add_default_commands=False,
+        add_version_option=False,
+        load_dotenv=False,
+        set_debug_flag=False,
+        help="Pishkhan Gateway: one endpoint between service counters and "
+        "agencies. Every command reads PISHKHAN_* from the environment.",
+    )
     group.params = [p for p in group.params if p.name not in _FLASK_OPTIONS]
     click.version_option(__version__, prog_name="pishkhan-gateway")(group)
     return group

@@ -69,16 +69,36 @@ def db_upgrade() -> None:
 @click.option("--city", required=True)
 @click.option("--category", type=click.Choice(CATEGORIES), required=True)
 @click.option("--issued", default=None, help="Licence issue date (Jalali or ISO); default today")
-@click.option("--expires", default=None,
-              help="Licence expiry (Jalali or ISO YYYY-MM-DD); default five years from issue")
-def offices_add(office_id: str, licence: str, name: str, office_type: str, province: str,
-                city: str, category: str, issued: str | None, expires: str | None) -> None:
+@click.option(
+    "--expires",
+    default=None,
+    help="Licence expiry (Jalali or ISO YYYY-MM-DD); default five years from issue",
+)
+def offices_add(
+    office_id: str,
+    licence: str,
+    name: str,
+    office_type: str,
+    province: str,
+    city: str,
+    category: str,
+    issued: str | None,
+    expires: str | None,
+) -> None:
     """Register a licensed office."""
     try:
-        office = offices.add_office(_gw().store, id=office_id, licence_no=licence, name=name,
-                                    type=office_type, province=province, city=city,
-                                    category=category, issued_on=_date(issued),
-                                    expires_on=_date(expires))
+        office = offices.add_office(
+            _gw().store,
+            id=office_id,
+            licence_no=licence,
+            name=name,
+            type=office_type,
+            province=province,
+            city=city,
+            category=category,
+            issued_on=_date(issued),
+            expires_on=_date(expires),
+        )
     except GatewayError as exc:
         _fail(exc)
     click.echo(f"office {office.id} added; licence valid until {office.expires_on}", err=True)
@@ -88,8 +108,10 @@ def offices_add(office_id: str, licence: str, name: str, office_type: str, provi
 def offices_list() -> None:
     """List offices (id, status, category, province, licence expiry)."""
     for office in offices.list_offices(_gw().store):
-        click.echo(f"{office.id}\t{office.status}\t{office.category}\t{office.province}\t"
-                   f"{office.expires_on}\t{office.name}")
+        click.echo(
+            f"{office.id}\t{office.status}\t{office.category}\t{office.province}\t"
+            f"{office.expires_on}\t{office.name}"
+        )
 
 
 @offices_cli.command("show")
@@ -100,12 +122,25 @@ def offices_show(office_id: str) -> None:
     if office is None:
         click.echo(f"error: no office {office_id}", err=True)
         sys.exit(2)
-    click.echo(json.dumps({
-        "id": office.id, "licence_no": office.licence_no, "name": office.name,
-        "type": office.type, "province": office.province, "city": office.city,
-        "category": office.category, "status": office.status,
-        "status_reason": office.status_reason, "issued_on": office.issued_on.isoformat(),
-        "expires_on": office.expires_on.isoformat()}, ensure_ascii=False, indent=2))
+    click.echo(
+        json.dumps(
+            {
+                "id": office.id,
+                "licence_no": office.licence_no,
+                "name": office.name,
+                "type": office.type,
+                "province": office.province,
+                "city": office.city,
+                "category": office.category,
+                "status": office.status,
+                "status_reason": office.status_reason,
+                "issued_on": office.issued_on.isoformat(),
+                "expires_on": office.expires_on.isoformat(),
+            },
+            ensure_ascii=False,
+            indent=2,
+        )
+    )
 
 
 @offices_cli.command("issue-key")
@@ -181,8 +216,13 @@ def _start_sandboxes(app: Flask, host: str, base_port: int) -> list[sandboxkit.R
 
 @click.command("sandbox")
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--base-port", default=8701, show_default=True, type=int,
-              help="First port; agencies take consecutive ports in name order")
+@click.option(
+    "--base-port",
+    default=8701,
+    show_default=True,
+    type=int,
+    help="First port; agencies take consecutive ports in name order",
+)
 def sandbox(host: str, base_port: int) -> None:
     """Run every installed agency's sandbox until interrupted."""
     running = _start_sandboxes(current_app._get_current_object(), host, base_port)  # type: ignore[attr-defined]
@@ -207,21 +247,50 @@ def demo(host: str, port: int, sandbox_port: int) -> None:
         document = read_schedule_file(path)
         if document["effective"] not in loaded:
             gw.tariffs.load(document)
-    samples = [("demo-tehran-1", "P-1405-0001", "دفتر پیشخوان نمونه تهران", "pishkhan", "Tehran",
-                "Tehran", "metropolis"),
-               ("demo-village-1", "R-1405-0001", "دفتر ICT روستایی نمونه", "rural_ict",
-                "Fars", "Kamfiruz", "village")]
+    samples = [
+        (
+            "demo-tehran-1",
+            "P-1405-0001",
+            "دفتر پیشخوان نمونه تهران",
+            "pishkhan",
+            "Tehran",
+            "Tehran",
+            "metropolis",
+        ),
+        (
+            "demo-village-1",
+            "R-1405-0001",
+            "دفتر ICT روستایی نمونه",
+            "rural_ict",
+            "Fars",
+            "Kamfiruz",
+            "village",
+        ),
+    ]
     keys = {}
     for office_id, licence, name, kind, province, city, category in samples:
         if offices.get_office(gw.store, office_id) is None:
-            offices.add_office(gw.store, id=office_id, licence_no=licence, name=name, type=kind,
-                               province=province, city=city, category=category)
+            offices.add_office(
+                gw.store,
+                id=office_id,
+                licence_no=licence,
+                name=name,
+                type=kind,
+                province=province,
+                city=city,
+                category=category,
+            )
             offices.add_operator(gw.store, gw.pseudonyms, office_id, SAMPLE_OPERATOR)
         keys[office_id] = offices.issue_key(gw.store, office_id)
     base = f"http://{host}:{port}"
-    body = json.dumps({"service": "postbank.bill.pay",
-                       "citizen": {"national_code": SAMPLE_CITIZEN}, "params": SAMPLE_BILL,
-                       "office_fee": 40000})
+    body = json.dumps(
+        {
+            "service": "postbank.bill.pay",
+            "citizen": {"national_code": SAMPLE_CITIZEN},
+            "params": SAMPLE_BILL,
+            "office_fee": 40000,
+        }
+    )
     click.echo("\nPishkhan Gateway demo (SQLite, sandbox agencies)\n")
     for s in running:
         click.echo(f"  sandbox {s.name:<14} {s.url}")
@@ -230,14 +299,19 @@ def demo(host: str, port: int, sandbox_port: int) -> None:
         click.echo(f"  office {office_id:<16} credential: {key}")
     click.echo(f"  operator national code: {SAMPLE_OPERATOR}\n")
     click.echo("Pay a sample bill (run it twice: the Idempotency-Key makes it pay once):\n")
-    click.echo(f"curl -sS -X POST {base}/v1/transactions \\\n"
-               f"  -H 'Authorization: Bearer {keys['demo-tehran-1']}' \\\n"
-               f"  -H 'X-Operator: {SAMPLE_OPERATOR}' \\\n"
-               f"  -H 'Idempotency-Key: demo-{secrets.token_hex(4)}' \\\n"
-               f"  -H 'Content-Type: application/json' \\\n"
-               f"  -d '{body}'\n")
-    click.echo(f"The catalog: curl -sS {base}/v1/services "
-               f"-H 'Authorization: Bearer {keys['demo-tehran-1']}'\n", err=False)
+    click.echo(
+        f"curl -sS -X POST {base}/v1/transactions \\\n"
+        f"  -H 'Authorization: Bearer {keys['demo-tehran-1']}' \\\n"
+        f"  -H 'X-Operator: {SAMPLE_OPERATOR}' \\\n"
+        f"  -H 'Idempotency-Key: demo-{secrets.token_hex(4)}' \\\n"
+        f"  -H 'Content-Type: application/json' \\\n"
+        f"  -d '{body}'\n"
+    )
+    click.echo(
+        f"The catalog: curl -sS {base}/v1/services "
+        f"-H 'Authorization: Bearer {keys['demo-tehran-1']}'\n",
+        err=False,
+    )
     sys.stdout.flush()
     make_server(host, port, app, threaded=True).serve_forever()
 

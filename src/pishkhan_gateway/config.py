@@ -21,31 +21,60 @@ def _float(value: str | float) -> float:
 # name -> (default, parser, meaning). The README's table is checked against this by a test.
 SETTINGS: dict[str, tuple[Any, Any, str]] = {
     "DATA_DIR": ("var", str, "Directory for the embedded database and generated key files."),
-    "DATABASE_URL": (None, str, "SQLAlchemy URL; default `sqlite:///<DATA_DIR>/pishkhan.db`. "
-                                "Use `postgresql+psycopg://…` for several workers or hosts."),
-    "SIGNING_KEY_FILE": (None, str, "Ed25519 private key (PEM, PKCS#8) signing receipts and tree "
-                                    "heads; default `<DATA_DIR>/signing-key.pem`, created 0600 "
-                                    "on first start."),
-    "PSEUDONYM_KEY_FILE": (None, str, "32-byte secret for the HMAC pseudonyms of national codes "
-                                      "and mobiles; default `<DATA_DIR>/pseudonym.key`, created "
-                                      "0600 on first start."),
-    "CONTRACTS_DIR": ("contracts", str, "Where WSDLs, schemas and tariff schedules live (the "
-                                        "sample tariff that `demo` loads)."),
+    "DATABASE_URL": (
+        None,
+        str,
+        "SQLAlchemy URL; default `sqlite:///<DATA_DIR>/pishkhan.db`. "
+        "Use `postgresql+psycopg://…` for several workers or hosts.",
+    ),
+    "SIGNING_KEY_FILE": (
+        None,
+        str,
+        "Ed25519 private key (PEM, PKCS#8) signing receipts and tree "
+        "heads; default `<DATA_DIR>/signing-key.pem`, created 0600 "
+        "on first start.",
+    ),
+    "PSEUDONYM_KEY_FILE": (
+        None,
+        str,
+        "32-byte secret for the HMAC pseudonyms of national codes "
+        "and mobiles; default `<DATA_DIR>/pseudonym.key`, created "
+        "0600 on first start.",
+    ),
+    "CONTRACTS_DIR": (
+        "contracts",
+        str,
+        "Where WSDLs, schemas and tariff schedules live (the sample tariff that `demo` loads).",
+    ),
     "DISABLED_PLUGINS": ("", str, "Comma-separated plugin (entry-point) names not to load."),
     "LOG_LEVEL": ("INFO", str, "Log level of the JSON logs on stderr."),
-    "TARIFF_CACHE_SECONDS": (5.0, _float, "How long a worker reuses the tariff schedules it read "
-                                          "(a newly loaded schedule is seen after at most this)."),
-    "IDEMPOTENCY_WAIT_SECONDS": (30.0, _float, "How long a duplicate request waits for the first "
-                                               "one with the same Idempotency-Key to finish."),
+    "TARIFF_CACHE_SECONDS": (
+        5.0,
+        _float,
+        "How long a worker reuses the tariff schedules it read "
+        "(a newly loaded schedule is seen after at most this).",
+    ),
+    "IDEMPOTENCY_WAIT_SECONDS": (
+        30.0,
+        _float,
+        "How long a duplicate request waits for the first "
+        "one with the same Idempotency-Key to finish.",
+    ),
     "MAX_BODY_BYTES": (65536, int, "Largest request body accepted."),
     "BREAKER_FAILURES": (5, int, "Consecutive agency failures that open its circuit breaker."),
     "BREAKER_RESET_SECONDS": (30.0, _float, "How long an open breaker fails fast before a trial."),
-    "INQUIRY_RETRIES": (2, int, "Retries (with jittered backoff) of an inquiry after a transport "
-                                "failure; payments and requests are never retried."),
+    "INQUIRY_RETRIES": (
+        2,
+        int,
+        "Retries (with jittered backoff) of an inquiry after a transport "
+        "failure; payments and requests are never retried.",
+    ),
 }
-AGENCY_NOTE = ("`PISHKHAN_AGENCY_<NAME>_URL`, `PISHKHAN_AGENCY_<NAME>_TIMEOUT` (seconds): where "
-               "agency `<name>` lives and how long one call may take; default: the plugin's "
-               "declaration.")
+AGENCY_NOTE = (
+    "`PISHKHAN_AGENCY_<NAME>_URL`, `PISHKHAN_AGENCY_<NAME>_TIMEOUT` (seconds): where "
+    "agency `<name>` lives and how long one call may take; default: the plugin's "
+    "declaration."
+)
 
 
 def from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
@@ -66,7 +95,7 @@ def agency_settings(env: Mapping[str, str]) -> dict[str, dict[str, str]]:
     for key, value in env.items():
         if not key.startswith(marker):
             continue
-        rest = key[len(marker):]
+        rest = key[len(marker) :]
         name, _, setting = rest.rpartition("_")
         if name and setting:
             agencies.setdefault(name.lower(), {})[setting.lower()] = value

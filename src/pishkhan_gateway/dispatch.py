@@ -38,8 +38,9 @@ class CircuitOpen(AgencyUnavailable):
 class Dispatcher:
     """One breaker per agency (per worker process), shared by all requests in it."""
 
-    def __init__(self, plugins: Plugins, *, failures: int, reset_seconds: float,
-                 inquiry_retries: int) -> None:
+    def __init__(
+        self, plugins: Plugins, *, failures: int, reset_seconds: float, inquiry_retries: int
+    ) -> None:
         self.plugins = plugins
         self.failures = failures
         self.reset_seconds = reset_seconds
@@ -53,8 +54,12 @@ class Dispatcher:
             breaker = self._breakers.get(agency)
             if breaker is None:
                 breaker = pybreaker.CircuitBreaker(
-                    fail_max=self.failures, reset_timeout=self.reset_seconds, name=agency,
-                    exclude=[AgencyRejected, InvalidParams], throw_new_error_on_trip=False)
+                    fail_max=self.failures,
+                    reset_timeout=self.reset_seconds,
+                    name=agency,
+                    exclude=[AgencyRejected, InvalidParams],
+                    throw_new_error_on_trip=False,
+                )
                 self._breakers[agency] = breaker
             return breaker
 
@@ -70,47 +75,70 @@ class Dispatcher:
             return call()
         except GatewayError:
             raise
-        except Exception as exc:  # noqa: BLE001 - a plugin bug must still yield an outcome
+        except Exception as exc:
             log.exception("plugin_error", agency=agency.name, kind=kind)
             if kind == "inquiry":
-                raise AgencyFault(f"the {agency.name} plugin failed: {type(exc).__name__}") \
-                    from exc
-            raise AgencyTimeout("the outcome at the agency is unknown; it will be "
-                                "reconciled") from exc
+                raise AgencyFault(f"the {agency.name} plugin failed: {type(exc).__name__}") from exc
+            raise AgencyTimeout(
+                "the outcome at the agency is unknown; it will be reconciled"
+            ) from exc
 
     def _guarded(self, agency: AgencyContext, kind: str, call: Callable[[], T]) -> T:
         try:
             return self.breaker(agency.name).call(self._mapped, agency, kind, call)
         except pybreaker.CircuitBreakerError:
-            raise CircuitOpen(f"{agency.name} is failing; calls are paused",
-                              retry_after=int(self.reset_seconds)) from None
+            raise CircuitOpen(
+                f"{agency.name} is failing; calls are paused", retry_after=int(self.reset_seconds)
+            ) from None
 
-    def quote(self, *, service: RegisteredService, params: Mapping[str, Any],
-              agency: AgencyContext) -> int:
+    def quote(
+        self, *, service: RegisteredService, params: Mapping[str, Any], agency: AgencyContext
+    ) -> int:
         """The agency amount. Not counted by the breaker: most quotes are local (a bill's amount
         is in its payment id), and their success says nothing about the agency's health."""
-        return self._mapped(agency, "inquiry", lambda: self.plugins.quote(
-            service=service, params=params, agency=agency))
+        return self._mapped(
+            agency,
+            "inquiry",
+            lambda: self.plugins.quote(service=service, params=params, agency=agency),
+        )
 
-    def execute(self, *, service: RegisteredService, params: Mapping[str, Any],
-                citizen: Citizen, agency: AgencyContext, transaction_id: str,
-                agency_amount: int) -> Result:
+    def execute(
+        self,
+        *,
+        service: RegisteredService,
+        params: Mapping[str, Any],
+        citizen: Citizen,
+        agency: AgencyContext,
+        transaction_id: str,
+        agency_amount: int,
+    ) -> Result:
         """Execute the service once (payments, requests) or with bounded retries (inquiries)."""
         kind = service.service.kind
 
         def call() -> Result:
-            return self.plugins.execute(service=service, params=params, citizen=citizen,
-                                        agency=agency, transaction_id=transaction_id,
-                                        agency_amount=agency_amount)
+            return self.plugins.execute(
+                service=service,
+                params=params,
+                citizen=citizen,
+                agency=agency,
+                transaction_id=transaction_id,
+                agency_amount=agency_amount,
+            )
 
         if kind != "inquiry" or self.inquiry_retries <= 0:
             return self._guarded(agency, kind, call)
         retrying = tenacity.Retrying(
-            stop=(tenacity.stop_after_attempt(self.inquiry_retries + 1)
-                  | tenacity.stop_after_delay(agency.timeout)),
+            stop=(
+                tenacity.stop_after_attempt(self.inquiry_retries + 1)
+                | tenacity.stop_after_delay(agency.timeout)
+            ),
             wait=tenacity.wait_random_exponential(multiplier=0.05, max=0.5),
             retry=tenacity.retry_if_exception(
-                lambda exc: isinstance(exc, AgencyUnavailable | AgencyTimeout)
-                and not isinstance(exc, CircuitOpen)),
-            reraise=True)
+                lambda exc: (
+                    isinstance(exc, AgencyUnavailable | AgencyTimeout)
+                    and not isinstance(exc, CircuitOpen)
+                )
+            ),
+            reraise=True,
+        )
         return retrying(self._guarded, agency, kind, call)

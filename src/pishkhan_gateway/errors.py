@@ -8,8 +8,8 @@ could not be done; nothing happened) or ``unknown`` (it may have happened; recon
 
     GatewayError
     ├── InternalError           internal_error
-    ├── RequestError            invalid_request, unsupported_media_type, payload_too_large, not_found,
-    │                           method_not_allowed
+    ├── RequestError            invalid_request, unsupported_media_type, payload_too_large,
+    │                           not_found, method_not_allowed
     ├── AuthenticationError     unauthorized, operator_not_registered
     ├── LicenceError            office_suspended, office_revoked, licence_expired
     ├── ServiceError            unknown_service, invalid_params
@@ -57,10 +57,22 @@ class GatewayError(Exception):
         return body
 
 
-def _error(name: str, base: type[GatewayError], code: str, status: int, title: str, fa: str,
-           outcome: str | None = None) -> type[GatewayError]:
-    attrs: dict[str, Any] = {"code": code, "status": status, "title": title, "message_fa": fa,
-                             "__doc__": f"{title} ({code}, HTTP {status})."}
+def _error(
+    name: str,
+    base: type[GatewayError],
+    code: str,
+    status: int,
+    title: str,
+    fa: str,
+    outcome: str | None = None,
+) -> type[GatewayError]:
+    attrs: dict[str, Any] = {
+        "code": code,
+        "status": status,
+        "title": title,
+        "message_fa": fa,
+        "__doc__": f"{title} ({code}, HTTP {status}).",
+    }
     if outcome:
         attrs["outcome"] = outcome
     return type(name, (base,), attrs)
@@ -115,35 +127,98 @@ class AgencyError(GatewayError):
     outcome = "failed"
 
 
-InvalidRequest = _error("InvalidRequest", RequestError, "invalid_request", 400,
-                        "The request is malformed", "درخواست نامعتبر است")
-UnsupportedMediaType = _error("UnsupportedMediaType", RequestError, "unsupported_media_type", 415,
-                              "Send application/json", "نوع محتوا باید application/json باشد")
-PayloadTooLarge = _error("PayloadTooLarge", RequestError, "payload_too_large", 413,
-                         "The request body is too large", "حجم درخواست بیش از حد مجاز است")
+InvalidRequest = _error(
+    "InvalidRequest",
+    RequestError,
+    "invalid_request",
+    400,
+    "The request is malformed",
+    "درخواست نامعتبر است",
+)
+UnsupportedMediaType = _error(
+    "UnsupportedMediaType",
+    RequestError,
+    "unsupported_media_type",
+    415,
+    "Send application/json",
+    "نوع محتوا باید application/json باشد",
+)
+PayloadTooLarge = _error(
+    "PayloadTooLarge",
+    RequestError,
+    "payload_too_large",
+    413,
+    "The request body is too large",
+    "حجم درخواست بیش از حد مجاز است",
+)
 NotFound = _error("NotFound", RequestError, "not_found", 404, "Not found", "یافت نشد")
-InternalError = _error("InternalError", GatewayError, "internal_error", 500,
-                       "Internal error; the request id identifies it", "خطای داخلی درگاه")
-MethodNotAllowed = _error("MethodNotAllowed", RequestError, "method_not_allowed", 405,
-                          "Method not allowed", "این روش درخواست مجاز نیست")
+InternalError = _error(
+    "InternalError",
+    GatewayError,
+    "internal_error",
+    500,
+    "Internal error; the request id identifies it",
+    "خطای داخلی درگاه",
+)
+MethodNotAllowed = _error(
+    "MethodNotAllowed",
+    RequestError,
+    "method_not_allowed",
+    405,
+    "Method not allowed",
+    "این روش درخواست مجاز نیست",
+)
 
-Unauthorized = _error("Unauthorized", AuthenticationError, "unauthorized", 401,
-                      "The office credential is missing, unknown or revoked",
-                      "اعتبارنامه دفتر نامعتبر یا باطل شده است")
-OperatorNotRegistered = _error("OperatorNotRegistered", AuthenticationError,
-                               "operator_not_registered", 403,
-                               "The operator is not registered to this office",
-                               "متصدی برای این دفتر ثبت نشده است")
+Unauthorized = _error(
+    "Unauthorized",
+    AuthenticationError,
+    "unauthorized",
+    401,
+    "The office credential is missing, unknown or revoked",
+    "اعتبارنامه دفتر نامعتبر یا باطل شده است",
+)
+OperatorNotRegistered = _error(
+    "OperatorNotRegistered",
+    AuthenticationError,
+    "operator_not_registered",
+    403,
+    "The operator is not registered to this office",
+    "متصدی برای این دفتر ثبت نشده است",
+)
 
-OfficeSuspended = _error("OfficeSuspended", LicenceError, "office_suspended", 403,
-                         "The office is suspended", "مجوز دفتر تعلیق شده است")
-OfficeRevoked = _error("OfficeRevoked", LicenceError, "office_revoked", 403,
-                       "The office licence is revoked", "مجوز دفتر لغو شده است")
-LicenceExpired = _error("LicenceExpired", LicenceError, "licence_expired", 403,
-                        "The office licence has expired", "مجوز دفتر منقضی شده است")
+OfficeSuspended = _error(
+    "OfficeSuspended",
+    LicenceError,
+    "office_suspended",
+    403,
+    "The office is suspended",
+    "مجوز دفتر تعلیق شده است",
+)
+OfficeRevoked = _error(
+    "OfficeRevoked",
+    LicenceError,
+    "office_revoked",
+    403,
+    "The office licence is revoked",
+    "مجوز دفتر لغو شده است",
+)
+LicenceExpired = _error(
+    "LicenceExpired",
+    LicenceError,
+    "licence_expired",
+    403,
+    "The office licence has expired",
+    "مجوز دفتر منقضی شده است",
+)
 
-UnknownService = _error("UnknownService", ServiceError, "unknown_service", 404,
-                        "Unknown or disabled service", "خدمت ناشناخته یا غیرفعال است")
+UnknownService = _error(
+    "UnknownService",
+    ServiceError,
+    "unknown_service",
+    404,
+    "Unknown or disabled service",
+    "خدمت ناشناخته یا غیرفعال است",
+)
 
 
 class InvalidParams(ServiceError):
@@ -159,25 +234,63 @@ class InvalidParams(ServiceError):
         self.field = field
 
 
-InvalidNationalCode = _error("InvalidNationalCode", IdentityError, "invalid_national_code", 422,
-                             "The national code is not valid", "کد ملی نامعتبر است")
-IdentityMismatch = _error("IdentityMismatch", IdentityError, "identity_mismatch", 422,
-                          "The national code and birth date do not match the Civil Registry",
-                          "کد ملی و تاریخ تولد با اطلاعات ثبت احوال مطابقت ندارد")
-CitizenDeceased = _error("CitizenDeceased", IdentityError, "citizen_deceased", 422,
-                         "The Civil Registry records this person as deceased",
-                         "این شخص در ثبت احوال فوت شده ثبت شده است")
-MobileNotOwned = _error("MobileNotOwned", IdentityError, "mobile_not_owned", 422,
-                        "The mobile number is not registered to this national code",
-                        "شماره همراه به نام این کد ملی نیست")
-OtpRequired = _error("OtpRequired", IdentityError, "otp_required", 401,
-                     "A one-time code sent to the citizen's mobile is required",
-                     "کد یکبار مصرف ارسال شده به همراه شهروند لازم است")
-OtpInvalid = _error("OtpInvalid", IdentityError, "otp_invalid", 401,
-                    "The one-time code is wrong or expired", "کد یکبار مصرف نادرست یا منقضی است")
-IdentityUnavailable = _error("IdentityUnavailable", IdentityError, "identity_unavailable", 503,
-                             "Identity cannot be verified right now",
-                             "احراز هویت در حال حاضر ممکن نیست", outcome="failed")
+InvalidNationalCode = _error(
+    "InvalidNationalCode",
+    IdentityError,
+    "invalid_national_code",
+    422,
+    "The national code is not valid",
+    "کد ملی نامعتبر است",
+)
+IdentityMismatch = _error(
+    "IdentityMismatch",
+    IdentityError,
+    "identity_mismatch",
+    422,
+    "The national code and birth date do not match the Civil Registry",
+    "کد ملی و تاریخ تولد با اطلاعات ثبت احوال مطابقت ندارد",
+)
+CitizenDeceased = _error(
+    "CitizenDeceased",
+    IdentityError,
+    "citizen_deceased",
+    422,
+    "The Civil Registry records this person as deceased",
+    "این شخص در ثبت احوال فوت شده ثبت شده است",
+)
+MobileNotOwned = _error(
+    "MobileNotOwned",
+    IdentityError,
+    "mobile_not_owned",
+    422,
+    "The mobile number is not registered to this national code",
+    "شماره همراه به نام این کد ملی نیست",
+)
+OtpRequired = _error(
+    "OtpRequired",
+    IdentityError,
+    "otp_required",
+    401,
+    "A one-time code sent to the citizen's mobile is required",
+    "کد یکبار مصرف ارسال شده به همراه شهروند لازم است",
+)
+OtpInvalid = _error(
+    "OtpInvalid",
+    IdentityError,
+    "otp_invalid",
+    401,
+    "The one-time code is wrong or expired",
+    "کد یکبار مصرف نادرست یا منقضی است",
+)
+IdentityUnavailable = _error(
+    "IdentityUnavailable",
+    IdentityError,
+    "identity_unavailable",
+    503,
+    "Identity cannot be verified right now",
+    "احراز هویت در حال حاضر ممکن نیست",
+    outcome="failed",
+)
 
 
 class TariffExceeded(TariffError):
@@ -189,18 +302,31 @@ class TariffExceeded(TariffError):
     message_fa = "کارمزد دفتر بیش از تعرفه مصوب است"
 
     def __init__(self, *, fee_cap: int, office_fee: int, schedule: str | None) -> None:
-        super().__init__(f"office_fee {office_fee} rials is above the cap of {fee_cap} rials",
-                         fee_cap=fee_cap, office_fee=office_fee, tariff_schedule=schedule)
+        super().__init__(
+            f"office_fee {office_fee} rials is above the cap of {fee_cap} rials",
+            fee_cap=fee_cap,
+            office_fee=office_fee,
+            tariff_schedule=schedule,
+        )
         self.fee_cap = fee_cap
 
 
-IdempotencyConflict = _error("IdempotencyConflict", IdempotencyError, "idempotency_conflict", 409,
-                             "This Idempotency-Key was used with a different request",
-                             "این کلید یکتایی قبلاً با درخواست دیگری استفاده شده است")
-IdempotencyInProgress = _error("IdempotencyInProgress", IdempotencyError,
-                               "idempotency_in_progress", 409,
-                               "A request with this Idempotency-Key is still being processed",
-                               "درخواستی با این کلید یکتایی در حال پردازش است")
+IdempotencyConflict = _error(
+    "IdempotencyConflict",
+    IdempotencyError,
+    "idempotency_conflict",
+    409,
+    "This Idempotency-Key was used with a different request",
+    "این کلید یکتایی قبلاً با درخواست دیگری استفاده شده است",
+)
+IdempotencyInProgress = _error(
+    "IdempotencyInProgress",
+    IdempotencyError,
+    "idempotency_in_progress",
+    409,
+    "A request with this Idempotency-Key is still being processed",
+    "درخواستی با این کلید یکتایی در حال پردازش است",
+)
 
 
 class AgencyRejected(AgencyError):
@@ -212,10 +338,12 @@ class AgencyRejected(AgencyError):
     message_fa = "دستگاه ارائه‌دهنده درخواست را رد کرد"
     outcome = "refused"
 
-    def __init__(self, reason: str, *, agency_code: str | None = None,
-                 reason_fa: str | None = None) -> None:
-        super().__init__(reason, agency_reason=reason, agency_code=agency_code,
-                         agency_reason_fa=reason_fa)
+    def __init__(
+        self, reason: str, *, agency_code: str | None = None, reason_fa: str | None = None
+    ) -> None:
+        super().__init__(
+            reason, agency_reason=reason, agency_code=agency_code, agency_reason_fa=reason_fa
+        )
         self.reason = reason
         self.agency_code = agency_code
 
@@ -237,22 +365,53 @@ class AgencyUnavailable(AgencyError):
         self.headers = {"Retry-After": str(retry_after)}
 
 
-AgencyTimeout = _error("AgencyTimeout", AgencyError, "agency_timeout", 504,
-                       "The agency did not answer in time",
-                       "دستگاه ارائه‌دهنده در زمان مقرر پاسخ نداد")
+AgencyTimeout = _error(
+    "AgencyTimeout",
+    AgencyError,
+    "agency_timeout",
+    504,
+    "The agency did not answer in time",
+    "دستگاه ارائه‌دهنده در زمان مقرر پاسخ نداد",
+)
 AgencyTimeout.__doc__ = (
     "The agency may or may not have acted (plugins raise this): for a payment or request the "
-    "transaction is recorded as ``unknown`` and settled by reconciliation, never retried.")
-AgencyFault = _error("AgencyFault", AgencyError, "agency_error", 502,
-                     "The agency answered with something the gateway cannot use",
-                     "پاسخ دستگاه ارائه‌دهنده قابل استفاده نیست")
+    "transaction is recorded as ``unknown`` and settled by reconciliation, never retried."
+)
+AgencyFault = _error(
+    "AgencyFault",
+    AgencyError,
+    "agency_error",
+    502,
+    "The agency answered with something the gateway cannot use",
+    "پاسخ دستگاه ارائه‌دهنده قابل استفاده نیست",
+)
 
 ALL_ERRORS: tuple[type[GatewayError], ...] = (
-    InternalError, InvalidRequest, UnsupportedMediaType, PayloadTooLarge, NotFound,
+    InternalError,
+    InvalidRequest,
+    UnsupportedMediaType,
+    PayloadTooLarge,
+    NotFound,
     MethodNotAllowed,
-    Unauthorized, OperatorNotRegistered, OfficeSuspended, OfficeRevoked, LicenceExpired,
-    UnknownService, InvalidParams, InvalidNationalCode, IdentityMismatch, CitizenDeceased,
-    MobileNotOwned, OtpRequired, OtpInvalid, IdentityUnavailable, TariffExceeded,
-    IdempotencyConflict, IdempotencyInProgress, AgencyRejected, AgencyUnavailable, AgencyTimeout,
+    Unauthorized,
+    OperatorNotRegistered,
+    OfficeSuspended,
+    OfficeRevoked,
+    LicenceExpired,
+    UnknownService,
+    InvalidParams,
+    InvalidNationalCode,
+    IdentityMismatch,
+    CitizenDeceased,
+    MobileNotOwned,
+    OtpRequired,
+    OtpInvalid,
+    IdentityUnavailable,
+    TariffExceeded,
+    IdempotencyConflict,
+    IdempotencyInProgress,
+    AgencyRejected,
+    AgencyUnavailable,
+    AgencyTimeout,
     AgencyFault,
 )

@@ -25,9 +25,11 @@ class Gateway:
         self.pseudonyms = Pseudonymizer(load_or_create_secret(config["PSEUDONYM_KEY_FILE"]))
         self.tariffs = Tariffs(self.store, float(config["TARIFF_CACHE_SECONDS"]))
         self.dispatcher = Dispatcher(
-            plugins, failures=int(config["BREAKER_FAILURES"]),
+            plugins,
+            failures=int(config["BREAKER_FAILURES"]),
             reset_seconds=float(config["BREAKER_RESET_SECONDS"]),
-            inquiry_retries=int(config["INQUIRY_RETRIES"]))
+            inquiry_retries=int(config["INQUIRY_RETRIES"]),
+        )
 
     def agency(self, name: str) -> AgencyContext:
         """How to reach agency ``name`` now: configuration first, then the plugin's defaults.

@@ -42,13 +42,23 @@ def view(row: Transaction) -> dict[str, Any]:
 def get(store: Store, office_id: str, transaction_id: str) -> dict[str, Any] | None:
     """The office's transaction, or None (also when it belongs to another office)."""
     with store.read() as session:
-        row = session.scalar(select(Transaction).where(
-            Transaction.id == transaction_id, Transaction.office_id == office_id))
+        row = session.scalar(
+            select(Transaction).where(
+                Transaction.id == transaction_id, Transaction.office_id == office_id
+            )
+        )
         return view(row) if row else None
 
 
-def page(store: Store, office_id: str, *, limit: int = 50, cursor: str | None = None,
-         service: str | None = None, outcome: str | None = None) -> dict[str, Any]:
+def page(
+    store: Store,
+    office_id: str,
+    *,
+    limit: int = 50,
+    cursor: str | None = None,
+    service: str | None = None,
+    outcome: str | None = None,
+) -> dict[str, Any]:
     """A page of the office's history, newest first; ``next_cursor`` continues it."""
     if not 1 <= limit <= MAX_PAGE:
         raise InvalidRequest(f"limit must be 1..{MAX_PAGE}", field="limit")

@@ -142,9 +142,7 @@ def pishkhan_mobile_owner(
 
 
 @hookspec(firstresult=True)
-def pishkhan_send_sms(
-    mobile: str, text: str, agencies: Mapping[str, AgencyContext]
-) -> bool | None:
+def pishkhan_send_sms(mobile: str, text: str, agencies: Mapping[str, AgencyContext]) -> bool | None:
     """Send ``text`` to ``mobile`` (one-time codes for identity level 3).
 
     Return ``True`` once sent, or ``None`` if this plugin does not send SMS.

@@ -41,13 +41,15 @@ def request_digest(body: Any) -> str:
 def check_key(key: str) -> str:
     """Refuse empty, overlong or non-printable keys."""
     if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable() or not key.isascii():
-        raise InvalidRequest("Idempotency-Key must be 1-255 printable ASCII characters",
-                             field="Idempotency-Key")
+        raise InvalidRequest(
+            "Idempotency-Key must be 1-255 printable ASCII characters", field="Idempotency-Key"
+        )
     return key
 
 
-def claim(store: Store, *, office_id: str, key: str, digest: str, transaction_id: str,
-          wait_seconds: float) -> Replay | None:
+def claim(
+    store: Store, *, office_id: str, key: str, digest: str, transaction_id: str, wait_seconds: float
+) -> Replay | None:
     """Claim ``key`` for this request (None), or return the first request's response.
 
     Raises ``IdempotencyConflict`` if the key was used with another body, and
@@ -55,9 +57,16 @@ def claim(store: Store, *, office_id: str, key: str, digest: str, transaction_id
     """
     try:
         with store.write() as session:
-            session.add(IdempotencyRecord(office_id=office_id, key=key, request_sha256=digest,
-                                          transaction_id=transaction_id, state="pending",
-                                          created_at=utcnow()))
+            session.add(
+                IdempotencyRecord(
+                    office_id=office_id,
+                    key=key,
+                    request_sha256=digest,
+                    transaction_id=transaction_id,
+                    state="pending",
+                    created_at=utcnow(),
+                )
+            )
         return None
     except IntegrityError:
         pass
@@ -65,13 +74,21 @@ def claim(store: Store, *, office_id: str, key: str, digest: str, transaction_id
     delay = 0.01
     while True:
         with store.read() as session:
-            row = session.scalar(select(IdempotencyRecord).where(
-                IdempotencyRecord.office_id == office_id, IdempotencyRecord.key == key))
+            row = session.scalar(
+                select(IdempotencyRecord).where(
+                    IdempotencyRecord.office_id == office_id, IdempotencyRecord.key == key
+                )
+            )
         if row is None:
             # The first attempt failed without effect and released the key: take it.
-            return claim(store, office_id=office_id, key=key, digest=digest,
-                         transaction_id=transaction_id,
-                         wait_seconds=max(0.0, deadline - time.monotonic()))
+            return claim(
+                store,
+                office_id=office_id,
+                key=key,
+                digest=digest,
+                transaction_id=transaction_id,
+                wait_seconds=max(0.0, deadline - time.monotonic()),
+            )
         if row.request_sha256 != digest:
             raise IdempotencyConflict()
         if row.state == "done" and row.response_body is not None:

@@ -73,7 +73,9 @@ def parse_jalali_date(raw: Any, field: str) -> dt.date:
         year, month, day = (int(p) for p in re.split(r"[-/]", ascii_digits(str(raw).strip())))
         return jdatetime.date(year, month, day).togregorian()
     except (ValueError, TypeError):
-        raise InvalidRequest(f"{field} must be a Jalali date like 1369-05-12", field=field) from None
+        raise InvalidRequest(
+            f"{field} must be a Jalali date like 1369-05-12", field=field
+        ) from None
 
 
 class Pseudonymizer:
@@ -105,8 +107,13 @@ def citizen_pseudonym(citizen: Mapping[str, Any] | None, pseudonyms: Pseudonymiz
     return pseudonyms.national_code(ascii_digits(raw.strip()).replace("-", ""))
 
 
-def verify_identity(*, level: int, citizen: Mapping[str, Any] | None, plugins: Plugins,
-                    agencies: Mapping[str, AgencyContext]) -> Citizen:
+def verify_identity(
+    *,
+    level: int,
+    citizen: Mapping[str, Any] | None,
+    plugins: Plugins,
+    agencies: Mapping[str, AgencyContext],
+) -> Citizen:
     """Verify the citizen to ``level`` and return what the plugin may see."""
     given = citizen or {}
     if level == 0:

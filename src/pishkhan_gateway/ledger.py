@@ -107,35 +107,42 @@ def log_entry(outcome: Outcome) -> dict[str, Any]:
 
 def receipt_for(outcome: Outcome, log_index: int, signer: Signer) -> dict[str, Any]:
     """The signed receipt of a succeeded transaction."""
-    return signer.sign({
-        "type": "pishkhan.receipt.v1",
-        "transaction_id": outcome.transaction_id,
-        "office_id": outcome.office_id,
-        "office_name": outcome.office_name,
-        "licence_no": outcome.licence_no,
-        "service": outcome.service,
-        "service_title_fa": outcome.service_title_fa,
-        "time": iso(outcome.created_at),
-        "time_jalali": jalali(outcome.created_at),
-        "agency_reference": outcome.agency_reference,
-        "agency_amount": outcome.agency_amount,
-        "office_fee": outcome.office_fee,
-        "total": outcome.total,
-        "log_index": log_index,
-    })
+    return signer.sign(
+        {
+            "type": "pishkhan.receipt.v1",
+            "transaction_id": outcome.transaction_id,
+            "office_id": outcome.office_id,
+            "office_name": outcome.office_name,
+            "licence_no": outcome.licence_no,
+            "service": outcome.service,
+            "service_title_fa": outcome.service_title_fa,
+            "time": iso(outcome.created_at),
+            "time_jalali": jalali(outcome.created_at),
+            "agency_reference": outcome.agency_reference,
+            "agency_amount": outcome.agency_amount,
+            "office_fee": outcome.office_fee,
+            "total": outcome.total,
+            "log_index": log_index,
+        }
+    )
 
 
 def append(session: Session, entry: dict[str, Any], created_at: dt.datetime) -> int:
     """Append one entry to the log inside ``session``'s transaction; return its index."""
     size = session.execute(
-        text("UPDATE log_state SET size = size + 1 WHERE id = 1 RETURNING size")).scalar_one()
+        text("UPDATE log_state SET size = size + 1 WHERE id = 1 RETURNING size")
+    ).scalar_one()
     index = size - 1
     session.add(LogEntry(index=index, entry=canonical(entry), created_at=created_at))
     return index
 
 
-def record(store: Store, signer: Signer, outcome: Outcome,
-           respond: Callable[[int, dict[str, Any] | None], tuple[int, bytes]]) -> Recorded:
+def record(
+    store: Store,
+    signer: Signer,
+    outcome: Outcome,
+    respond: Callable[[int, dict[str, Any] | None], tuple[int, bytes]],
+) -> Recorded:
     """Make the outcome durable and return the response to send, all in one DB transaction.
 
     ``respond(log_index, receipt)`` builds the HTTP status and body; when the attempt claimed an
@@ -146,22 +153,42 @@ def record(store: Store, signer: Signer, outcome: Outcome,
         index = append(session, log_entry(outcome), outcome.created_at)
         receipt = receipt_for(outcome, index, signer) if outcome.outcome == "succeeded" else None
         status, body = respond(index, receipt)
-        session.add(Transaction(
-            id=outcome.transaction_id, log_index=index, created_at=outcome.created_at,
-            office_id=outcome.office_id, operator=outcome.operator, service=outcome.service,
-            agency=outcome.agency, kind=outcome.kind, outcome=outcome.outcome, code=outcome.code,
-            http_status=status, citizen=outcome.citizen, agency_amount=outcome.agency_amount,
-            office_fee=outcome.office_fee, total=outcome.total, fee_cap=outcome.fee_cap,
-            agency_reference=outcome.agency_reference, idempotency_key=outcome.idempotency_key,
-            latency_ms=outcome.latency_ms,
-            result=json.dumps(outcome.result, ensure_ascii=False) if outcome.result else None,
-            receipt=json.dumps(receipt, ensure_ascii=False) if receipt else None))
+        session.add(
+            Transaction(
+                id=outcome.transaction_id,
+                log_index=index,
+                created_at=outcome.created_at,
+                office_id=outcome.office_id,
+                operator=outcome.operator,
+                service=outcome.service,
+                agency=outcome.agency,
+                kind=outcome.kind,
+                outcome=outcome.outcome,
+                code=outcome.code,
+                http_status=status,
+                citizen=outcome.citizen,
+                agency_amount=outcome.agency_amount,
+                office_fee=outcome.office_fee,
+                total=outcome.total,
+                fee_cap=outcome.fee_cap,
+                agency_reference=outcome.agency_reference,
+                idempotency_key=outcome.idempotency_key,
+                latency_ms=outcome.latency_ms,
+                result=json.dumps(outcome.result, ensure_ascii=False) if outcome.result else None,
+                receipt=json.dumps(receipt, ensure_ascii=False) if receipt else None,
+            )
+        )
         if outcome.claimed:
-            key = (IdempotencyRecord.office_id == outcome.office_id,
-                   IdempotencyRecord.key == outcome.idempotency_key)
+            key = (
+                IdempotencyRecord.office_id == outcome.office_id,
+                IdempotencyRecord.key == outcome.idempotency_key,
+            )
             if outcome.outcome == "failed":
                 session.execute(delete(IdempotencyRecord).where(*key))
             else:
-                session.execute(update(IdempotencyRecord).where(*key).values(
-                    state="done", response_status=status, response_body=body))
+                session.execute(
+                    update(IdempotencyRecord)
+                    .where(*key)
+                    .values(state="done", response_status=status, response_body=body)
+                )
     return Recorded(index, receipt, status, body)

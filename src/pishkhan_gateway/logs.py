@@ -18,7 +18,8 @@ import structlog
 
 _DIGIT = "[0-9۰-۹٠-٩]"
 _PERSONAL = re.compile(
-    rf"(?<![0-9۰-۹٠-٩])(?:(?:\+98|0098|0)?9{_DIGIT}{{9}}|{_DIGIT}{{10}})(?![0-9۰-۹٠-٩])")
+    rf"(?<![0-9۰-۹٠-٩])(?:(?:\+98|0098|0)?9{_DIGIT}{{9}}|{_DIGIT}{{10}})(?![0-9۰-۹٠-٩])"
+)
 REDACTED = "[redacted]"
 _configured = False
 
@@ -38,16 +39,18 @@ def _redact(value: Any) -> Any:
     return value
 
 
-def redact_personal_data(_logger: Any, _name: str,
-                         event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+def redact_personal_data(
+    _logger: Any, _name: str, event: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
     """structlog processor: redact personal data in every field (and in exception text)."""
     for key, value in list(event.items()):
         event[key] = _redact(value)
     return event
 
 
-def _render_exception_then_redact(logger: Any, name: str,
-                                  event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+def _render_exception_then_redact(
+    logger: Any, name: str, event: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
     event = structlog.processors.format_exc_info(logger, name, event)
     return redact_personal_data(logger, name, event)
 
@@ -75,8 +78,11 @@ def configure_logging(level: str = "INFO") -> None:
     ]
     if not _configured:
         structlog.configure(
-            processors=[*shared, redact_personal_data,
-                        structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+            processors=[
+                *shared,
+                redact_personal_data,
+                structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+            ],
             logger_factory=structlog.stdlib.LoggerFactory(),
             wrapper_class=structlog.stdlib.BoundLogger,
             cache_logger_on_first_use=True,

@@ -52,13 +52,30 @@ class OfficeView:
 
 
 def _view(office: Office) -> OfficeView:
-    return OfficeView(office.id, office.name, office.licence_no, office.category, office.province,
-                      office.status, office.expires_on)
+    return OfficeView(
+        office.id,
+        office.name,
+        office.licence_no,
+        office.category,
+        office.province,
+        office.status,
+        office.expires_on,
+    )
 
 
-def add_office(store: Store, *, id: str, licence_no: str, name: str, type: str, province: str,
-               city: str, category: str, issued_on: dt.date | None = None,
-               expires_on: dt.date | None = None) -> OfficeView:
+def add_office(
+    store: Store,
+    *,
+    id: str,
+    licence_no: str,
+    name: str,
+    type: str,
+    province: str,
+    city: str,
+    category: str,
+    issued_on: dt.date | None = None,
+    expires_on: dt.date | None = None,
+) -> OfficeView:
     """Register an office; its licence runs five years from ``issued_on`` unless told otherwise."""
     if not _OFFICE_ID.match(id):
         raise InvalidRequest("office id: letters, digits, '.', '_', '-' (at most 64)", field="id")
@@ -68,9 +85,19 @@ def add_office(store: Store, *, id: str, licence_no: str, name: str, type: str, 
         raise InvalidRequest(f"category must be one of {CATEGORIES}", field="category")
     issued = issued_on or today()
     expires = expires_on or issued.replace(year=issued.year + LICENCE_YEARS)
-    office = Office(id=id, licence_no=licence_no, name=name, type=type, province=province,
-                    city=city, category=category, status="active", issued_on=issued,
-                    expires_on=expires, created_at=utcnow())
+    office = Office(
+        id=id,
+        licence_no=licence_no,
+        name=name,
+        type=type,
+        province=province,
+        city=city,
+        category=category,
+        status="active",
+        issued_on=issued,
+        expires_on=expires,
+        created_at=utcnow(),
+    )
     try:
         with store.write() as session:
             session.add(office)
@@ -94,8 +121,9 @@ def list_offices(store: Store) -> list[Office]:
 def set_status(store: Store, office_id: str, status: str, reason: str) -> None:
     """Suspend, revoke or reinstate an office (supervisors only; see the oversight API)."""
     with store.write() as session:
-        changed = session.execute(update(Office).where(Office.id == office_id).values(
-            status=status, status_reason=reason)).rowcount
+        changed = session.execute(
+            update(Office).where(Office.id == office_id).values(status=status, status_reason=reason)
+        ).rowcount
     if not changed:
         raise InvalidRequest(f"no office {office_id}", field="office")
 
@@ -107,9 +135,14 @@ def issue_key(store: Store, office_id: str) -> str:
     with store.write() as session:
         if session.get(Office, office_id) is None:
             raise InvalidRequest(f"no office {office_id}", field="office")
-        session.add(OfficeCredential(id=credential_id, office_id=office_id,
-                                     secret_sha256=hashlib.sha256(secret.encode()).hexdigest(),
-                                     created_at=utcnow()))
+        session.add(
+            OfficeCredential(
+                id=credential_id,
+                office_id=office_id,
+                secret_sha256=hashlib.sha256(secret.encode()).hexdigest(),
+                created_at=utcnow(),
+            )
+        )
     return f"pgk_{credential_id}.{secret}"
 
 
@@ -126,17 +159,22 @@ def revoke_key(store: Store, credential: str) -> str:
         return row.office_id
 
 
-def add_operator(store: Store, pseudonyms: Pseudonymizer, office_id: str,
-                 national_code: str) -> None:
+def add_operator(
+    store: Store, pseudonyms: Pseudonymizer, office_id: str, national_code: str
+) -> None:
     """Register an operator (by national code) to an office."""
     code = normalise_national_code(national_code)
     try:
         with store.write() as session:
             if session.get(Office, office_id) is None:
                 raise InvalidRequest(f"no office {office_id}", field="office")
-            session.add(Operator(office_id=office_id,
-                                 national_code_hmac=pseudonyms.national_code(code),
-                                 created_at=utcnow()))
+            session.add(
+                Operator(
+                    office_id=office_id,
+                    national_code_hmac=pseudonyms.national_code(code),
+                    created_at=utcnow(),
+                )
+            )
     except IntegrityError:
         raise InvalidRequest("this operator is already registered to the office") from None
 
@@ -164,8 +202,9 @@ def authenticate(store: Store, authorization: str | None) -> OfficeView:
         return _view(session.get_one(Office, row.office_id))
 
 
-def authenticate_operator(store: Store, pseudonyms: Pseudonymizer, office: OfficeView,
-                          national_code: str | None) -> str:
+def authenticate_operator(
+    store: Store, pseudonyms: Pseudonymizer, office: OfficeView, national_code: str | None
+) -> str:
     """The operator's pseudonym if registered (and not revoked) at this office."""
     if not national_code:
         raise OperatorNotRegistered("send X-Operator: <operator's national code>")
@@ -174,9 +213,13 @@ def authenticate_operator(store: Store, pseudonyms: Pseudonymizer, office: Offic
     except InvalidNationalCode:
         raise OperatorNotRegistered("X-Operator is not a valid national code") from None
     with store.read() as session:
-        found = session.scalar(select(Operator.id).where(
-            Operator.office_id == office.id, Operator.national_code_hmac == pseudonym,
-            Operator.revoked_at.is_(None)))
+        found = session.scalar(
+            select(Operator.id).where(
+                Operator.office_id == office.id,
+                Operator.national_code_hmac == pseudonym,
+                Operator.revoked_at.is_(None),
+            )
+        )
     if found is None:
         raise OperatorNotRegistered()
     return pseudonym

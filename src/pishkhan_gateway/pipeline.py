@@ -29,8 +29,8 @@ from pishkhan_gateway.errors import (
     UnsupportedMediaType,
 )
 from pishkhan_gateway.gateway import Gateway
-from pishkhan_gateway.identity import citizen_pseudonym, verify_identity
 from pishkhan_gateway.idempotency import check_key, claim, request_digest
+from pishkhan_gateway.identity import citizen_pseudonym, verify_identity
 from pishkhan_gateway.ledger import Outcome, record
 from pishkhan_gateway.plugins import RegisteredService
 from pishkhan_gateway.schemas import first_error, validator
@@ -84,23 +84,36 @@ def submit(gw: Gateway, submission: Submission) -> Reply:
         out.citizen = citizen_pseudonym(body.get("citizen"), gw.pseudonyms)
         service = resolve_service(gw, body, out)
         params = body.get("params", {})
-        citizen = verify_identity(level=service.service.identity_level,
-                                  citizen=body.get("citizen"), plugins=gw.plugins,
-                                  agencies=gw.agencies())
+        citizen = verify_identity(
+            level=service.service.identity_level,
+            citizen=body.get("citizen"),
+            plugins=gw.plugins,
+            agencies=gw.agencies(),
+        )
         check_tariff(gw, service, body, out, office.category)
         if submission.idempotency_key is not None:
             out.idempotency_key = check_key(submission.idempotency_key)
-            replay = claim(gw.store, office_id=out.office_id or "", key=out.idempotency_key,
-                           digest=request_digest(body), transaction_id=out.transaction_id,
-                           wait_seconds=float(gw.config["IDEMPOTENCY_WAIT_SECONDS"]))
+            replay = claim(
+                gw.store,
+                office_id=out.office_id or "",
+                key=out.idempotency_key,
+                digest=request_digest(body),
+                transaction_id=out.transaction_id,
+                wait_seconds=float(gw.config["IDEMPOTENCY_WAIT_SECONDS"]),
+            )
             if replay is not None:
                 log.info("idempotent_replay", office=out.office_id)
                 return Reply(replay.status, replay.body, {"Idempotent-Replayed": "true"})
             out.claimed = True
         executing = True
         result = gw.dispatcher.execute(
-            service=service, params=params, citizen=citizen, agency=gw.agency(out.agency or ""),
-            transaction_id=out.transaction_id, agency_amount=out.agency_amount or 0)
+            service=service,
+            params=params,
+            citizen=citizen,
+            agency=gw.agency(out.agency or ""),
+            transaction_id=out.transaction_id,
+            agency_amount=out.agency_amount or 0,
+        )
         out.outcome, out.code, out.http_status = "succeeded", None, 201
         out.agency_reference = result.reference
         result_data = dict(result.data)
@@ -115,21 +128,36 @@ def submit(gw: Gateway, submission: Submission) -> Reply:
 
     def respond(log_index: int, receipt: dict[str, Any] | None) -> tuple[int, bytes]:
         if error is None:
-            return 201, _json({
-                "transaction_id": out.transaction_id, "status": out.outcome,
-                "service": out.service, "result": result_data,
-                "agency_reference": out.agency_reference, "agency_amount": out.agency_amount,
-                "office_fee": out.office_fee, "total": out.total, "fee_cap": out.fee_cap,
-                "log_index": log_index, "receipt": receipt})
+            return 201, _json(
+                {
+                    "transaction_id": out.transaction_id,
+                    "status": out.outcome,
+                    "service": out.service,
+                    "result": result_data,
+                    "agency_reference": out.agency_reference,
+                    "agency_amount": out.agency_amount,
+                    "office_fee": out.office_fee,
+                    "total": out.total,
+                    "fee_cap": out.fee_cap,
+                    "log_index": log_index,
+                    "receipt": receipt,
+                }
+            )
         problem = error.problem()
-        problem.update(transaction_id=out.transaction_id, outcome=out.outcome,
-                       log_index=log_index)
+        problem.update(transaction_id=out.transaction_id, outcome=out.outcome, log_index=log_index)
         return error.status, _json(problem)
 
     recorded = record(gw.store, gw.signer, out, respond)
-    log.info("transaction", transaction_id=out.transaction_id, office=out.office_id,
-             service=out.service, outcome=out.outcome, code=out.code, ms=out.latency_ms,
-             log_index=recorded.log_index)
+    log.info(
+        "transaction",
+        transaction_id=out.transaction_id,
+        office=out.office_id,
+        service=out.service,
+        outcome=out.outcome,
+        code=out.code,
+        ms=out.latency_ms,
+        log_index=recorded.log_index,
+    )
     headers = dict(error.headers) if error else {}
     if error is None:
         headers["Location"] = f"/v1/transactions/{out.transaction_id}"
@@ -144,8 +172,9 @@ def authenticate(gw: Gateway, submission: Submission, out: Outcome) -> offices.O
         out.office_id = getattr(exc, "office_id", None)
         raise
     out.office_id, out.office_name, out.licence_no = office.id, office.name, office.licence_no
-    out.operator = offices.authenticate_operator(gw.store, gw.pseudonyms, office,
-                                                 submission.operator)
+    out.operator = offices.authenticate_operator(
+        gw.store, gw.pseudonyms, office, submission.operator
+    )
     return office
 
 
@@ -185,17 +214,22 @@ def resolve_service(gw: Gateway, body: dict[str, Any], out: Outcome) -> Register
     return service
 
 
-def check_tariff(gw: Gateway, service: RegisteredService, body: dict[str, Any], out: Outcome,
-                 category: str) -> None:
+def check_tariff(
+    gw: Gateway, service: RegisteredService, body: dict[str, Any], out: Outcome, category: str
+) -> None:
     """Step 5: the office fee within the cap in force; the agency amount from the plugin."""
     out.office_fee = body.get("office_fee", 0)
     try:
-        out.fee_cap = enforce_tariff(tariffs=gw.tariffs, service_id=service.service.id,
-                                     category=category, office_fee=out.office_fee,
-                                     at=out.created_at)
+        out.fee_cap = enforce_tariff(
+            tariffs=gw.tariffs,
+            service_id=service.service.id,
+            category=category,
+            office_fee=out.office_fee,
+            at=out.created_at,
+        )
     except TariffExceeded as exc:
         out.fee_cap = exc.fee_cap  # the violation is recorded with the cap it broke
         raise
-    out.agency_amount = gw.dispatcher.quote(service=service, params=body.get("params", {}),
-                                            agency=gw.agency(service.service.agency))
-
+    out.agency_amount = gw.dispatcher.quote(
+        service=service, params=body.get("params", {}), agency=gw.agency(service.service.agency)
+    )

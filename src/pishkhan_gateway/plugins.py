@@ -86,33 +86,49 @@ class Plugins:
 
     def check_params(self, *, service: RegisteredService, params: Mapping[str, Any]) -> None:
         """Run the owner's ``pishkhan_check_params`` (raises ``InvalidParams``)."""
-        self._owned(service.plugin, "pishkhan_check_params")(
-            service=service.service, params=params)
+        self._owned(service.plugin, "pishkhan_check_params")(service=service.service, params=params)
 
-    def quote(self, *, service: RegisteredService, params: Mapping[str, Any],
-              agency: AgencyContext) -> int:
+    def quote(
+        self, *, service: RegisteredService, params: Mapping[str, Any], agency: AgencyContext
+    ) -> int:
         """The agency amount in rials; 0 when the owner does not quote."""
         amount = self._owned(service.plugin, "pishkhan_quote")(
-            service=service.service, params=params, agency=agency)
+            service=service.service, params=params, agency=agency
+        )
         if amount is None:
             return 0
         if type(amount) is not int or amount < 0:
             raise AgencyFault(f"plugin {service.plugin} quoted {amount!r}: not integer rials")
         return amount
 
-    def execute(self, *, service: RegisteredService, params: Mapping[str, Any], citizen: Citizen,
-                agency: AgencyContext, transaction_id: str, agency_amount: int) -> Result:
+    def execute(
+        self,
+        *,
+        service: RegisteredService,
+        params: Mapping[str, Any],
+        citizen: Citizen,
+        agency: AgencyContext,
+        transaction_id: str,
+        agency_amount: int,
+    ) -> Result:
         """Run the owner's ``pishkhan_execute`` and check its result against the contract."""
         result = self._owned(service.plugin, "pishkhan_execute")(
-            service=service.service, params=params, citizen=citizen, agency=agency,
-            transaction_id=transaction_id, agency_amount=agency_amount)
+            service=service.service,
+            params=params,
+            citizen=citizen,
+            agency=agency,
+            transaction_id=transaction_id,
+            agency_amount=agency_amount,
+        )
         return self._checked_result(service, result, "pishkhan_execute")
 
-    def reconcile(self, *, service: RegisteredService, transaction_id: str,
-                  agency: AgencyContext) -> Result | None:
+    def reconcile(
+        self, *, service: RegisteredService, transaction_id: str, agency: AgencyContext
+    ) -> Result | None:
         """Ask the owner what became of an unknown transaction (None: it cannot say)."""
         result = self._owned(service.plugin, "pishkhan_reconcile")(
-            service=service.service, transaction_id=transaction_id, agency=agency)
+            service=service.service, transaction_id=transaction_id, agency=agency
+        )
         if result is None:
             return None
         return self._checked_result(service, result, "pishkhan_reconcile")
@@ -130,34 +146,37 @@ class Plugins:
         if not isinstance(result, Result):
             raise AgencyFault(f"{hook} of {service.plugin} returned {type(result).__name__}")
         if service.result_validator is not None:
-            error = jsonschema.exceptions.best_match(service.result_validator.iter_errors(
-                dict(result.data)))
+            error = jsonschema.exceptions.best_match(
+                service.result_validator.iter_errors(dict(result.data))
+            )
             if error is not None:
                 raise AgencyFault(f"{hook} result breaks the service contract: {error.message}")
         return result
 
     # -- identity (any provider) ---------------------------------------------------------------
 
-    def identity_lookup(self, *, national_code: str,
-                        agencies: Mapping[str, AgencyContext]) -> CitizenRecord | None:
+    def identity_lookup(
+        self, *, national_code: str, agencies: Mapping[str, AgencyContext]
+    ) -> CitizenRecord | None:
         """The Civil Registry's record, or None when no plugin provides identity."""
-        return self.pm.hook.pishkhan_identity_lookup(national_code=national_code,
-                                                     agencies=agencies)
+        return self.pm.hook.pishkhan_identity_lookup(national_code=national_code, agencies=agencies)
 
-    def mobile_owner(self, *, mobile: str, national_code: str,
-                     agencies: Mapping[str, AgencyContext]) -> bool | None:
+    def mobile_owner(
+        self, *, mobile: str, national_code: str, agencies: Mapping[str, AgencyContext]
+    ) -> bool | None:
         """Whether the mobile belongs to the national code; None when no provider."""
-        return self.pm.hook.pishkhan_mobile_owner(mobile=mobile, national_code=national_code,
-                                                  agencies=agencies)
+        return self.pm.hook.pishkhan_mobile_owner(
+            mobile=mobile, national_code=national_code, agencies=agencies
+        )
 
-    def send_sms(self, *, mobile: str, text: str,
-                 agencies: Mapping[str, AgencyContext]) -> bool | None:
+    def send_sms(
+        self, *, mobile: str, text: str, agencies: Mapping[str, AgencyContext]
+    ) -> bool | None:
         """Send an SMS through whichever plugin provides it; None when none does."""
         return self.pm.hook.pishkhan_send_sms(mobile=mobile, text=text, agencies=agencies)
 
 
-def load_plugins(blocked: Iterable[str] = (),
-                 extra: Iterable[tuple[str, object]] = ()) -> Plugins:
+def load_plugins(blocked: Iterable[str] = (), extra: Iterable[tuple[str, object]] = ()) -> Plugins:
     """Build the plugin manager: hookspecs, entry points, ``extra`` plugins, then validation.
 
     ``blocked`` names plugins (entry-point names) not to load (``PISHKHAN_DISABLED_PLUGINS``).
@@ -181,8 +200,12 @@ def load_plugins(blocked: Iterable[str] = (),
     for name, obj in extra:
         _register(plugins, name, obj)
     _collect_declarations(plugins)
-    log.info("plugins_loaded", plugins=sorted(n for n, _ in pm.list_name_plugin()),
-             services=len(plugins.services), problems=len(plugins.problems))
+    log.info(
+        "plugins_loaded",
+        plugins=sorted(n for n, _ in pm.list_name_plugin()),
+        services=len(plugins.services),
+        problems=len(plugins.problems),
+    )
     return plugins
 
 
@@ -199,9 +222,13 @@ def _register(plugins: Plugins, name: str, obj: object) -> None:
         _problem(plugins, name, f"cannot register: {exc}")
         return
     unknown = [hc.name for hc in pm.get_hookcallers(obj) or [] if not hc.has_spec()]
-    unmarked = [attr for attr in dir(obj) if attr.startswith(_HOOK_PREFIX)
-                and callable(getattr(obj, attr, None))
-                and pm.parse_hookimpl_opts(obj, attr) is None]
+    unmarked = [
+        attr
+        for attr in dir(obj)
+        if attr.startswith(_HOOK_PREFIX)
+        and callable(getattr(obj, attr, None))
+        and pm.parse_hookimpl_opts(obj, attr) is None
+    ]
     if unknown or unmarked:
         pm.unregister(obj)
         why = []
@@ -232,8 +259,12 @@ def _collect_declarations(plugins: Plugins) -> None:
             if not isinstance(agency, Agency) or not _AGENCY_NAME.match(agency.name):
                 _problem(plugins, plugin, f"invalid agency declaration {agency!r}")
             elif agency.name in plugins.agencies:
-                _problem(plugins, plugin, f"agency {agency.name!r} is already declared by "
-                                          f"{plugins._agency_plugin[agency.name]}")
+                _problem(
+                    plugins,
+                    plugin,
+                    f"agency {agency.name!r} is already declared by "
+                    f"{plugins._agency_plugin[agency.name]}",
+                )
             else:
                 plugins.agencies[agency.name] = agency
                 plugins._agency_plugin[agency.name] = plugin
@@ -249,9 +280,11 @@ def _collect_declarations(plugins: Plugins) -> None:
             if service.result_schema is not None:
                 result_validator = jsonschema.Draft202012Validator(dict(service.result_schema))
             plugins.services[service.id] = RegisteredService(
-                service=service, plugin=plugin,
+                service=service,
+                plugin=plugin,
                 params_validator=jsonschema.Draft202012Validator(dict(service.params_schema)),
-                result_validator=result_validator)
+                result_validator=result_validator,
+            )
 
 
 def _service_error(plugins: Plugins, plugin: str, service: Any) -> str | None:
@@ -264,8 +297,10 @@ def _service_error(plugins: Plugins, plugin: str, service: Any) -> str | None:
     if not service.id.startswith(service.agency + "."):
         return f"service id {service.id!r} must start with {service.agency + '.'!r}"
     if service.id in plugins.services:
-        return f"duplicate service id {service.id!r} (already declared by " \
-               f"{plugins.services[service.id].plugin})"
+        return (
+            f"duplicate service id {service.id!r} (already declared by "
+            f"{plugins.services[service.id].plugin})"
+        )
     if service.identity_level not in (0, 1, 2, 3):
         return f"service {service.id!r}: identity_level must be 0..3"
     if service.kind not in KINDS:

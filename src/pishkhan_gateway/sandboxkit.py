@@ -36,16 +36,18 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Request, Response
 
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
-_SAFE_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False,
-                               remove_comments=True, load_dtd=False)
+_SAFE_PARSER = etree.XMLParser(
+    resolve_entities=False, no_network=True, huge_tree=False, remove_comments=True, load_dtd=False
+)
 MAX_REQUEST_BYTES = 1_000_000
 
 
 class SoapFault(Exception):
     """Raise from an operation to answer with a SOAP Fault carrying an ``ErrorCode``."""
 
-    def __init__(self, message: str, *, error_code: str | None = None,
-                 faultcode: str = "soap:Client") -> None:
+    def __init__(
+        self, message: str, *, error_code: str | None = None, faultcode: str = "soap:Client"
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.error_code = error_code
@@ -79,8 +81,15 @@ class SoapSandbox:
 
     MODES = ("http500", "http503", "soap_fault", "malformed", "hang", "slow_reply")
 
-    def __init__(self, *, wsdl: Path, namespace: str, operations: Mapping[str, Operation],
-                 state: Callable[[], Any], reset: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        *,
+        wsdl: Path,
+        namespace: str,
+        operations: Mapping[str, Operation],
+        state: Callable[[], Any],
+        reset: Callable[[], None],
+    ) -> None:
         self.wsdl = Path(wsdl)
         self.namespace = namespace
         self.operations = dict(operations)
@@ -112,8 +121,10 @@ class SoapSandbox:
         if mode == "http503":
             return Response("unavailable", status=503, mimetype="text/plain")
         if mode == "malformed":
-            return Response(b"<soap:Envelope xmlns:soap='" + SOAP_ENV.encode() + b"'><soap:Bo",
-                            mimetype="text/xml")
+            return Response(
+                b"<soap:Envelope xmlns:soap='" + SOAP_ENV.encode() + b"'><soap:Bo",
+                mimetype="text/xml",
+            )
         if mode == "soap_fault":
             return self._fault(SoapFault("sandbox injected server fault", faultcode="soap:Server"))
         response = self._soap(request)
@@ -136,8 +147,11 @@ class SoapSandbox:
         operation = self.operations.get(name)
         if operation is None:
             return self._fault(SoapFault(f"unknown operation {name}"))
-        args = {etree.QName(child).localname: (child.text or "") for child in call
-                if isinstance(child.tag, str)}
+        args = {
+            etree.QName(child).localname: (child.text or "")
+            for child in call
+            if isinstance(child.tag, str)
+        }
         try:
             with self._lock:
                 result = operation(args)
@@ -146,8 +160,9 @@ class SoapSandbox:
         return self._envelope(f"{name}Response", result)
 
     def _envelope(self, element: str, fields: Mapping[str, Any]) -> Response:
-        envelope = etree.Element(f"{{{SOAP_ENV}}}Envelope", nsmap={"soap": SOAP_ENV,
-                                                                   "tns": self.namespace})
+        envelope = etree.Element(
+            f"{{{SOAP_ENV}}}Envelope", nsmap={"soap": SOAP_ENV, "tns": self.namespace}
+        )
         body = etree.SubElement(envelope, f"{{{SOAP_ENV}}}Body")
         response = etree.SubElement(body, f"{{{self.namespace}}}{element}")
         for key, value in fields.items():
@@ -155,8 +170,9 @@ class SoapSandbox:
                 continue
             child = etree.SubElement(response, f"{{{self.namespace}}}{key}")
             child.text = str(value).lower() if isinstance(value, bool) else str(value)
-        return Response(etree.tostring(envelope, xml_declaration=True, encoding="utf-8"),
-                        mimetype="text/xml")
+        return Response(
+            etree.tostring(envelope, xml_declaration=True, encoding="utf-8"), mimetype="text/xml"
+        )
 
     def _fault(self, fault: SoapFault) -> Response:
         envelope = etree.Element(f"{{{SOAP_ENV}}}Envelope", nsmap={"soap": SOAP_ENV})
@@ -166,17 +182,22 @@ class SoapSandbox:
         etree.SubElement(element, "faultstring").text = fault.message
         if fault.error_code:
             detail = etree.SubElement(element, "detail")
-            etree.SubElement(detail, f"{{{self.namespace}}}ErrorCode",
-                             nsmap={"tns": self.namespace}).text = fault.error_code
-        return Response(etree.tostring(envelope, xml_declaration=True, encoding="utf-8"),
-                        status=500, mimetype="text/xml")
+            etree.SubElement(
+                detail, f"{{{self.namespace}}}ErrorCode", nsmap={"tns": self.namespace}
+            ).text = fault.error_code
+        return Response(
+            etree.tostring(envelope, xml_declaration=True, encoding="utf-8"),
+            status=500,
+            mimetype="text/xml",
+        )
 
     def _control(self, request: Request) -> Response:
         path = request.path
         if path == "/_sandbox/state" and request.method == "GET":
             with self._lock:
-                return Response(json.dumps(self._state(), ensure_ascii=False),
-                                mimetype="application/json")
+                return Response(
+                    json.dumps(self._state(), ensure_ascii=False), mimetype="application/json"
+                )
         if path == "/_sandbox/reset" and request.method == "POST":
             with self._lock:
                 self._reset()
@@ -192,9 +213,12 @@ class SoapSandbox:
             if mode is not None and mode not in self.MODES:
                 return Response(f"mode must be one of {self.MODES}", status=400)
             with self._lock:
-                self.faults = Faults(mode=mode, latency_ms=int(knobs.get("latency_ms", 0)),
-                                     times=knobs.get("times"),
-                                     hang_seconds=float(knobs.get("hang_seconds", 30)))
+                self.faults = Faults(
+                    mode=mode,
+                    latency_ms=int(knobs.get("latency_ms", 0)),
+                    times=knobs.get("times"),
+                    hang_seconds=float(knobs.get("hang_seconds", 30)),
+                )
             return Response(status=204)
         return Response("unknown sandbox control", status=404)
 
@@ -214,16 +238,15 @@ class RunningSandbox:
         self.server.server_close()
 
 
-def serve(apps: Iterable[tuple[str, Callable[..., Any]]], host: str = "127.0.0.1",
-          base_port: int = 0) -> list[RunningSandbox]:
+def serve(
+    apps: Iterable[tuple[str, Callable[..., Any]]], host: str = "127.0.0.1", base_port: int = 0
+) -> list[RunningSandbox]:
     """Serve each ``(name, wsgi_app)`` on ``base_port + i`` (0: any free port), in threads."""
     running = []
     for offset, (name, app) in enumerate(apps):
         port = base_port + offset if base_port else 0
         server = make_server(host, port, app, threaded=True)
-        thread = threading.Thread(target=server.serve_forever, name=f"sandbox-{name}",
-                                  daemon=True)
+        thread = threading.Thread(target=server.serve_forever, name=f"sandbox-{name}", daemon=True)
         thread.start()
-        running.append(RunningSandbox(name, f"http://{host}:{server.server_port}/", server,
-                                      thread))
+        running.append(RunningSandbox(name, f"http://{host}:{server.server_port}/", server, thread))
     return running

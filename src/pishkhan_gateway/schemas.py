@@ -17,8 +17,7 @@ def validator(name: str) -> jsonschema.protocols.Validator:
     return jsonschema.Draft202012Validator(json.loads(text))
 
 
-def first_error(validator: jsonschema.protocols.Validator,
-                instance: Any) -> tuple[str, str] | None:
+def first_error(validator: jsonschema.protocols.Validator, instance: Any) -> tuple[str, str] | None:
     """``(field, message)`` of the most relevant error, or None when ``instance`` is valid.
 
     ``field`` is the JSON path of the offending value (``citizen/national_code``), naming the

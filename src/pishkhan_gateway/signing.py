@@ -56,7 +56,8 @@ class Signer:
         self._key = private_key
         self.public_key = private_key.public_key()
         self.public_pem = self.public_key.public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        ).decode()
         self.key_id = key_id(self.public_key)
 
     @classmethod
@@ -65,8 +66,10 @@ class Signer:
         path = Path(path)
         if not path.exists():
             pem = Ed25519PrivateKey.generate().private_bytes(
-                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                serialization.NoEncryption())
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
             _write_secret_file(path, pem)
         key = serialization.load_pem_private_key(path.read_bytes(), password=None)
         if not isinstance(key, Ed25519PrivateKey):
@@ -83,8 +86,9 @@ class Signer:
 
 def key_id(public_key: Ed25519PublicKey) -> str:
     """Lowercase hex SHA-256 of the DER SubjectPublicKeyInfo."""
-    der = public_key.public_bytes(serialization.Encoding.DER,
-                                  serialization.PublicFormat.SubjectPublicKeyInfo)
+    der = public_key.public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
     return hashlib.sha256(der).hexdigest()
 
 

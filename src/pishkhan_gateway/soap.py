@@ -26,8 +26,9 @@ from pishkhan_gateway.errors import (
     GatewayError,
 )
 
-HARDENED = zeep.Settings(strict=True, forbid_dtd=True, forbid_entities=True,
-                         forbid_external=True, xml_huge_tree=False)
+HARDENED = zeep.Settings(
+    strict=True, forbid_dtd=True, forbid_entities=True, forbid_external=True, xml_huge_tree=False
+)
 
 
 @functools.lru_cache(maxsize=64)
@@ -87,9 +88,14 @@ def call(kind: str, operation: Callable[..., Any], **args: Any) -> Any:
         if exc.status_code == 503:
             raise AgencyUnavailable("the agency answered HTTP 503") from None
         raise _unclear(kind, f"the agency answered HTTP {exc.status_code}") from None
-    except (zeep.exceptions.XMLSyntaxError, zeep.exceptions.XMLParseError,
-            zeep.exceptions.ValidationError, etree.XMLSyntaxError) as exc:
+    except (
+        zeep.exceptions.XMLSyntaxError,
+        zeep.exceptions.XMLParseError,
+        zeep.exceptions.ValidationError,
+        etree.XMLSyntaxError,
+    ) as exc:
         raise _unclear(kind, f"the agency's reply is not valid: {type(exc).__name__}") from None
     except (zeep.exceptions.DTDForbidden, zeep.exceptions.EntitiesForbidden) as exc:
-        raise _unclear(kind, f"the agency's reply was refused as unsafe: "
-                             f"{type(exc).__name__}") from None
+        raise _unclear(
+            kind, f"the agency's reply was refused as unsafe: {type(exc).__name__}"
+        ) from None

@@ -107,15 +107,21 @@ class Tariffs:
         effective_at = jalali_midnight_utc(document["effective"])
         body = json.dumps(document, ensure_ascii=False, sort_keys=True)
         with self.store.write() as session:
-            clash = session.scalar(select(TariffSchedule.name).where(
-                TariffSchedule.effective_at == effective_at))
+            clash = session.scalar(
+                select(TariffSchedule.name).where(TariffSchedule.effective_at == effective_at)
+            )
             if clash is not None:
                 raise InvalidRequest(
                     f"a schedule effective {document['effective']} is already loaded: {clash}",
-                    field="effective")
-            row = TariffSchedule(name=document["name"], effective_at=effective_at, document=body,
-                                 sha256=hashlib.sha256(body.encode()).hexdigest(),
-                                 loaded_at=utcnow())
+                    field="effective",
+                )
+            row = TariffSchedule(
+                name=document["name"],
+                effective_at=effective_at,
+                document=body,
+                sha256=hashlib.sha256(body.encode()).hexdigest(),
+                loaded_at=utcnow(),
+            )
             session.add(row)
             session.flush()
             schedule_id = row.id
@@ -157,11 +163,13 @@ class Tariffs:
         return (schedule.cap(service_id, category) if schedule else 0), schedule
 
 
-def enforce_tariff(*, tariffs: Tariffs, service_id: str, category: str, office_fee: int,
-                   at: dt.datetime) -> int:
+def enforce_tariff(
+    *, tariffs: Tariffs, service_id: str, category: str, office_fee: int, at: dt.datetime
+) -> int:
     """Refuse an office fee above the cap in force (``tariff_exceeded``); return the cap."""
     fee_cap, schedule = tariffs.cap(service_id, category, at)
     if office_fee > fee_cap:
-        raise TariffExceeded(fee_cap=fee_cap, office_fee=office_fee,
-                             schedule=schedule.name if schedule else None)
+        raise TariffExceeded(
+            fee_cap=fee_cap, office_fee=office_fee, schedule=schedule.name if schedule else None
+        )
     return fee_cap

@@ -26,12 +26,16 @@ def _office() -> offices.OfficeView:
 @bp.post("/transactions")
 def create_transaction() -> Response:
     """Run a counter transaction; every outcome is recorded before this returns."""
-    reply = submit(_gateway(), Submission(
-        authorization=request.headers.get("Authorization"),
-        operator=request.headers.get("X-Operator"),
-        idempotency_key=request.headers.get("Idempotency-Key"),
-        content_type=request.headers.get("Content-Type"),
-        body=request.get_data(cache=False)))
+    reply = submit(
+        _gateway(),
+        Submission(
+            authorization=request.headers.get("Authorization"),
+            operator=request.headers.get("X-Operator"),
+            idempotency_key=request.headers.get("Idempotency-Key"),
+            content_type=request.headers.get("Content-Type"),
+            body=request.get_data(cache=False),
+        ),
+    )
     mimetype = "application/json" if reply.status < 400 else PROBLEM
     return json_response(reply.body, reply.status, reply.headers, mimetype)
 
@@ -52,9 +56,16 @@ def list_transactions() -> Response:
         limit = int(request.args.get("limit", "50"))
     except ValueError:
         raise InvalidRequest("limit must be a number", field="limit") from None
-    return json_response(history.page(
-        _gateway().store, _office().id, limit=limit, cursor=request.args.get("cursor"),
-        service=request.args.get("service"), outcome=request.args.get("outcome")))
+    return json_response(
+        history.page(
+            _gateway().store,
+            _office().id,
+            limit=limit,
+            cursor=request.args.get("cursor"),
+            service=request.args.get("service"),
+            outcome=request.args.get("outcome"),
+        )
+    )
 
 
 @bp.get("/services")
@@ -68,20 +79,27 @@ def list_services() -> Response:
     for registered in gw.plugins.catalog():
         service = registered.service
         agency = gw.plugins.agencies[service.agency]
-        items.append({
-            "id": service.id,
-            "agency": service.agency,
-            "agency_title_fa": agency.title_fa,
-            "agency_title_en": agency.title_en,
-            "title_fa": service.title_fa,
-            "title_en": service.title_en,
-            "kind": service.kind,
-            "identity_level": service.identity_level,
-            "params_schema": service.params_schema,
-            "fee_cap": schedule.cap(service.id, office.category) if schedule else 0,
-        })
-    return json_response({
-        "services": items,
-        "tariff_schedule": ({"name": schedule.name, "effective": schedule.effective_jalali}
-                            if schedule else None),
-    })
+        items.append(
+            {
+                "id": service.id,
+                "agency": service.agency,
+                "agency_title_fa": agency.title_fa,
+                "agency_title_en": agency.title_en,
+                "title_fa": service.title_fa,
+                "title_en": service.title_en,
+                "kind": service.kind,
+                "identity_level": service.identity_level,
+                "params_schema": service.params_schema,
+                "fee_cap": schedule.cap(service.id, office.category) if schedule else 0,
+            }
+        )
+    return json_response(
+        {
+            "services": items,
+            "tariff_schedule": (
+                {"name": schedule.name, "effective": schedule.effective_jalali}
+                if schedule
+                else None
+            ),
+        }
+    )

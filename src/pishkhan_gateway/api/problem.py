@@ -22,13 +22,20 @@ from pishkhan_gateway.errors import (
 PROBLEM = "application/problem+json"
 log = structlog.get_logger(__name__)
 _HTTP_TO_ERROR: dict[int, type[GatewayError]] = {
-    400: InvalidRequest, 404: NotFound, 405: MethodNotAllowed, 413: PayloadTooLarge,
+    400: InvalidRequest,
+    404: NotFound,
+    405: MethodNotAllowed,
+    413: PayloadTooLarge,
     415: UnsupportedMediaType,
 }
 
 
-def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None,
-                  mimetype: str = "application/json") -> Response:
+def json_response(
+    body: Any,
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+    mimetype: str = "application/json",
+) -> Response:
     """A JSON response with Persian left readable (UTF-8, not ``\\u`` escapes)."""
     data = body if isinstance(body, bytes) else json.dumps(body, ensure_ascii=False).encode()
     return Response(data, status=status, headers=headers or {}, mimetype=mimetype)

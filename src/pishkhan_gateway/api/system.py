@@ -23,15 +23,21 @@ def health() -> Response:
     """Alive; with plugin problems and each agency's breaker state for operators."""
     gw = _gateway()
     states = gw.dispatcher.breaker_states()
-    return json_response({
-        "status": "ok",
-        "version": __version__,
-        "plugins": sorted(name for name, _ in gw.plugins.pm.list_name_plugin()),
-        "plugin_problems": [{"plugin": p.plugin, "error": p.error} for p in gw.plugins.problems],
-        "agencies": {name: {"breaker": states.get(name, "closed")}
-                     for name in sorted(gw.plugins.agencies)},
-        "services": len(gw.plugins.services),
-    })
+    return json_response(
+        {
+            "status": "ok",
+            "version": __version__,
+            "plugins": sorted(name for name, _ in gw.plugins.pm.list_name_plugin()),
+            "plugin_problems": [
+                {"plugin": p.plugin, "error": p.error} for p in gw.plugins.problems
+            ],
+            "agencies": {
+                name: {"breaker": states.get(name, "closed")}
+                for name in sorted(gw.plugins.agencies)
+            },
+            "services": len(gw.plugins.services),
+        }
+    )
 
 
 @bp.get("/v1/ready")
@@ -47,8 +53,9 @@ def ready() -> Response:
     except SQLAlchemyError as exc:
         checks["database"] = f"unreachable: {type(exc).__name__}"
     ok = all(v == "ok" for v in checks.values())
-    return json_response({"status": "ready" if ok else "not_ready", "checks": checks},
-                         200 if ok else 503)
+    return json_response(
+        {"status": "ready" if ok else "not_ready", "checks": checks}, 200 if ok else 503
+    )
 
 
 @bp.get("/openapi.json")
@@ -61,5 +68,6 @@ def openapi() -> Response:
 def public_key() -> Response:
     """The Ed25519 key that signs receipts and tree heads (PEM SubjectPublicKeyInfo)."""
     signer = _gateway().signer
-    return json_response({"key_id": signer.key_id, "algorithm": "Ed25519",
-                          "public_key": signer.public_pem})
+    return json_response(
+        {"key_id": signer.key_id, "algorithm": "Ed25519", "public_key": signer.public_pem}
+    )

@@ -9,8 +9,14 @@ last digit). The payment id's digits before its last five are the amount in thou
 from __future__ import annotations
 
 BILL_TYPES = {
-    "1": "water", "2": "electricity", "3": "gas", "4": "landline", "5": "mobile",
-    "6": "municipality", "8": "tax", "9": "traffic_fine",
+    "1": "water",
+    "2": "electricity",
+    "3": "gas",
+    "4": "landline",
+    "5": "mobile",
+    "6": "municipality",
+    "8": "tax",
+    "9": "traffic_fine",
 }
 
 

@@ -18,9 +18,8 @@ from pishkhan_gateway import (
     Result,
     Service,
     hookimpl,
+    soap,
 )
-from pishkhan_gateway import soap
-
 from pishkhan_postbank import billing
 
 CONTRACT = Path(str(resources.files("pishkhan_postbank").joinpath("contract")))
@@ -38,17 +37,31 @@ def _sandbox() -> Any:
 
 @hookimpl
 def pishkhan_agencies() -> list[Agency]:
-    return [Agency(name="postbank", title_fa="پست بانک", title_en="Post Bank",
-                   default_url="http://127.0.0.1:8701/", timeout=10.0, sandbox=_sandbox)]
+    return [
+        Agency(
+            name="postbank",
+            title_fa="پست بانک",
+            title_en="Post Bank",
+            default_url="http://127.0.0.1:8701/",
+            timeout=10.0,
+            sandbox=_sandbox,
+        )
+    ]
 
 
 @hookimpl
 def pishkhan_services() -> list[Service]:
     def service(id: str, fa: str, en: str, level: int, kind: str) -> Service:
-        return Service(id=id, agency="postbank", title_fa=fa, title_en=en, identity_level=level,
-                       kind=kind,  # type: ignore[arg-type]
-                       params_schema=_SCHEMAS[id]["params_schema"],
-                       result_schema=_SCHEMAS[id]["result_schema"])
+        return Service(
+            id=id,
+            agency="postbank",
+            title_fa=fa,
+            title_en=en,
+            identity_level=level,
+            kind=kind,  # type: ignore[arg-type]
+            params_schema=_SCHEMAS[id]["params_schema"],
+            result_schema=_SCHEMAS[id]["result_schema"],
+        )
 
     return [
         service("postbank.bill.inquiry", "استعلام قبض", "Utility bill inquiry", 0, "inquiry"),
@@ -80,27 +93,50 @@ def _proxy(agency: AgencyContext) -> Any:
 
 
 @hookimpl
-def pishkhan_execute(service: Service, params: Mapping[str, Any], agency: AgencyContext,
-                     transaction_id: str, agency_amount: int, citizen: Citizen) -> Result:
+def pishkhan_execute(
+    service: Service,
+    params: Mapping[str, Any],
+    agency: AgencyContext,
+    transaction_id: str,
+    agency_amount: int,
+    citizen: Citizen,
+) -> Result:
     proxy = _proxy(agency)
     bill_id, payment_id = params["bill_id"], params["payment_id"]
     if service.id == "postbank.bill.inquiry":
         reply = soap.call("inquiry", proxy.BillInquiry, BillId=bill_id, PaymentId=payment_id)
-        return Result(data={"bill_type": reply.BillType, "amount": int(reply.Amount),
-                            "paid": bool(reply.Paid)})
-    reply = soap.call("payment", proxy.PayBill, BillId=bill_id, PaymentId=payment_id,
-                      Amount=agency_amount, TrackingId=transaction_id)
-    return Result(reference=reply.Reference,
-                  data={"bill_type": billing.bill_type(bill_id), "amount": agency_amount,
-                        "paid_at": reply.PaidAt.isoformat()})
+        return Result(
+            data={
+                "bill_type": reply.BillType,
+                "amount": int(reply.Amount),
+                "paid": bool(reply.Paid),
+            }
+        )
+    reply = soap.call(
+        "payment",
+        proxy.PayBill,
+        BillId=bill_id,
+        PaymentId=payment_id,
+        Amount=agency_amount,
+        TrackingId=transaction_id,
+    )
+    return Result(
+        reference=reply.Reference,
+        data={
+            "bill_type": billing.bill_type(bill_id),
+            "amount": agency_amount,
+            "paid_at": reply.PaidAt.isoformat(),
+        },
+    )
 
 
 @hookimpl
 def pishkhan_reconcile(service: Service, transaction_id: str, agency: AgencyContext) -> Result:
     reply = soap.call("inquiry", _proxy(agency).PaymentStatus, TrackingId=transaction_id)
     if reply.Status != "paid":
-        raise AgencyRejected("the bank has no payment with this tracking id",
-                             agency_code="NOT_FOUND")
+        raise AgencyRejected(
+            "the bank has no payment with this tracking id", agency_code="NOT_FOUND"
+        )
     return Result(reference=reply.Reference, data={"paid_at": reply.PaidAt.isoformat()})
 
 

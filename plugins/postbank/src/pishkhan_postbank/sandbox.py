@@ -12,7 +12,6 @@ import secrets
 from typing import Any
 
 from pishkhan_gateway.sandboxkit import SoapFault, SoapSandbox
-
 from pishkhan_postbank import billing
 from pishkhan_postbank.plugin import NAMESPACE, WSDL
 
@@ -37,9 +36,11 @@ class PostBank:
         self.calls["BillInquiry"] += 1
         bill_id, payment_id = args.get("BillId", ""), args.get("PaymentId", "")
         self._check(bill_id, payment_id)
-        return {"BillType": billing.bill_type(bill_id),
-                "Amount": billing.amount_rials(payment_id),
-                "Paid": (bill_id, payment_id) in self.paid}
+        return {
+            "BillType": billing.bill_type(bill_id),
+            "Amount": billing.amount_rials(payment_id),
+            "Paid": (bill_id, payment_id) in self.paid,
+        }
 
     def pay_bill(self, args: dict[str, str]) -> dict[str, Any]:
         self.calls["PayBill"] += 1
@@ -55,9 +56,13 @@ class PostBank:
         reference = f"PB{secrets.token_hex(6).upper()}"
         paid_at = dt.datetime.now(dt.UTC).replace(microsecond=0)
         self.paid[(bill_id, payment_id)] = tracking_id
-        self.payments[tracking_id] = {"bill_id": bill_id, "payment_id": payment_id,
-                                      "amount": billing.amount_rials(payment_id),
-                                      "reference": reference, "paid_at": paid_at.isoformat()}
+        self.payments[tracking_id] = {
+            "bill_id": bill_id,
+            "payment_id": payment_id,
+            "amount": billing.amount_rials(payment_id),
+            "reference": reference,
+            "paid_at": paid_at.isoformat(),
+        }
         return {"Reference": reference, "PaidAt": paid_at.isoformat()}
 
     def payment_status(self, args: dict[str, str]) -> dict[str, Any]:
@@ -65,8 +70,7 @@ class PostBank:
         payment = self.payments.get(args.get("TrackingId", ""))
         if payment is None:
             return {"Status": "not_found"}
-        return {"Status": "paid", "Reference": payment["reference"],
-                "PaidAt": payment["paid_at"]}
+        return {"Status": "paid", "Reference": payment["reference"], "PaidAt": payment["paid_at"]}
 
     def state(self) -> dict[str, Any]:
         return {"payments": self.payments, "calls": self.calls}
@@ -75,7 +79,14 @@ class PostBank:
 def create_sandbox() -> SoapSandbox:
     """A fresh Post Bank sandbox (WSGI app)."""
     bank = PostBank()
-    return SoapSandbox(wsdl=WSDL, namespace=NAMESPACE,
-                       operations={"BillInquiry": bank.bill_inquiry, "PayBill": bank.pay_bill,
-                                   "PaymentStatus": bank.payment_status},
-                       state=bank.state, reset=bank.reset)
+    return SoapSandbox(
+        wsdl=WSDL,
+        namespace=NAMESPACE,
+        operations={
+            "BillInquiry": bank.bill_inquiry,
+            "PayBill": bank.pay_bill,
+            "PaymentStatus": bank.payment_status,
+        },
+        state=bank.state,
+        reset=bank.reset,
+    )
