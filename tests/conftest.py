@@ -234,6 +234,7 @@ def make_app(
         "TARIFF_CACHE_SECONDS": 0,
         "IDEMPOTENCY_WAIT_SECONDS": 15,
         "BREAKER_RESET_SECONDS": 30,
+        "SEAL_INTERVAL_SECONDS": 0,  # tests seal explicitly, so what they check is deterministic
         "AGENCIES": {name: {"url": url, "timeout": "5"} for name, url in sandboxes.items()},
     }
     config.update(overrides)

@@ -10,6 +10,7 @@ from typing import Any
 import structlog
 from flask import Flask, Response, g, request
 
+from pishkhan_gateway.api import audit as audit_api
 from pishkhan_gateway.api import offices as offices_api
 from pishkhan_gateway.api import system as system_api
 from pishkhan_gateway.api.problem import register_error_handlers
@@ -51,15 +52,19 @@ def create_app(
     register_error_handlers(app)
     app.register_blueprint(offices_api.bp)
     app.register_blueprint(system_api.bp)
+    app.register_blueprint(audit_api.bp)
     register_commands(app)
     return app
 
 
 def _request_ids(app: Flask) -> None:
-    """Bind a request id to every log line of a request and return it in ``X-Request-Id``."""
+    """Bind a request id to every log line of a request and return it in ``X-Request-Id``;
+    start the process's sealer on its first request."""
 
     @app.before_request
     def _bind() -> None:
+        # The sealer thread starts with the first request of each process, after any fork.
+        app.extensions["pishkhan"].sealer.ensure_running(float(app.config["SEAL_INTERVAL_SECONDS"]))
         given = request.headers.get("X-Request-Id", "")
         g.request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
         structlog.contextvars.clear_contextvars()

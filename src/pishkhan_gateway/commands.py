@@ -15,11 +15,12 @@ from pathlib import Path
 
 import click
 import jdatetime
+from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from flask import Flask, current_app
 from flask.cli import AppGroup
 from werkzeug.serving import make_server
 
-from pishkhan_gateway import offices, sandboxkit
+from pishkhan_gateway import auditing, offices, sandboxkit, supervisors
 from pishkhan_gateway.errors import GatewayError
 from pishkhan_gateway.gateway import Gateway
 from pishkhan_gateway.tariffs import CATEGORIES, read_schedule_file
@@ -28,6 +29,10 @@ db_cli = AppGroup("db", help="The database schema.")
 offices_cli = AppGroup("offices", help="Licensed offices and their credentials.")
 operators_cli = AppGroup("operators", help="The people who work an office's counter.")
 tariffs_cli = AppGroup("tariffs", help="The regulator's tariff schedules.")
+supervisors_cli = AppGroup(
+    "supervisors", help="The regulator, provincial working groups and agency auditors."
+)
+audit_cli = AppGroup("audit", help="The tamper-evident transaction log.")
 
 SAMPLE_OPERATOR = "0790419904"
 SAMPLE_CITIZEN = "0499370899"
@@ -195,6 +200,79 @@ def tariffs_list() -> None:
         click.echo(f"{schedule.effective_jalali}\t{schedule.name}\t{len(schedule.caps)} services")
 
 
+@supervisors_cli.command("add")
+@click.option("--id", "supervisor_id", required=True)
+@click.option("--role", type=click.Choice(supervisors.ROLES), required=True)
+@click.option(
+    "--scope", default=None, help="Province name (role province) or agency name (role agency)"
+)
+def supervisors_add(supervisor_id: str, role: str, scope: str | None) -> None:
+    """Register a supervisor with a role and scope."""
+    try:
+        added = supervisors.add(_gw().store, supervisor_id, role, scope)
+    except GatewayError as exc:
+        _fail(exc)
+    click.echo(f"supervisor {supervisor_id} added ({added.label})", err=True)
+
+
+@supervisors_cli.command("issue-key")
+@click.argument("supervisor_id")
+def supervisors_issue_key(supervisor_id: str) -> None:
+    """Issue a bearer credential for the supervisor; prints only the credential, once."""
+    try:
+        click.echo(supervisors.issue_key(_gw().store, supervisor_id))
+    except GatewayError as exc:
+        _fail(exc)
+
+
+@audit_cli.command("seal")
+def audit_seal() -> None:
+    """Fold every pending entry into the tree and sign a tree head now."""
+    head = _gw().sealer.seal_all()
+    click.echo(json.dumps(head.document if head else None, indent=2))
+
+
+@audit_cli.command("verify")
+@click.option(
+    "--export",
+    "export_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Verify this exported log file offline instead of the database",
+)
+@click.option(
+    "--public-key",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="PEM public key to check heads with (default: the gateway's, or the file's)",
+)
+def audit_verify(export_file: Path | None, public_key: Path | None) -> None:
+    """Recompute the tree and check every signed head; exit 1 naming each bad entry."""
+    pem = public_key.read_text() if public_key else None
+    if export_file is not None:
+        report = auditing.verify_export(export_file, pem)
+    else:
+        gw = _gw()
+        key = load_pem_public_key(pem.encode()) if pem else gw.signer.public_key
+        report = auditing.verify_store(gw.store, key)  # type: ignore[arg-type]
+    for finding in report.findings:
+        click.echo(str(finding))
+    verdict = "OK" if report.ok else f"FAILED ({len(report.findings)} problems)"
+    click.echo(
+        f"{verdict}: {report.entries} entries, {report.heads} signed heads, {report.sealed} sealed",
+        err=not report.ok,
+    )
+    sys.exit(0 if report.ok else 1)
+
+
+@audit_cli.command("export")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+def audit_export(path: Path) -> None:
+    """Write the whole log (entries and signed heads) to a file that verifies offline."""
+    gw = _gw()
+    gw.sealer.seal_all()
+    count = auditing.export_log(gw.store, gw.signer, path)
+    click.echo(f"{count} entries written to {path}", err=True)
+
+
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8080, show_default=True, type=int)
@@ -318,5 +396,15 @@ def demo(host: str, port: int, sandbox_port: int) -> None:
 
 def register_commands(app: Flask) -> None:
     """Attach every command to ``app.cli``."""
-    for command in (db_cli, offices_cli, operators_cli, tariffs_cli, serve, sandbox, demo):
+    for command in (
+        db_cli,
+        offices_cli,
+        operators_cli,
+        tariffs_cli,
+        supervisors_cli,
+        audit_cli,
+        serve,
+        sandbox,
+        demo,
+    ):
         app.cli.add_command(command)

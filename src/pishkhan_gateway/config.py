@@ -63,6 +63,17 @@ SETTINGS: dict[str, tuple[Any, Any, str]] = {
     "MAX_BODY_BYTES": (65536, int, "Largest request body accepted."),
     "BREAKER_FAILURES": (5, int, "Consecutive agency failures that open its circuit breaker."),
     "BREAKER_RESET_SECONDS": (30.0, _float, "How long an open breaker fails fast before a trial."),
+    "SEAL_INTERVAL_SECONDS": (
+        1.0,
+        _float,
+        "How often each worker's sealer folds new log entries into the Merkle tree and signs a "
+        "tree head (0: only on demand).",
+    ),
+    "SEAL_BATCH": (
+        5000,
+        int,
+        "Most entries one seal folds in (bounds how long it holds the SQLite writer).",
+    ),
     "INQUIRY_RETRIES": (
         2,
         int,

@@ -8,9 +8,10 @@ could not be done; nothing happened) or ``unknown`` (it may have happened; recon
 
     GatewayError
     ├── InternalError           internal_error
+    ├── NotSealedYet            not_sealed_yet
     ├── RequestError            invalid_request, unsupported_media_type, payload_too_large,
     │                           not_found, method_not_allowed
-    ├── AuthenticationError     unauthorized, operator_not_registered
+    ├── AuthenticationError     unauthorized, forbidden, operator_not_registered
     ├── LicenceError            office_suspended, office_revoked, licence_expired
     ├── ServiceError            unknown_service, invalid_params
     ├── IdentityError           invalid_national_code, identity_mismatch, citizen_deceased,
@@ -160,6 +161,14 @@ InternalError = _error(
     "Internal error; the request id identifies it",
     "خطای داخلی درگاه",
 )
+NotSealedYet = _error(
+    "NotSealedYet",
+    GatewayError,
+    "not_sealed_yet",
+    503,
+    "The log has not sealed this entry yet; retry shortly",
+    "این رکورد هنوز در درخت ثبت مهر نشده است؛ کمی بعد دوباره تلاش کنید",
+)
 MethodNotAllowed = _error(
     "MethodNotAllowed",
     RequestError,
@@ -176,6 +185,14 @@ Unauthorized = _error(
     401,
     "The office credential is missing, unknown or revoked",
     "اعتبارنامه دفتر نامعتبر یا باطل شده است",
+)
+Forbidden = _error(
+    "Forbidden",
+    AuthenticationError,
+    "forbidden",
+    403,
+    "This credential may not do that",
+    "این اعتبارنامه مجاز به این کار نیست",
 )
 OperatorNotRegistered = _error(
     "OperatorNotRegistered",

@@ -9,13 +9,14 @@ from pishkhan_gateway.agency import AgencyContext
 from pishkhan_gateway.dispatch import Dispatcher
 from pishkhan_gateway.identity import Pseudonymizer
 from pishkhan_gateway.plugins import Plugins
+from pishkhan_gateway.sealer import Sealer
 from pishkhan_gateway.signing import Signer, load_or_create_secret
 from pishkhan_gateway.store import Store
 from pishkhan_gateway.tariffs import Tariffs
 
 
 class Gateway:
-    """Store, plugins, dispatcher, tariffs, signer and pseudonymizer of one app."""
+    """Store, plugins, dispatcher, tariffs, signer, sealer and pseudonymizer of one app."""
 
     def __init__(self, config: Mapping[str, Any], plugins: Plugins) -> None:
         self.config = config
@@ -23,6 +24,7 @@ class Gateway:
         self.plugins = plugins
         self.signer = Signer.from_file(config["SIGNING_KEY_FILE"])
         self.pseudonyms = Pseudonymizer(load_or_create_secret(config["PSEUDONYM_KEY_FILE"]))
+        self.sealer = Sealer(self.store, self.signer, int(config["SEAL_BATCH"]))
         self.tariffs = Tariffs(self.store, float(config["TARIFF_CACHE_SECONDS"]))
         self.dispatcher = Dispatcher(
             plugins,

@@ -192,3 +192,10 @@ def record(
                     .values(state="done", response_status=status, response_body=body)
                 )
     return Recorded(index, receipt, status, body)
+
+
+def record_event(store: Store, entry: dict[str, Any]) -> int:
+    """Append a non-transaction entry (a supervisor's read or action) in its own transaction."""
+    now = dt.datetime.now(dt.UTC)
+    with store.write() as session:
+        return append(session, {"v": ENTRY_VERSION, "time": iso(now), **entry}, now)

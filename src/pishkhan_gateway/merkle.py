@@ -106,8 +106,9 @@ def verify_inclusion(leaf: bytes, index: int, size: int, path: list[bytes], root
     return sn == 0 and r == root
 
 
-def verify_consistency(first: int, second: int, root1: bytes, root2: bytes,
-                       path: list[bytes]) -> bool:
+def verify_consistency(
+    first: int, second: int, root1: bytes, root2: bytes, path: list[bytes]
+) -> bool:
     """RFC 9162 §2.1.4.2: does ``path`` prove the tree of ``first`` is a prefix of ``second``?"""
     if first <= 0 or first > second:
         return False  # a proof from the empty tree proves nothing

@@ -1,23 +1,20 @@
 """Offices, their credentials and operators: registration, authentication, licence state.
 
-An office credential is ``pgk_<id>.<secret>``: 256 random bits of secret, of which only SHA-256 is
-stored (a fast hash is right for a high-entropy token; slow hashes are for guessable passwords).
-Revoking one takes effect on the next request. Operators are kept as pseudonyms of their
+An office credential is ``pgk_<id>.<secret>`` (see ``credentials``); revoking one takes effect
+on the next request. Operators are kept as pseudonyms of their
 national codes.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import hmac
 import re
-import secrets
 from dataclasses import dataclass
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
+from pishkhan_gateway import credentials
 from pishkhan_gateway.errors import (
     InvalidNationalCode,
     InvalidRequest,
@@ -34,7 +31,7 @@ from pishkhan_gateway.tariffs import CATEGORIES, TEHRAN
 
 OFFICE_TYPES = ("pishkhan", "rural_ict")
 LICENCE_YEARS = 5
-_CREDENTIAL = re.compile(r"^pgk_([0-9a-f]{16})\.([A-Za-z0-9_-]{20,100})$")
+CREDENTIAL_PREFIX = "pgk"
 _OFFICE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
@@ -130,8 +127,7 @@ def set_status(store: Store, office_id: str, status: str, reason: str) -> None:
 
 def issue_key(store: Store, office_id: str) -> str:
     """Create a credential for the office and return it; it is never shown again."""
-    credential_id = secrets.token_hex(8)
-    secret = secrets.token_urlsafe(32)
+    credential, credential_id, secret_sha256 = credentials.new(CREDENTIAL_PREFIX)
     with store.write() as session:
         if session.get(Office, office_id) is None:
             raise InvalidRequest(f"no office {office_id}", field="office")
@@ -139,11 +135,11 @@ def issue_key(store: Store, office_id: str) -> str:
             OfficeCredential(
                 id=credential_id,
                 office_id=office_id,
-                secret_sha256=hashlib.sha256(secret.encode()).hexdigest(),
+                secret_sha256=secret_sha256,
                 created_at=utcnow(),
             )
         )
-    return f"pgk_{credential_id}.{secret}"
+    return credential
 
 
 def revoke_key(store: Store, credential: str) -> str:
@@ -185,15 +181,13 @@ def authenticate(store: Store, authorization: str | None) -> OfficeView:
     A revoked credential still names its office: ``Unauthorized.office_id`` carries it so the
     refused attempt is recorded against that office.
     """
-    scheme, _, token = (authorization or "").partition(" ")
-    match = _CREDENTIAL.match(token.strip()) if scheme.lower() == "bearer" else None
-    if not match:
+    parsed = credentials.parse(CREDENTIAL_PREFIX, authorization)
+    if parsed is None:
         raise Unauthorized("send Authorization: Bearer <office credential>")
-    credential_id, secret = match.groups()
+    credential_id, secret = parsed
     with store.read() as session:
         row = session.get(OfficeCredential, credential_id)
-        digest = hashlib.sha256(secret.encode()).hexdigest()
-        if row is None or not hmac.compare_digest(row.secret_sha256, digest):
+        if row is None or not credentials.matches(row.secret_sha256, secret):
             raise Unauthorized()
         if row.revoked_at is not None:
             error = Unauthorized("this credential has been revoked")

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, request
+import base64
 
-from pishkhan_gateway import history, offices
+from flask import Blueprint, Response, current_app, request
+from sqlalchemy import select
+
+from pishkhan_gateway import history, merkle, offices
 from pishkhan_gateway.api.problem import PROBLEM, json_response
-from pishkhan_gateway.errors import InvalidRequest, NotFound
+from pishkhan_gateway.errors import InvalidRequest, NotFound, NotSealedYet
 from pishkhan_gateway.gateway import Gateway
 from pishkhan_gateway.pipeline import Submission, submit
+from pishkhan_gateway.sealer import latest_head, node_lookup
 from pishkhan_gateway.store import utcnow
+from pishkhan_gateway.store.tables import LogEntry
 
 bp = Blueprint("offices", __name__, url_prefix="/v1")
 
@@ -47,6 +52,36 @@ def get_transaction(transaction_id: str) -> Response:
     if found is None:
         raise NotFound(f"no transaction {transaction_id} for this office")
     return json_response(found)
+
+
+@bp.get("/transactions/<transaction_id>/proof")
+def transaction_proof(transaction_id: str) -> Response:
+    """The inclusion proof of one of the office's transactions in the latest signed tree."""
+    gw = _gateway()
+    found = history.get(gw.store, _office().id, transaction_id)
+    if found is None:
+        raise NotFound(f"no transaction {transaction_id} for this office")
+    with gw.store.read() as session:
+        head = latest_head(session)
+    if head is None or head.tree_size <= found["log_index"]:
+        head = gw.sealer.seal_all() or head  # not sealed yet: seal now rather than make it wait
+    if head is None or head.tree_size <= found["log_index"]:
+        error = NotSealedYet()
+        error.headers = {"Retry-After": "1"}
+        raise error
+    with gw.store.read() as session:
+        path = merkle.inclusion_path(node_lookup(session), found["log_index"], head.tree_size)
+        entry = session.scalar(select(LogEntry.entry).where(LogEntry.index == found["log_index"]))
+    return json_response(
+        {
+            "transaction_id": transaction_id,
+            "log_index": found["log_index"],
+            "leaf_hash": merkle.leaf_hash(bytes(entry)).hex(),
+            "entry": base64.b64encode(bytes(entry)).decode(),
+            "audit_path": [p.hex() for p in path],
+            "tree_head": head.document,
+        }
+    )
 
 
 @bp.get("/transactions")

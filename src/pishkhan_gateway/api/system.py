@@ -62,12 +62,3 @@ def ready() -> Response:
 def openapi() -> Response:
     """The OpenAPI 3.1 description of this gateway, with its installed services."""
     return json_response(document(sorted(_gateway().plugins.services)))
-
-
-@bp.get("/v1/audit/public-key")
-def public_key() -> Response:
-    """The Ed25519 key that signs receipts and tree heads (PEM SubjectPublicKeyInfo)."""
-    signer = _gateway().signer
-    return json_response(
-        {"key_id": signer.key_id, "algorithm": "Ed25519", "public_key": signer.public_pem}
-    )

@@ -145,3 +145,48 @@ class TariffSchedule(Base):
     document: Mapped[str] = mapped_column(Text)  # the validated schedule, as JSON
     sha256: Mapped[str] = mapped_column(String(64))
     loaded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class MerkleNode(Base):
+    """A perfect subtree of the log's Merkle tree: 2^level leaves from index·2^level."""
+
+    __tablename__ = "merkle_nodes"
+
+    level: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    index: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+
+
+class TreeHead(Base):
+    """A signed tree head; ``document`` is the exact signed JSON served to auditors."""
+
+    __tablename__ = "tree_heads"
+
+    tree_size: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    root_hash: Mapped[str] = mapped_column(String(64))
+    timestamp: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    key_id: Mapped[str] = mapped_column(String(64))
+    document: Mapped[str] = mapped_column(Text)
+
+
+class Supervisor(Base):
+    """A regulator, provincial working group or agency auditor: ``role`` and ``scope``."""
+
+    __tablename__ = "supervisors"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    role: Mapped[str] = mapped_column(String(16))  # regulator | province | agency
+    scope: Mapped[str | None] = mapped_column(String(64))  # province or agency name
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class SupervisorCredential(Base):
+    """A supervisor's bearer credential ``psk_<id>.<secret>``; only SHA-256(secret) is kept."""
+
+    __tablename__ = "supervisor_credentials"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    supervisor_id: Mapped[str] = mapped_column(ForeignKey("supervisors.id"), index=True)
+    secret_sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))

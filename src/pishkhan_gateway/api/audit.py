@@ -1,0 +1,217 @@
+"""The supervisors' API (and the public parts of the log: tree head, public key).
+
+Every supervisor read and action is itself appended to the log, with the filters used (a
+national code only as its pseudonym). Office credentials are refused here outright.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+from flask import Blueprint, Response, current_app, request, stream_with_context
+from sqlalchemy import select
+
+from pishkhan_gateway import ledger, merkle, oversight, supervisors
+from pishkhan_gateway.api.problem import json_response
+from pishkhan_gateway.errors import InvalidRequest, NotFound
+from pishkhan_gateway.gateway import Gateway
+from pishkhan_gateway.sealer import latest_head, node_lookup
+from pishkhan_gateway.store.tables import LogEntry, Office
+from pishkhan_gateway.supervisors import Scope
+
+bp = Blueprint("audit", __name__)
+MAX_ENTRIES = 1000
+
+
+def _gateway() -> Gateway:
+    return current_app.extensions["pishkhan"]
+
+
+def _supervisor(action: str, **details: Any) -> Scope:
+    """Authenticate the supervisor and log the access before anything is read."""
+    gw = _gateway()
+    scope = supervisors.authenticate(gw.store, request.headers.get("Authorization"))
+    ledger.record_event(
+        gw.store,
+        {
+            "type": "supervisor_access",
+            "supervisor": scope.supervisor_id,
+            "scope": scope.label,
+            "action": action,
+            "details": details,
+        },
+    )
+    return scope
+
+
+def _int(name: str, default: int | None = None) -> int:
+    raw = request.args.get(name)
+    if raw is None and default is not None:
+        return default
+    if raw is None or not raw.isdigit():
+        raise InvalidRequest(f"{name} must be a non-negative integer", field=name)
+    return int(raw)
+
+
+def _filters() -> oversight.Filters:
+    return oversight.Filters.parse(request.args, _gateway().pseudonyms)
+
+
+@bp.get("/v1/audit/tree-head")
+def tree_head() -> Response:
+    """The latest signed tree head (public: anyone may hold the gateway to it)."""
+    gw = _gateway()
+    with gw.store.read() as session:
+        head = latest_head(session)
+    if head is None:
+        head = gw.sealer.seal()
+    if head is None:
+        raise NotFound("no tree head has been signed yet")
+    return json_response(head.document)
+
+
+@bp.get("/v1/audit/public-key")
+def public_key() -> Response:
+    """The Ed25519 key that signs receipts and tree heads (PEM SubjectPublicKeyInfo)."""
+    signer = _gateway().signer
+    return json_response(
+        {"key_id": signer.key_id, "algorithm": "Ed25519", "public_key": signer.public_pem}
+    )
+
+
+def _province_of(session: Any, office_id: str | None, cache: dict[str, str | None]) -> str | None:
+    if office_id is None:
+        return None
+    if office_id not in cache:
+        cache[office_id] = session.scalar(select(Office.province).where(Office.id == office_id))
+    return cache[office_id]
+
+
+@bp.get("/v1/audit/entries")
+def entries() -> Response:
+    """Entries [start, end) as exact bytes (base64), in order; out-of-scope ones are null."""
+    start, end = _int("start"), _int("end")
+    if not start < end <= start + MAX_ENTRIES:
+        raise InvalidRequest(f"need start < end <= start + {MAX_ENTRIES}", field="end")
+    scope = _supervisor("entries", start=start, end=end)
+    gw = _gateway()
+    out: list[str | None] = []
+    provinces: dict[str, str | None] = {}
+    with gw.store.read() as session:
+        rows = session.execute(
+            select(LogEntry.index, LogEntry.entry)
+            .where(LogEntry.index >= start, LogEntry.index < end)
+            .order_by(LogEntry.index)
+        )
+        for _index, entry in rows:
+            raw = bytes(entry)
+            decoded = json.loads(raw)
+            visible = scope.sees_entry(
+                decoded, _province_of(session, decoded.get("office"), provinces)
+            )
+            out.append(base64.b64encode(raw).decode() if visible else None)
+    return json_response({"start": start, "end": start + len(out), "entries": out})
+
+
+@bp.get("/v1/audit/proof/inclusion")
+def inclusion_proof() -> Response:
+    """RFC 6962 audit path for the entry at ``index`` in the tree of ``tree_size``."""
+    index, size = _int("index"), _int("tree_size")
+    scope = _supervisor("proof_inclusion", index=index, tree_size=size)
+    return json_response(_inclusion(index, size, scope))
+
+
+def _inclusion(index: int, size: int, scope: Scope | None) -> dict[str, Any]:
+    gw = _gateway()
+    with gw.store.read() as session:
+        head = latest_head(session)
+        if head is None or size > head.tree_size or index >= size:
+            raise InvalidRequest(
+                "need index < tree_size <= the latest signed tree size", field="tree_size"
+            )
+        entry = session.scalar(select(LogEntry.entry).where(LogEntry.index == index))
+        if entry is None:
+            raise NotFound(f"no entry {index}")
+        decoded = json.loads(bytes(entry))
+        if scope is not None and not scope.sees_entry(
+            decoded, _province_of(session, decoded.get("office"), {})
+        ):
+            raise NotFound(f"no entry {index} in your scope")
+        path = merkle.inclusion_path(node_lookup(session), index, size)
+    return {
+        "index": index,
+        "tree_size": size,
+        "leaf_hash": merkle.leaf_hash(bytes(entry)).hex(),
+        "audit_path": [p.hex() for p in path],
+    }
+
+
+@bp.get("/v1/audit/proof/consistency")
+def consistency_proof() -> Response:
+    """RFC 6962 consistency path between two signed tree sizes."""
+    first, second = _int("first"), _int("second")
+    _supervisor("proof_consistency", first=first, second=second)
+    gw = _gateway()
+    with gw.store.read() as session:
+        head = latest_head(session)
+        if head is None or not 0 < first <= second <= head.tree_size:
+            raise InvalidRequest(
+                "need 0 < first <= second <= the latest signed tree size", field="second"
+            )
+        path = merkle.consistency_path(node_lookup(session), first, second)
+    return json_response(
+        {"first": first, "second": second, "consistency_path": [p.hex() for p in path]}
+    )
+
+
+@bp.get("/v1/audit/transactions")
+def search() -> Response:
+    """Transactions in scope, filtered, newest first, paged by ``cursor``."""
+    filters = _filters()
+    scope = _supervisor("search", **filters.described())
+    return json_response(
+        oversight.search(
+            _gateway().store,
+            scope,
+            filters,
+            limit=_int("limit", 100),
+            cursor=request.args.get("cursor"),
+        )
+    )
+
+
+@bp.get("/v1/audit/export")
+def export() -> Response:
+    """Transactions in scope as CSV or JSON lines, streamed."""
+    filters = _filters()
+    fmt = request.args.get("format", "csv")
+    scope = _supervisor("export", format=fmt, **filters.described())
+    body = oversight.export(_gateway().store, scope, filters, fmt)
+    mimetype = "text/csv" if fmt == "csv" else "application/x-ndjson"
+    return Response(
+        stream_with_context(body),
+        mimetype=mimetype,
+        headers={"Content-Disposition": f"attachment; filename=pishkhan-transactions.{fmt}"},
+    )
+
+
+@bp.get("/v1/audit/offices/<office_id>/scorecard")
+def scorecard(office_id: str) -> Response:
+    """Volumes, fees, violations, identity failures and error rates of one office."""
+    filters = _filters()
+    scope = _supervisor("scorecard", office=office_id, **filters.described())
+    return json_response(oversight.scorecard(_gateway().store, scope, office_id, filters))
+
+
+@bp.post("/v1/offices/<office_id>/<any(suspend, reinstate, revoke):action>")
+def licence_action(office_id: str, action: str) -> Response:
+    """Suspend, reinstate or revoke an office, with a reason (regulator or its province)."""
+    body = request.get_json(silent=True) or {}
+    scope = _supervisor("licence_" + action, office=office_id)
+    return json_response(
+        oversight.licence_action(
+            _gateway().store, scope, office_id, action, str(body.get("reason", ""))
+        )
+    )

@@ -1,0 +1,38 @@
+"""Bearer credentials ``<prefix>_<16 hex id>.<secret>``: issue, parse, check.
+
+256 random bits of secret, of which only SHA-256 is stored: a fast hash is right for a
+high-entropy token (slow hashes are for guessable passwords), and it keeps authentication cheap.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+
+
+def new(prefix: str) -> tuple[str, str, str]:
+    """``(credential, id, sha256 of secret)`` for a fresh credential."""
+    credential_id = secrets.token_hex(8)
+    secret = secrets.token_urlsafe(32)
+    return f"{prefix}_{credential_id}.{secret}", credential_id, digest(secret)
+
+
+def digest(secret: str) -> str:
+    """Hex SHA-256 of a secret."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def parse(prefix: str, authorization: str | None) -> tuple[str, str] | None:
+    """``(id, secret)`` from ``Bearer <prefix>_<id>.<secret>``, or None."""
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    match = re.match(rf"^{prefix}_([0-9a-f]{{16}})\.([A-Za-z0-9_-]{{20,100}})$", token.strip())
+    return (match.group(1), match.group(2)) if match else None
+
+
+def matches(stored_sha256: str, secret: str) -> bool:
+    """Constant-time comparison of a secret with its stored digest."""
+    return hmac.compare_digest(stored_sha256, digest(secret))

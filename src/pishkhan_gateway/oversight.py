@@ -1,0 +1,324 @@
+"""What supervisors ask of the record: searches, streamed exports, office scorecards, licence
+actions. Every query carries the supervisor's scope in its WHERE clause.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import jdatetime
+from sqlalchemy import ColumnElement, case, func, select
+
+from pishkhan_gateway import ledger, offices
+from pishkhan_gateway.errors import InvalidRequest, NotFound
+from pishkhan_gateway.history import OUTCOMES
+from pishkhan_gateway.identity import Pseudonymizer, ascii_digits
+from pishkhan_gateway.ledger import iso
+from pishkhan_gateway.store import Store
+from pishkhan_gateway.store.tables import Office, Transaction
+from pishkhan_gateway.supervisors import Scope
+from pishkhan_gateway.tariffs import TEHRAN
+
+MAX_PAGE = 500
+IDENTITY_CODES = (
+    "invalid_national_code",
+    "identity_mismatch",
+    "citizen_deceased",
+    "mobile_not_owned",
+    "otp_required",
+    "otp_invalid",
+    "identity_unavailable",
+)
+AGENCY_ERROR_CODES = ("agency_unavailable", "agency_timeout", "agency_error")
+EXPORT_COLUMNS = (
+    "log_index",
+    "transaction_id",
+    "time",
+    "office_id",
+    "operator",
+    "service",
+    "agency",
+    "outcome",
+    "code",
+    "agency_amount",
+    "office_fee",
+    "total",
+    "fee_cap",
+    "agency_reference",
+    "citizen",
+    "latency_ms",
+)
+ACTIONS = {"suspend": "suspended", "revoke": "revoked", "reinstate": "active"}
+
+
+def parse_moment(raw: str, field: str, *, end: bool = False) -> dt.datetime:
+    """A date or datetime, Jalali (year < 1700) or ISO; a bare date means its Tehran midnight
+    (``end``: the next midnight, so ``to=1405-09-03`` includes that whole day)."""
+    text = ascii_digits(raw.strip()).replace("/", "-")
+    try:
+        if "T" in text or " " in text:
+            moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+            return moment if moment.tzinfo else moment.replace(tzinfo=TEHRAN)
+        year, month, day = (int(p) for p in text.split("-"))
+        date = (
+            jdatetime.date(year, month, day).togregorian()
+            if year < 1700
+            else dt.date(year, month, day)
+        )
+    except ValueError:
+        raise InvalidRequest(
+            f"{field}: use YYYY-MM-DD (Jalali or Gregorian) or ISO 8601", field=field
+        ) from None
+    midnight = dt.datetime.combine(date, dt.time(0), tzinfo=TEHRAN)
+    return (midnight + dt.timedelta(days=1) if end else midnight).astimezone(dt.UTC)
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Search filters, already parsed; ``citizen`` is a pseudonym, never the national code."""
+
+    office: str | None = None
+    agency: str | None = None
+    service: str | None = None
+    outcome: str | None = None
+    code: str | None = None
+    start: dt.datetime | None = None
+    end: dt.datetime | None = None
+    citizen: str | None = None
+
+    @classmethod
+    def parse(cls, args: Mapping[str, str], pseudonyms: Pseudonymizer) -> Filters:
+        """From query arguments; the national code is pseudonymised here, server side."""
+        outcome = args.get("outcome")
+        if outcome and outcome not in OUTCOMES:
+            raise InvalidRequest(f"outcome must be one of {OUTCOMES}", field="outcome")
+        code = args.get("national_code")
+        return cls(
+            office=args.get("office"),
+            agency=args.get("agency"),
+            service=args.get("service"),
+            outcome=outcome,
+            code=args.get("code"),
+            start=parse_moment(args["from"], "from") if args.get("from") else None,
+            end=parse_moment(args["to"], "to", end=True) if args.get("to") else None,
+            citizen=pseudonyms.national_code(ascii_digits(code.strip())) if code else None,
+        )
+
+    def described(self) -> dict[str, Any]:
+        """The filters as recorded in the supervisor-access log entry (no personal data)."""
+        out = {k: v for k, v in self.__dict__.items() if v is not None}
+        for key in ("start", "end"):
+            if key in out:
+                out[key] = iso(out[key])
+        return out
+
+    def conditions(self, scope: Scope) -> list[ColumnElement[bool]]:
+        """WHERE conditions: the scope first, then each filter given."""
+        where = [scope.transactions()]
+        for column, value in (
+            (Transaction.office_id, self.office),
+            (Transaction.agency, self.agency),
+            (Transaction.service, self.service),
+            (Transaction.outcome, self.outcome),
+            (Transaction.code, self.code),
+            (Transaction.citizen, self.citizen),
+        ):
+            if value is not None:
+                where.append(column == value)
+        if self.start is not None:
+            where.append(Transaction.created_at >= self.start)
+        if self.end is not None:
+            where.append(Transaction.created_at < self.end)
+        return where
+
+
+def audit_view(row: Transaction) -> dict[str, Any]:
+    """A transaction as supervisors see it: pseudonyms, never personal data."""
+    created = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=dt.UTC)
+    return {
+        "log_index": row.log_index,
+        "transaction_id": row.id,
+        "time": iso(created),
+        "office_id": row.office_id,
+        "operator": row.operator,
+        "service": row.service,
+        "agency": row.agency,
+        "outcome": row.outcome,
+        "code": row.code,
+        "agency_amount": row.agency_amount,
+        "office_fee": row.office_fee,
+        "total": row.total,
+        "fee_cap": row.fee_cap,
+        "agency_reference": row.agency_reference,
+        "citizen": row.citizen,
+        "latency_ms": row.latency_ms,
+    }
+
+
+def search(
+    store: Store, scope: Scope, filters: Filters, *, limit: int = 100, cursor: str | None = None
+) -> dict[str, Any]:
+    """A page of matching transactions, newest first."""
+    if not 1 <= limit <= MAX_PAGE:
+        raise InvalidRequest(f"limit must be 1..{MAX_PAGE}", field="limit")
+    where = filters.conditions(scope)
+    if cursor is not None:
+        if not cursor.isdigit():
+            raise InvalidRequest("cursor is not one this server issued", field="cursor")
+        where.append(Transaction.log_index < int(cursor))
+    query = select(Transaction).where(*where).order_by(Transaction.log_index.desc())
+    with store.read() as session:
+        rows = list(session.scalars(query.limit(limit + 1)))
+    items = [audit_view(r) for r in rows[:limit]]
+    return {
+        "items": items,
+        "next_cursor": str(rows[limit - 1].log_index) if len(rows) > limit else None,
+    }
+
+
+def export(store: Store, scope: Scope, filters: Filters, fmt: str) -> Iterator[bytes]:
+    """Matching transactions in log order as CSV or JSON lines, streamed from a server-side
+    cursor: memory stays flat however many rows there are."""
+    if fmt not in ("csv", "jsonl"):
+        raise InvalidRequest("format must be csv or jsonl", field="format")
+    query = (
+        select(Transaction)
+        .where(*filters.conditions(scope))
+        .order_by(Transaction.log_index)
+        .execution_options(yield_per=2000)
+    )
+
+    def rows() -> Iterator[bytes]:
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=EXPORT_COLUMNS)
+        if fmt == "csv":
+            writer.writeheader()
+        with store.read() as session:
+            for row in session.scalars(query):
+                view = audit_view(row)
+                if fmt == "csv":
+                    writer.writerow(view)
+                else:
+                    buffer.write(json.dumps(view, ensure_ascii=False) + "\n")
+                if buffer.tell() > 65536:
+                    yield buffer.getvalue().encode()
+                    buffer.seek(0)
+                    buffer.truncate()
+        yield buffer.getvalue().encode()
+
+    return rows()
+
+
+def scorecard(store: Store, scope: Scope, office_id: str, filters: Filters) -> dict[str, Any]:
+    """The indicators the regulator's ranking uses, for one office and period (in scope)."""
+    with store.read() as session:
+        office = session.get(Office, office_id)
+        if office is None or (scope.role == "province" and office.province != scope.name):
+            raise NotFound(f"no office {office_id} in your scope")
+        where = [*Filters(**{**filters.__dict__, "office": office_id}).conditions(scope)]
+
+        def count_if(condition: ColumnElement[bool]) -> Any:
+            return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+        succeeded = Transaction.outcome == "succeeded"
+        totals = session.execute(
+            select(
+                func.count(),
+                count_if(succeeded),
+                count_if(Transaction.outcome == "refused"),
+                count_if(Transaction.outcome == "failed"),
+                count_if(Transaction.outcome == "unknown"),
+                count_if(Transaction.code == "tariff_exceeded"),
+                count_if(Transaction.code.in_(IDENTITY_CODES)),
+                count_if(Transaction.code.in_(AGENCY_ERROR_CODES)),
+                func.coalesce(func.sum(case((succeeded, Transaction.office_fee), else_=0)), 0),
+                func.coalesce(func.sum(case((succeeded, Transaction.agency_amount), else_=0)), 0),
+            ).where(*where)
+        ).one()
+        by_service = session.execute(
+            select(
+                Transaction.service,
+                func.count(),
+                count_if(succeeded),
+                func.coalesce(func.sum(case((succeeded, Transaction.office_fee), else_=0)), 0),
+            )
+            .where(*where)
+            .group_by(Transaction.service)
+            .order_by(Transaction.service)
+        ).all()
+    total = int(totals[0])
+    dispatched = int(totals[1]) + int(totals[3]) + int(totals[4]) + int(totals[7])
+    return {
+        "office": {
+            "id": office.id,
+            "name": office.name,
+            "licence_no": office.licence_no,
+            "province": office.province,
+            "category": office.category,
+            "status": office.status,
+            "expires_on": office.expires_on.isoformat(),
+        },
+        "period": {k: v for k, v in filters.described().items() if k in ("start", "end")},
+        "scope": scope.label,
+        "transactions": total,
+        "outcomes": {
+            "succeeded": int(totals[1]),
+            "refused": int(totals[2]),
+            "failed": int(totals[3]),
+            "unknown": int(totals[4]),
+        },
+        "tariff_violations": int(totals[5]),
+        "identity_failures": int(totals[6]),
+        "agency_errors": int(totals[7]),
+        "agency_error_rate": round(int(totals[7]) / dispatched, 4) if dispatched else 0.0,
+        "office_fees": int(totals[8]),
+        "agency_amounts": int(totals[9]),
+        "by_service": [
+            {"service": s, "transactions": int(n), "succeeded": int(ok), "office_fees": int(fees)}
+            for s, n, ok, fees in by_service
+        ],
+    }
+
+
+def licence_action(
+    store: Store, scope: Scope, office_id: str, action: str, reason: str
+) -> dict[str, Any]:
+    """Suspend, revoke or reinstate an office (regulator or its province only), logged."""
+    if action not in ACTIONS:
+        raise NotFound(f"no licence action {action}")
+    reason = (reason or "").strip()
+    if not 3 <= len(reason) <= 2000:
+        raise InvalidRequest("give the reason for the action (3-2000 characters)", field="reason")
+    office = offices.get_office(store, office_id)
+    if office is None:
+        raise NotFound(f"no office {office_id}")
+    scope.may_act_on(office)
+    if office.status == "revoked" and action == "reinstate":
+        raise InvalidRequest("a revoked licence cannot be reinstated; a new licence is needed")
+    offices.set_status(store, office_id, ACTIONS[action], reason)
+    index = ledger.record_event(
+        store,
+        {
+            "type": "licence_action",
+            "office": office_id,
+            "action": action,
+            "reason": reason,
+            "status_before": office.status,
+            "status_after": ACTIONS[action],
+            "supervisor": scope.supervisor_id,
+            "scope": scope.label,
+        },
+    )
+    return {
+        "office": office_id,
+        "action": action,
+        "status": ACTIONS[action],
+        "reason": reason,
+        "log_index": index,
+    }
