@@ -8,10 +8,10 @@ import json
 
 import pytest
 import rfc8785
-from conftest import BILL, BILL_2, open_counter, pay_body
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from sqlalchemy import delete, update
 
+from conftest import BILL, BILL_2, open_counter, pay_body
 from pishkhan_gateway import merkle, supervisors
 from pishkhan_gateway.auditing import verify_store
 from pishkhan_gateway.store.tables import LogEntry, MerkleNode, Transaction
@@ -28,17 +28,20 @@ def fill(client, counter, n=6):
     client.post("/v1/transactions", json=pay_body(), headers=counter.headers())
     client.post("/v1/transactions", json=pay_body(BILL_2), headers=counter.headers())
     for _ in range(n - 2):
-        client.post("/v1/transactions", headers=counter.headers(),
-                    json={"service": "postbank.bill.inquiry", "params": BILL, "office_fee": 9})
+        client.post(
+            "/v1/transactions",
+            headers=counter.headers(),
+            json={"service": "postbank.bill.inquiry", "params": BILL, "office_fee": 9},
+        )
 
 
-def test_signed_head_matches_a_root_recomputed_with_hashlib_alone(client, counter, gw,
-                                                                  regulator):
+def test_signed_head_matches_a_root_recomputed_with_hashlib_alone(client, counter, gw, regulator):
     fill(client, counter)
     gw.sealer.seal_all()
     head = client.get("/v1/audit/tree-head").get_json()
-    raw = client.get(f"/v1/audit/entries?start=0&end={head['tree_size']}",
-                     headers=regulator).get_json()["entries"]
+    raw = client.get(
+        f"/v1/audit/entries?start=0&end={head['tree_size']}", headers=regulator
+    ).get_json()["entries"]
 
     def mth(items):  # RFC 6962, in a few lines, independent of pishkhan_gateway.merkle
         if len(items) == 1:
@@ -47,8 +50,7 @@ def test_signed_head_matches_a_root_recomputed_with_hashlib_alone(client, counte
         return hashlib.sha256(b"\x01" + mth(items[:k]) + mth(items[k:])).digest()
 
     assert mth([base64.b64decode(e) for e in raw]).hex() == head["root_hash"]
-    key = load_pem_public_key(client.get("/v1/audit/public-key").get_json()["public_key"]
-                              .encode())
+    key = load_pem_public_key(client.get("/v1/audit/public-key").get_json()["public_key"].encode())
     unsigned = {k: v for k, v in head.items() if k != "signature"}
     key.verify(base64.b64decode(head["signature"]), rfc8785.dumps(unsigned))  # raises if bad
 
@@ -58,36 +60,49 @@ def test_inclusion_and_consistency_proofs_from_the_api_verify(client, counter, g
     first = gw.sealer.seal_all()
     fill(client, counter, 5)
     second = gw.sealer.seal_all()
-    entries = client.get(f"/v1/audit/entries?start=0&end={second.tree_size}",
-                         headers=regulator).get_json()["entries"]
+    entries = client.get(
+        f"/v1/audit/entries?start=0&end={second.tree_size}", headers=regulator
+    ).get_json()["entries"]
     root = bytes.fromhex(second.root_hash)
     for index, entry in enumerate(entries):
-        proof = client.get(f"/v1/audit/proof/inclusion?index={index}"
-                           f"&tree_size={second.tree_size}", headers=regulator).get_json()
+        proof = client.get(
+            f"/v1/audit/proof/inclusion?index={index}&tree_size={second.tree_size}",
+            headers=regulator,
+        ).get_json()
         leaf = merkle.leaf_hash(base64.b64decode(entry))
         assert proof["leaf_hash"] == leaf.hex()
-        assert merkle.verify_inclusion(leaf, index, second.tree_size,
-                                       [bytes.fromhex(p) for p in proof["audit_path"]], root)
-    proof = client.get(f"/v1/audit/proof/consistency?first={first.tree_size}"
-                       f"&second={second.tree_size}", headers=regulator).get_json()
-    assert merkle.verify_consistency(first.tree_size, second.tree_size,
-                                     bytes.fromhex(first.root_hash), root,
-                                     [bytes.fromhex(p) for p in proof["consistency_path"]])
+        assert merkle.verify_inclusion(
+            leaf, index, second.tree_size, [bytes.fromhex(p) for p in proof["audit_path"]], root
+        )
+    proof = client.get(
+        f"/v1/audit/proof/consistency?first={first.tree_size}&second={second.tree_size}",
+        headers=regulator,
+    ).get_json()
+    assert merkle.verify_consistency(
+        first.tree_size,
+        second.tree_size,
+        bytes.fromhex(first.root_hash),
+        root,
+        [bytes.fromhex(p) for p in proof["consistency_path"]],
+    )
 
 
 def test_an_office_fetches_the_inclusion_proof_of_its_own_transaction(client, counter, gw):
     paid = client.post("/v1/transactions", json=pay_body(), headers=counter.headers()).get_json()
-    proof = client.get(f"/v1/transactions/{paid['transaction_id']}/proof",
-                       headers=counter.headers()).get_json()
+    proof = client.get(
+        f"/v1/transactions/{paid['transaction_id']}/proof", headers=counter.headers()
+    ).get_json()
     head = proof["tree_head"]
     assert proof["log_index"] == paid["receipt"]["log_index"]
-    assert merkle.verify_inclusion(bytes.fromhex(proof["leaf_hash"]), proof["log_index"],
-                                   head["tree_size"],
-                                   [bytes.fromhex(p) for p in proof["audit_path"]],
-                                   bytes.fromhex(head["root_hash"]))
+    assert merkle.verify_inclusion(
+        bytes.fromhex(proof["leaf_hash"]),
+        proof["log_index"],
+        head["tree_size"],
+        [bytes.fromhex(p) for p in proof["audit_path"]],
+        bytes.fromhex(head["root_hash"]),
+    )
     other = open_counter(gw, "office-2")
-    denied = client.get(f"/v1/transactions/{paid['transaction_id']}/proof",
-                        headers=other.headers())
+    denied = client.get(f"/v1/transactions/{paid['transaction_id']}/proof", headers=other.headers())
     assert denied.status_code == 404
 
 
@@ -156,8 +171,11 @@ def test_a_truncated_tail_is_named(sealed):
 
 def test_an_inserted_entry_is_named(sealed):
     with sealed.store.write() as session:
-        session.add(LogEntry(index=8, entry=b'{"forged":true}',
-                             created_at=session.get(LogEntry, 7).created_at))
+        session.add(
+            LogEntry(
+                index=8, entry=b'{"forged":true}', created_at=session.get(LogEntry, 7).created_at
+            )
+        )
     assert ("inserted", 8) in findings(sealed)
 
 
@@ -175,15 +193,17 @@ def test_a_rewritten_tree_still_fails_against_the_signed_heads(sealed):
         decoded = json.loads(entry.entry)
         decoded["outcome"] = "succeeded"
         entry.entry = rfc8785.dumps(decoded)
-        session.execute(update(MerkleNode).where(MerkleNode.level == 0, MerkleNode.index == 2)
-                        .values(hash=merkle.leaf_hash(entry.entry)))
+        session.execute(
+            update(MerkleNode)
+            .where(MerkleNode.level == 0, MerkleNode.index == 2)
+            .values(hash=merkle.leaf_hash(entry.entry))
+        )
     assert "head_mismatch" in {kind for kind, _ in findings(sealed)}
 
 
 def test_an_edited_transaction_row_is_named(sealed):
     with sealed.store.write() as session:
-        session.execute(update(Transaction).where(Transaction.log_index == 0)
-                        .values(office_fee=1))
+        session.execute(update(Transaction).where(Transaction.log_index == 0).values(office_fee=1))
     assert ("row_mismatch", 0) in findings(sealed)
 
 

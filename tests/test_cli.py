@@ -150,3 +150,32 @@ def test_offices_helper_refuses_unknown_category(gw):
             city="c",
             category="megacity",
         )
+
+
+def test_supervisors_add_and_issue_key(runner, client):
+    assert (
+        runner.invoke(
+            args=["supervisors", "add", "--id", "wg", "--role", "province", "--scope", "Fars"]
+        ).exit_code
+        == 0
+    )
+    bad = runner.invoke(args=["supervisors", "add", "--id", "x", "--role", "province"])
+    assert bad.exit_code == 2 and "scope" in bad.stderr
+    key = runner.invoke(args=["supervisors", "issue-key", "wg"]).stdout.strip()
+    assert key.startswith("psk_") and "\n" not in key
+    response = client.get("/v1/audit/transactions", headers={"Authorization": f"Bearer {key}"})
+    assert response.status_code == 200
+
+
+def test_audit_seal_and_verify(runner, client, counter):
+    client.post("/v1/transactions", json=pay_body(), headers=counter.headers())
+    sealed = json.loads(runner.invoke(args=["audit", "seal"]).stdout)
+    assert sealed["tree_size"] == 1
+    result = runner.invoke(args=["audit", "verify"])
+    assert result.exit_code == 0 and "OK: 1 entries, 1 signed heads" in result.output
+
+
+def test_offices_add_records_the_licence_holder(runner):
+    add_office(runner, holder="مریم احمدی")
+    office = json.loads(runner.invoke(args=["offices", "show", "cli-1"]).stdout)
+    assert office["holder"] == "مریم احمدی"

@@ -25,16 +25,26 @@ def _cases(kind):
 @pytest.mark.parametrize("path", _cases("inclusion"), ids=lambda p: f"{p.parent.name}/{p.stem}")
 def test_inclusion_vectors(path):
     case = json.loads(path.read_text())
-    ok = merkle.verify_inclusion(_b64(case["leafHash"]), case["leafIdx"], case["treeSize"],
-                                 [_b64(p) for p in case["proof"] or []], _b64(case["root"]))
+    ok = merkle.verify_inclusion(
+        _b64(case["leafHash"]),
+        case["leafIdx"],
+        case["treeSize"],
+        [_b64(p) for p in case["proof"] or []],
+        _b64(case["root"]),
+    )
     assert ok is not case["wantErr"], case["desc"]
 
 
 @pytest.mark.parametrize("path", _cases("consistency"), ids=lambda p: f"{p.parent.name}/{p.stem}")
 def test_consistency_vectors(path):
     case = json.loads(path.read_text())
-    ok = merkle.verify_consistency(case["size1"], case["size2"], _b64(case["root1"]),
-                                   _b64(case["root2"]), [_b64(p) for p in case["proof"] or []])
+    ok = merkle.verify_consistency(
+        case["size1"],
+        case["size2"],
+        _b64(case["root1"]),
+        _b64(case["root2"]),
+        [_b64(p) for p in case["proof"] or []],
+    )
     assert ok is not case["wantErr"], case["desc"]
 
 
@@ -58,7 +68,7 @@ def build(n):
 
 
 def test_compact_tree_roots_match_the_naive_definition():
-    leaves, _, tree = build(0)
+    _, _, tree = build(0)
     assert tree.root() == merkle.EMPTY_ROOT
     tree = merkle.CompactTree()
     for n, leaf in enumerate([merkle.leaf_hash(bytes([i])) for i in range(70)], start=1):
@@ -76,8 +86,12 @@ def test_generated_proofs_verify_for_every_index_and_size():
         for index in range(size):
             path = merkle.inclusion_path(lookup, index, size)
             assert merkle.verify_inclusion(leaves[index], index, size, path, root)
-            assert not merkle.verify_inclusion(leaves[index - 1] if index else leaves[1], index,
-                                               size, path, root) or size == 1
+            assert (
+                not merkle.verify_inclusion(
+                    leaves[index - 1] if index else leaves[1], index, size, path, root
+                )
+                or size == 1
+            )
         for first in range(1, size + 1):
             path = merkle.consistency_path(lookup, first, size)
             first_root = naive_root(leaves[:first])

@@ -165,8 +165,9 @@ def verify_log(
                     Finding(
                         "head_mismatch",
                         None,
-                        f"signed head {expected} no longer matches: an entry "
-                        f"in {last_good}..{expected - 1} was altered, inserted, removed or reordered",
+                        f"signed head {expected} no longer matches: an entry in "
+                        f"{last_good}..{expected - 1} was altered, inserted, removed or "
+                        "reordered",
                     )
                 )
             else:

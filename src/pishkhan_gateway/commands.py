@@ -23,6 +23,7 @@ from werkzeug.serving import make_server
 from pishkhan_gateway import auditing, offices, sandboxkit, supervisors
 from pishkhan_gateway.errors import GatewayError
 from pishkhan_gateway.gateway import Gateway
+from pishkhan_gateway.store.tables import Supervisor
 from pishkhan_gateway.tariffs import CATEGORIES, read_schedule_file
 
 db_cli = AppGroup("db", help="The database schema.")
@@ -69,6 +70,7 @@ def db_upgrade() -> None:
 @click.option("--id", "office_id", required=True)
 @click.option("--licence", required=True, help="Licence number")
 @click.option("--name", required=True)
+@click.option("--holder", default=None, help="The licence holder's name")
 @click.option("--type", "office_type", type=click.Choice(offices.OFFICE_TYPES), required=True)
 @click.option("--province", required=True)
 @click.option("--city", required=True)
@@ -83,6 +85,7 @@ def offices_add(
     office_id: str,
     licence: str,
     name: str,
+    holder: str | None,
     office_type: str,
     province: str,
     city: str,
@@ -103,6 +106,7 @@ def offices_add(
             category=category,
             issued_on=_date(issued),
             expires_on=_date(expires),
+            holder=holder,
         )
     except GatewayError as exc:
         _fail(exc)
@@ -133,6 +137,7 @@ def offices_show(office_id: str) -> None:
                 "id": office.id,
                 "licence_no": office.licence_no,
                 "name": office.name,
+                "holder": office.holder,
                 "type": office.type,
                 "province": office.province,
                 "city": office.city,
@@ -360,6 +365,11 @@ def demo(host: str, port: int, sandbox_port: int) -> None:
             )
             offices.add_operator(gw.store, gw.pseudonyms, office_id, SAMPLE_OPERATOR)
         keys[office_id] = offices.issue_key(gw.store, office_id)
+    with gw.store.read() as session:
+        has_regulator = session.get(Supervisor, "demo-regulator") is not None
+    if not has_regulator:
+        supervisors.add(gw.store, "demo-regulator", "regulator", None)
+    regulator = supervisors.issue_key(gw.store, "demo-regulator")
     base = f"http://{host}:{port}"
     body = json.dumps(
         {
@@ -387,8 +397,12 @@ def demo(host: str, port: int, sandbox_port: int) -> None:
     )
     click.echo(
         f"The catalog: curl -sS {base}/v1/services "
-        f"-H 'Authorization: Bearer {keys['demo-tehran-1']}'\n",
-        err=False,
+        f"-H 'Authorization: Bearer {keys['demo-tehran-1']}'\n"
+    )
+    click.echo(
+        f"As the regulator: curl -sS {base}/v1/audit/transactions "
+        f"-H 'Authorization: Bearer {regulator}'\n"
+        f"The signed tree head: curl -sS {base}/v1/audit/tree-head\n"
     )
     sys.stdout.flush()
     make_server(host, port, app, threaded=True).serve_forever()

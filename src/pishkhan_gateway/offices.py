@@ -72,6 +72,7 @@ def add_office(
     category: str,
     issued_on: dt.date | None = None,
     expires_on: dt.date | None = None,
+    holder: str | None = None,
 ) -> OfficeView:
     """Register an office; its licence runs five years from ``issued_on`` unless told otherwise."""
     if not _OFFICE_ID.match(id):
@@ -81,11 +82,12 @@ def add_office(
     if category not in CATEGORIES:
         raise InvalidRequest(f"category must be one of {CATEGORIES}", field="category")
     issued = issued_on or today()
-    expires = expires_on or issued.replace(year=issued.year + LICENCE_YEARS)
+    expires = expires_on or _years_later(issued, LICENCE_YEARS)
     office = Office(
         id=id,
         licence_no=licence_no,
         name=name,
+        holder=holder,
         type=type,
         province=province,
         city=city,
@@ -101,6 +103,14 @@ def add_office(
     except IntegrityError:
         raise InvalidRequest(f"office {id} or licence {licence_no} already exists") from None
     return _view(office)
+
+
+def _years_later(day: dt.date, years: int) -> dt.date:
+    """The same calendar day ``years`` later (29 February becomes 28 February)."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return day.replace(year=day.year + years, day=28)
 
 
 def get_office(store: Store, office_id: str) -> Office | None:

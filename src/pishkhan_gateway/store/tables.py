@@ -35,6 +35,7 @@ class Office(Base):
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     licence_no: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200))
+    holder: Mapped[str | None] = mapped_column(String(200))  # the licence holder
     type: Mapped[str] = mapped_column(String(16))  # pishkhan | rural_ict
     province: Mapped[str] = mapped_column(String(64), index=True)
     city: Mapped[str] = mapped_column(String(64))
