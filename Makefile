@@ -8,7 +8,7 @@ PORT   ?= 8080
 SANDBOX_PORT ?= 8701
 PLUGINS := plugins/postbank
 
-.PHONY: run test lint format postgres-server clean
+.PHONY: run test lint format bench postgres-server clean
 
 $(STAMP): pyproject.toml $(addsuffix /pyproject.toml,$(PLUGINS))
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed (set PYTHON=...)")'
@@ -30,15 +30,20 @@ postgres-server:
 	else echo "WARNING: no PostgreSQL server binaries and not root: install 'postgresql' to run the PostgreSQL half"; fi
 
 lint: $(STAMP)
-	$(BIN)/ruff check src plugins tests
-	$(BIN)/ruff format --check src plugins tests
+	$(BIN)/ruff check src plugins tests bench
+	$(BIN)/ruff format --check src plugins tests bench
 
 format: $(STAMP)
-	$(BIN)/ruff format src plugins tests
-	$(BIN)/ruff check --fix src plugins tests
+	$(BIN)/ruff format src plugins tests bench
+	$(BIN)/ruff check --fix src plugins tests bench
 
 test: $(STAMP) postgres-server lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Benchmarks print figures beside baselines measured in the same run (see BENCHMARKS.md).
+BENCH_ENTRIES ?= 1000000
+bench: $(STAMP)
+	$(BIN)/python bench/log_scale.py --entries $(BENCH_ENTRIES)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache

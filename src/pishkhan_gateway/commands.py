@@ -244,12 +244,13 @@ def audit_seal() -> None:
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="Verify this exported log file offline instead of the database",
 )
+@click.option("--deep", is_flag=True, help="Also check canonical form and every transaction row")
 @click.option(
     "--public-key",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="PEM public key to check heads with (default: the gateway's, or the file's)",
 )
-def audit_verify(export_file: Path | None, public_key: Path | None) -> None:
+def audit_verify(export_file: Path | None, deep: bool, public_key: Path | None) -> None:
     """Recompute the tree and check every signed head; exit 1 naming each bad entry."""
     pem = public_key.read_text() if public_key else None
     if export_file is not None:
@@ -257,7 +258,7 @@ def audit_verify(export_file: Path | None, public_key: Path | None) -> None:
     else:
         gw = _gw()
         key = load_pem_public_key(pem.encode()) if pem else gw.signer.public_key
-        report = auditing.verify_store(gw.store, key)  # type: ignore[arg-type]
+        report = auditing.verify_store(gw.store, key, deep=deep)  # type: ignore[arg-type]
     for finding in report.findings:
         click.echo(str(finding))
     verdict = "OK" if report.ok else f"FAILED ({len(report.findings)} problems)"
