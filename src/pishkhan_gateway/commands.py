@@ -24,7 +24,7 @@ from pishkhan_gateway import auditing, offices, sandboxkit, supervisors
 from pishkhan_gateway.errors import GatewayError
 from pishkhan_gateway.gateway import Gateway
 from pishkhan_gateway.store.tables import Supervisor
-from pishkhan_gateway.tariffs import CATEGORIES, read_schedule_file
+from pishkhan_gateway.tariffs import CATEGORIES, indexed, read_schedule_file
 
 db_cli = AppGroup("db", help="The database schema.")
 offices_cli = AppGroup("offices", help="Licensed offices and their credentials.")
@@ -196,6 +196,25 @@ def tariffs_load(path: Path) -> None:
     except GatewayError as exc:
         _fail(exc)
     click.echo(f"loaded {schedule.name!r}, effective {schedule.effective_jalali}", err=True)
+
+
+@tariffs_cli.command("index")
+@click.option("--rate", required=True, help="The announced inflation rate, e.g. 0.32")
+@click.option("--effective", required=True, help="Jalali date the new caps take effect")
+@click.option("--name", default=None, help="Name of the new schedule")
+def tariffs_index(rate: str, effective: str, name: str | None) -> None:
+    """Make and load next year's schedule from the latest one, rounded to 1,000 rials."""
+    gw = _gw()
+    schedules = gw.tariffs.schedules()
+    if not schedules:
+        click.echo("error: no schedule loaded to index from", err=True)
+        sys.exit(2)
+    try:
+        schedule = gw.tariffs.load(indexed(schedules[-1].document, rate, effective, name))
+    except GatewayError as exc:
+        _fail(exc)
+    click.echo(f"loaded {schedule.name!r}, effective {schedule.effective_jalali}", err=True)
+    click.echo(json.dumps(schedule.document, ensure_ascii=False, indent=2))
 
 
 @tariffs_cli.command("list")

@@ -15,6 +15,7 @@ import threading
 import time
 import tomllib
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -173,3 +174,41 @@ def enforce_tariff(
             fee_cap=fee_cap, office_fee=office_fee, schedule=schedule.name if schedule else None
         )
     return fee_cap
+
+
+def indexed(
+    document: dict[str, Any], rate: str, effective: str, name: str | None = None
+) -> dict[str, Any]:
+    """The next year's schedule: every cap × (1 + ``rate``), rounded to 1,000 rials.
+
+    ``rate`` is a decimal string (``"0.32"``): the arithmetic is in ``Decimal`` so no float ever
+    touches money. Free services stay free. ``effective`` must be after the base schedule's.
+    """
+    try:
+        factor = Decimal(1) + Decimal(rate)
+    except InvalidOperation:
+        raise InvalidRequest("rate must be a decimal such as 0.32", field="rate") from None
+    if not Decimal("0.5") <= factor <= Decimal(6):
+        raise InvalidRequest("rate must be between -0.5 and 5", field="rate")
+    if jalali_midnight_utc(effective) <= jalali_midnight_utc(document["effective"]):
+        raise InvalidRequest(f"effective must be after {document['effective']}", field="effective")
+    thousand = Decimal(1000)
+    caps = {
+        service: {
+            category: int(
+                (Decimal(cap) * factor / thousand).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+                * thousand
+            )
+            for category, cap in categories.items()
+        }
+        for service, categories in document["caps"].items()
+    }
+    return validate_schedule(
+        {
+            "name": name or f"{document['name']} indexed by {rate} from {effective}",
+            "effective": effective,
+            "currency": "IRR",
+            "note": f"Indexed from {document['effective']} by {rate}; rounded to 1,000 rials.",
+            "caps": caps,
+        }
+    )

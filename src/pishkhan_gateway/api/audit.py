@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from pishkhan_gateway import ledger, merkle, oversight, supervisors
 from pishkhan_gateway.api.problem import json_response
-from pishkhan_gateway.errors import InvalidRequest, NotFound
+from pishkhan_gateway.errors import Forbidden, InvalidRequest, NotFound
 from pishkhan_gateway.gateway import Gateway
 from pishkhan_gateway.sealer import latest_head, node_lookup
 from pishkhan_gateway.store.tables import LogEntry, Office
@@ -214,4 +214,34 @@ def licence_action(office_id: str, action: str) -> Response:
         oversight.licence_action(
             _gateway().store, scope, office_id, action, str(body.get("reason", ""))
         )
+    )
+
+
+@bp.post("/v1/tariffs")
+def publish_tariffs() -> Response:
+    """The regulator publishes a tariff schedule (the JSON form of a schedule file)."""
+    gw = _gateway()
+    document = request.get_json(silent=True)
+    scope = _supervisor("tariffs_publish", effective=(document or {}).get("effective"))
+    if scope.role != "regulator":
+        raise Forbidden("only the regulator publishes tariffs")
+    if not isinstance(document, dict):
+        raise InvalidRequest("send the schedule as a JSON object")
+    schedule = gw.tariffs.load(document)
+    ledger.record_event(
+        gw.store,
+        {
+            "type": "tariff_published",
+            "name": schedule.name,
+            "effective": schedule.effective_jalali,
+            "supervisor": scope.supervisor_id,
+        },
+    )
+    return json_response(
+        {
+            "name": schedule.name,
+            "effective": schedule.effective_jalali,
+            "services": len(schedule.caps),
+        },
+        201,
     )

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import base64
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, current_app, render_template, request
 from sqlalchemy import select
 
-from pishkhan_gateway import history, merkle, offices
+from pishkhan_gateway import history, merkle, offices, oversight, receipts, settlements
 from pishkhan_gateway.api.problem import PROBLEM, json_response
+from pishkhan_gateway.catalog import catalog
 from pishkhan_gateway.errors import InvalidRequest, NotFound, NotSealedYet
 from pishkhan_gateway.gateway import Gateway
 from pishkhan_gateway.pipeline import Submission, submit
 from pishkhan_gateway.sealer import latest_head, node_lookup
 from pishkhan_gateway.store import utcnow
 from pishkhan_gateway.store.tables import LogEntry
+from pishkhan_gateway.tariffs import TEHRAN
 
 bp = Blueprint("offices", __name__, url_prefix="/v1")
 
@@ -106,35 +108,69 @@ def list_transactions() -> Response:
 @bp.get("/services")
 def list_services() -> Response:
     """The catalog, with this office's fee cap today for each service."""
-    gw = _gateway()
-    office = _office()
-    now = utcnow()
-    schedule = gw.tariffs.in_force(now)
-    items = []
-    for registered in gw.plugins.catalog():
-        service = registered.service
-        agency = gw.plugins.agencies[service.agency]
-        items.append(
-            {
-                "id": service.id,
-                "agency": service.agency,
-                "agency_title_fa": agency.title_fa,
-                "agency_title_en": agency.title_en,
-                "title_fa": service.title_fa,
-                "title_en": service.title_en,
-                "kind": service.kind,
-                "identity_level": service.identity_level,
-                "params_schema": service.params_schema,
-                "fee_cap": schedule.cap(service.id, office.category) if schedule else 0,
-            }
-        )
+    board = catalog(_gateway(), _office(), utcnow())
     return json_response(
         {
-            "services": items,
+            "services": board["services"],
             "tariff_schedule": (
-                {"name": schedule.name, "effective": schedule.effective_jalali}
-                if schedule
+                {
+                    "name": board["schedule"]["name"],
+                    "effective": board["schedule"]["effective_jalali"],
+                }
+                if board["schedule"]
                 else None
             ),
         }
     )
+
+
+@bp.get("/tariffs")
+def tariff_board() -> Response:
+    """The tariff board the office must display (``?format=html``: printable, Persian)."""
+    board = catalog(_gateway(), _office(), utcnow())
+    if request.args.get("format") == "html":
+        return _html("tariff_board.html", board=board)
+    return json_response(board)
+
+
+@bp.get("/receipts/<transaction_id>")
+def receipt(transaction_id: str) -> Response:
+    """The signed receipt of one of the office's transactions (``?format=html``: printable)."""
+    found = history.get(_gateway().store, _office().id, transaction_id)
+    if found is None or found["receipt"] is None:
+        raise NotFound(f"no receipt for {transaction_id} at this office")
+    signed = found["receipt"]
+    if request.args.get("format") == "html":
+        url = receipts.check_url(request.host_url, signed)
+        return _html("receipt.html", r=signed, qr=receipts.qr_svg(url))
+    return json_response(signed)
+
+
+@bp.get("/receipts/<transaction_id>/check")
+def receipt_check(transaction_id: str) -> Response:
+    """Public: what the receipt's QR code opens. Genuine receipts show their amounts."""
+    prefix = request.args.get("s", "").replace("-", "+").replace("_", "/")
+    found = receipts.check_by_prefix(_gateway().store, transaction_id, prefix)
+    if request.args.get("format") == "json":
+        return json_response({"valid": found is not None, "receipt": found}, 200 if found else 404)
+    return _html("receipt_check.html", status=200 if found else 404, r=found)
+
+
+@bp.post("/receipts/verify")
+def receipt_verify() -> Response:
+    """Public: is this receipt (the JSON body) genuine and unaltered?"""
+    gw = _gateway()
+    return json_response(receipts.check(gw.store, gw.signer, request.get_json(silent=True)))
+
+
+@bp.get("/settlements")
+def settlement() -> Response:
+    """The office's daily settlement (``?date=`` Jalali or ISO; default today in Tehran)."""
+    raw = request.args.get("date")
+    day = oversight.parse_moment(raw, "date").astimezone(TEHRAN).date() if raw else offices.today()
+    return json_response(settlements.daily(_gateway().store, _office().id, day))
+
+
+def _html(template: str, status: int = 200, **context: object) -> Response:
+    body = render_template(template, fa=receipts.persian_digits, rials=receipts.rials, **context)
+    return Response(body, status=status, mimetype="text/html")

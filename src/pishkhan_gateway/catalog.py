@@ -1,0 +1,60 @@
+"""What an office may sell today and what it may charge: the catalog and the tariff board."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from pishkhan_gateway.gateway import Gateway
+from pishkhan_gateway.ledger import jalali
+from pishkhan_gateway.offices import OfficeView
+
+CATEGORY_FA = {
+    "metropolis": "کلان‌شهر",
+    "province_center": "مرکز استان",
+    "city_large": "شهر بزرگ",
+    "city": "شهر",
+    "village": "روستا",
+}
+
+
+def catalog(gw: Gateway, office: OfficeView, at: dt.datetime) -> dict[str, Any]:
+    """Every installed service with this office's fee cap at ``at``, and the schedule used."""
+    schedule = gw.tariffs.in_force(at)
+    services = []
+    for registered in gw.plugins.catalog():
+        service = registered.service
+        agency = gw.plugins.agencies[service.agency]
+        services.append(
+            {
+                "id": service.id,
+                "agency": service.agency,
+                "agency_title_fa": agency.title_fa,
+                "agency_title_en": agency.title_en,
+                "title_fa": service.title_fa,
+                "title_en": service.title_en,
+                "kind": service.kind,
+                "identity_level": service.identity_level,
+                "params_schema": service.params_schema,
+                "fee_cap": schedule.cap(service.id, office.category) if schedule else 0,
+            }
+        )
+    return {
+        "office": {
+            "id": office.id,
+            "name": office.name,
+            "category": office.category,
+            "category_fa": CATEGORY_FA.get(office.category, office.category),
+        },
+        "schedule": (
+            {
+                "name": schedule.name,
+                "effective_jalali": schedule.effective_jalali,
+                "effective_at": schedule.effective_at.isoformat(),
+            }
+            if schedule
+            else None
+        ),
+        "services": services,
+        "printed_jalali": jalali(at),
+    }
