@@ -38,6 +38,7 @@ from pishkhan_gateway.store import Store
 from pishkhan_gateway.store.tables import LogEntry, TreeHead
 
 _STREAM = {"yield_per": 5000}
+# Transaction-row fields compared with the entry (SELECT order in verify_store follows this).
 ROW_FIELDS = (
     "outcome",
     "code",
@@ -277,18 +278,7 @@ def verify_store(store: Store, public_key: Ed25519PublicKey, *, deep: bool = Fal
         )
         rows = None
         if deep:
-            columns = (
-                "id",
-                "outcome",
-                "code",
-                "office",
-                "service",
-                "agency",
-                "agency_amount",
-                "office_fee",
-                "total",
-                "citizen",
-            )
+            columns = ("id", *ROW_FIELDS)
             cursor = stack.enter_context(
                 _cursor(
                     store,
