@@ -15,11 +15,12 @@ import click
 import jdatetime
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from pishkhan_gateway import auditing, offices, supervisors
 from pishkhan_gateway.errors import GatewayError
 from pishkhan_gateway.gateway import Gateway
+from pishkhan_gateway.reconcile import reconcile
 from pishkhan_gateway.running import demo, sandbox, serve
 from pishkhan_gateway.tariffs import CATEGORIES, indexed, read_schedule_file
 
@@ -291,6 +292,24 @@ def audit_export(path: Path) -> None:
     click.echo(f"{count} entries written to {path}", err=True)
 
 
+@click.command("reconcile")
+@with_appcontext
+@click.option(
+    "--older-than",
+    default=0,
+    type=int,
+    show_default=True,
+    help="Only transactions unknown for at least this many seconds",
+)
+def reconcile_command(older_than: int) -> None:
+    """Settle unknown payments and requests by asking their agencies; never re-executes."""
+    settlements = reconcile(_gw(), dt.timedelta(seconds=older_than))
+    for s in settlements:
+        click.echo(f"{s.transaction_id}\t{s.outcome}\t{s.detail}")
+    unsettled = sum(s.outcome == "unknown" for s in settlements)
+    click.echo(f"{len(settlements) - unsettled} settled, {unsettled} still unknown", err=True)
+
+
 def register_commands(app: Flask) -> None:
     """Attach every command to ``app.cli``."""
     for command in (
@@ -300,6 +319,7 @@ def register_commands(app: Flask) -> None:
         tariffs_cli,
         supervisors_cli,
         audit_cli,
+        reconcile_command,
         serve,
         sandbox,
         demo,

@@ -22,7 +22,8 @@ def view(row: Transaction) -> dict[str, Any]:
     created = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=dt.UTC)
     return {
         "transaction_id": row.id,
-        "status": row.outcome,
+        "status": row.settled_outcome or row.outcome,
+        "recorded_status": row.outcome,
         "code": row.code,
         "service": row.service,
         "agency": row.agency,
@@ -36,6 +37,15 @@ def view(row: Transaction) -> dict[str, Any]:
         "latency_ms": row.latency_ms,
         "result": json.loads(row.result) if row.result else None,
         "receipt": json.loads(row.receipt) if row.receipt else None,
+        "settlement": (
+            {
+                "outcome": row.settled_outcome,
+                "log_index": row.settled_log_index,
+                "agency_reference": row.settled_reference,
+            }
+            if row.settled_outcome
+            else None
+        ),
     }
 
 

@@ -53,6 +53,8 @@ EXPORT_COLUMNS = (
     "agency_reference",
     "citizen",
     "latency_ms",
+    "settled_outcome",
+    "settled_log_index",
 )
 ACTIONS = {"suspend": "suspended", "revoke": "revoked", "reinstate": "active"}
 
@@ -158,6 +160,8 @@ def audit_view(row: Transaction) -> dict[str, Any]:
         "agency_reference": row.agency_reference,
         "citizen": row.citizen,
         "latency_ms": row.latency_ms,
+        "settled_outcome": row.settled_outcome,
+        "settled_log_index": row.settled_log_index,
     }
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import click
 from flask import Flask, current_app
+from flask.cli import with_appcontext
 from werkzeug.serving import make_server
 
 from pishkhan_gateway import offices, sandboxkit, supervisors
@@ -24,6 +25,7 @@ SAMPLE_BILL = {"bill_id": "1117753200140", "payment_id": "12070160"}
 
 
 @click.command("serve")
+@with_appcontext
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8080, show_default=True, type=int)
 def serve(host: str, port: int) -> None:
@@ -43,6 +45,7 @@ def _start_sandboxes(app: Flask, host: str, base_port: int) -> list[sandboxkit.R
 
 
 @click.command("sandbox")
+@with_appcontext
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option(
     "--base-port",
@@ -60,6 +63,7 @@ def sandbox(host: str, base_port: int) -> None:
 
 
 @click.command("demo")
+@with_appcontext
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8080, show_default=True, type=int)
 @click.option("--sandbox-port", default=8701, show_default=True, type=int)

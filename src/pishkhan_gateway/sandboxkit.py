@@ -10,7 +10,9 @@ and one Python function per operation (flat ``{element: text}`` in, flat dict ou
                                "hang_seconds": 30}
                               (``hang`` stalls before doing anything; ``slow_reply`` does the
                               work, then stalls before answering: the payment happened but the
-                              caller times out)
+                              caller times out; ``drop_after_apply`` does the work, then cuts the
+                              connection; ``oversized`` answers 12 MB; ``xxe`` answers with a
+                              DTD, an external entity and an entity-expansion bomb)
     DELETE /_sandbox/faults   back to normal
     GET    /_sandbox/state    the sandbox's own ledger (what it did), as JSON
     POST   /_sandbox/reset    forget everything (fresh sample data)
@@ -23,10 +25,12 @@ tests).
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,6 +44,39 @@ _SAFE_PARSER = etree.XMLParser(
     resolve_entities=False, no_network=True, huge_tree=False, remove_comments=True, load_dtd=False
 )
 MAX_REQUEST_BYTES = 1_000_000
+
+
+# A reply an attacker controlling an agency (or the path to it) might send: an external entity
+# reading a local file, and nested entities that expand exponentially ("billion laughs").
+XXE_REPLY = b"""<?xml version="1.0"?>
+<!DOCTYPE r [
+  <!ENTITY file SYSTEM "file:///etc/passwd">
+  <!ENTITY a "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa">
+  <!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">
+  <!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;">
+  <!ENTITY d "&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;">
+]>
+<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/">
+<soap:Body><tns:Reply xmlns:tns="NS">&file;&d;</tns:Reply></soap:Body></soap:Envelope>"""
+OVERSIZED_BYTES = 12 * 1024 * 1024
+
+
+def _oversized() -> Iterator[bytes]:
+    """A well-formed envelope of 12 MB, streamed."""
+    yield b"<soap:Envelope xmlns:soap='" + SOAP_ENV.encode() + b"'><soap:Body><x>"
+    chunk = b"<y>" + b"z" * 1017 + b"</y>"
+    for _ in range(OVERSIZED_BYTES // len(chunk)):
+        yield chunk
+    yield b"</x></soap:Body></soap:Envelope>"
+
+
+def _drop_connection(request: Request) -> None:
+    """Close the client's connection with no reply: the work is done, the answer is lost."""
+    sock = request.environ.get("werkzeug.socket")
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+        sock.close()
 
 
 class SoapFault(Exception):
@@ -79,7 +116,17 @@ Operation = Callable[[dict[str, str]], Mapping[str, Any]]
 class SoapSandbox:
     """A WSGI SOAP server for one agency sandbox."""
 
-    MODES = ("http500", "http503", "soap_fault", "malformed", "hang", "slow_reply")
+    MODES = (
+        "http500",
+        "http503",
+        "soap_fault",
+        "malformed",
+        "hang",
+        "slow_reply",
+        "drop_after_apply",
+        "oversized",
+        "xxe",
+    )
 
     def __init__(
         self,
@@ -127,9 +174,15 @@ class SoapSandbox:
             )
         if mode == "soap_fault":
             return self._fault(SoapFault("sandbox injected server fault", faultcode="soap:Server"))
+        if mode == "xxe":
+            return Response(XXE_REPLY.replace(b"NS", self.namespace.encode()), mimetype="text/xml")
+        if mode == "oversized":
+            return Response(_oversized(), mimetype="text/xml")
         response = self._soap(request)
         if mode == "slow_reply":
             time.sleep(hang_seconds)
+        if mode == "drop_after_apply":
+            _drop_connection(request)
         return response
 
     def _soap(self, request: Request) -> Response:

@@ -26,6 +26,31 @@ from pishkhan_gateway.errors import (
     GatewayError,
 )
 
+MAX_REPLY_BYTES = 10 * 1024 * 1024
+
+
+class CappedTransport(zeep.Transport):
+    """A zeep transport that refuses replies over ``MAX_REPLY_BYTES`` while reading them, so a
+    hostile or broken agency cannot make a worker buffer an unbounded body."""
+
+    def post(self, address: str, message: Any, headers: dict[str, str]) -> Any:
+        response = self.session.post(
+            address, data=message, headers=headers, stream=True, timeout=self.operation_timeout
+        )
+        body = bytearray()
+        for chunk in response.iter_content(65536):
+            body += chunk
+            if len(body) > MAX_REPLY_BYTES:
+                response.close()
+                raise ReplyTooLarge(f"the agency's reply exceeds {MAX_REPLY_BYTES} bytes")
+        response._content = bytes(body)
+        return response
+
+
+class ReplyTooLarge(Exception):
+    """The agency's reply was cut off at the size limit."""
+
+
 HARDENED = zeep.Settings(
     strict=True, forbid_dtd=True, forbid_entities=True, forbid_external=True, xml_huge_tree=False
 )
@@ -39,7 +64,7 @@ def client(wsdl: str | Path, binding: str, url: str, timeout: float) -> Any:
     learn the contract. ``timeout`` bounds every operation (connect and read).
     """
     session = requests.Session()
-    transport = zeep.Transport(session=session, timeout=timeout, operation_timeout=timeout)
+    transport = CappedTransport(session=session, timeout=timeout, operation_timeout=timeout)
     wsdl_client = zeep.Client(str(wsdl), transport=transport, settings=HARDENED)
     return wsdl_client.create_service(binding, url)
 
@@ -95,7 +120,7 @@ def call(kind: str, operation: Callable[..., Any], **args: Any) -> Any:
         etree.XMLSyntaxError,
     ) as exc:
         raise _unclear(kind, f"the agency's reply is not valid: {type(exc).__name__}") from None
-    except (zeep.exceptions.DTDForbidden, zeep.exceptions.EntitiesForbidden) as exc:
+    except (zeep.exceptions.DTDForbidden, zeep.exceptions.EntitiesForbidden, ReplyTooLarge) as exc:
         raise _unclear(
             kind, f"the agency's reply was refused as unsafe: {type(exc).__name__}"
         ) from None

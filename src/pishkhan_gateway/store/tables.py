@@ -99,6 +99,12 @@ class Transaction(Base):
     latency_ms: Mapped[int] = mapped_column(Integer)
     result: Mapped[str | None] = mapped_column(Text)  # JSON of the agency's result
     receipt: Mapped[str | None] = mapped_column(Text)  # signed receipt JSON
+    # An ``unknown`` outcome settled later by reconciliation (its own log entry); the fields
+    # above stay as first recorded, so the row still matches its original entry.
+    settled_outcome: Mapped[str | None] = mapped_column(String(16))
+    settled_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    settled_log_index: Mapped[int | None] = mapped_column(BigInteger)
+    settled_reference: Mapped[str | None] = mapped_column(String(128))
 
 
 class LogEntry(Base):

@@ -137,7 +137,14 @@ def pishkhan_reconcile(service: Service, transaction_id: str, agency: AgencyCont
         raise AgencyRejected(
             "the bank has no payment with this tracking id", agency_code="NOT_FOUND"
         )
-    return Result(reference=reply.Reference, data={"paid_at": reply.PaidAt.isoformat()})
+    return Result(
+        reference=reply.Reference,
+        data={
+            "bill_type": billing.bill_type(reply.BillId),
+            "amount": int(reply.Amount),
+            "paid_at": reply.PaidAt.isoformat(),
+        },
+    )
 
 
 @hookimpl

@@ -70,7 +70,13 @@ class PostBank:
         payment = self.payments.get(args.get("TrackingId", ""))
         if payment is None:
             return {"Status": "not_found"}
-        return {"Status": "paid", "Reference": payment["reference"], "PaidAt": payment["paid_at"]}
+        return {
+            "Status": "paid",
+            "Reference": payment["reference"],
+            "PaidAt": payment["paid_at"],
+            "BillId": payment["bill_id"],
+            "Amount": payment["amount"],
+        }
 
     def state(self) -> dict[str, Any]:
         return {"payments": self.payments, "calls": self.calls}

@@ -1,0 +1,129 @@
+"""Every sandbox fault knob × inquiry/payment → the documented code and recorded outcome;
+unknown payments reconciled without paying twice; hostile XML refused."""
+
+from __future__ import annotations
+
+import resource
+import time
+
+import pytest
+
+from conftest import BILL, BILL_2, pay_body
+
+INQUIRY = {"service": "postbank.bill.inquiry", "params": BILL}
+
+# fault → (inquiry code, inquiry outcome, payment code, payment outcome)
+MATRIX = {
+    "http500": ("agency_error", "failed", "agency_timeout", "unknown"),
+    "http503": ("agency_unavailable", "failed", "agency_unavailable", "failed"),
+    "soap_fault": ("agency_unavailable", "failed", "agency_unavailable", "failed"),
+    "malformed": ("agency_error", "failed", "agency_timeout", "unknown"),
+    "hang": ("agency_timeout", "failed", "agency_timeout", "unknown"),
+    "slow_reply": ("agency_timeout", "failed", "agency_timeout", "unknown"),
+    "drop_after_apply": ("agency_error", "failed", "agency_timeout", "unknown"),
+    "oversized": ("agency_error", "failed", "agency_timeout", "unknown"),
+    "xxe": ("agency_error", "failed", "agency_timeout", "unknown"),
+}
+
+
+@pytest.fixture
+def fast(app):
+    app.config["AGENCIES"]["postbank"]["timeout"] = "0.5"
+    app.extensions["pishkhan"].dispatcher.inquiry_retries = 0  # one knob hit, one answer
+    return app
+
+
+@pytest.mark.parametrize("fault", sorted(MATRIX))
+@pytest.mark.parametrize("kind", ["inquiry", "payment"])
+def test_fault_knob_yields_the_documented_code(fast, client, counter, gw, sandbox, fault, kind):
+    sandbox.faults("postbank", mode=fault, hang_seconds=1.5, times=1)
+    body = INQUIRY if kind == "inquiry" else pay_body()
+    started = time.monotonic()
+    problem = client.post("/v1/transactions", json=body, headers=counter.headers()).get_json()
+    elapsed = time.monotonic() - started
+    code, outcome = MATRIX[fault][:2] if kind == "inquiry" else MATRIX[fault][2:]
+    assert (problem["code"], problem["outcome"]) == (code, outcome), problem
+    assert elapsed < 0.5 + 1.0  # the agency timeout bounds the wait (generous on a busy CI)
+    with gw.store.read() as session:
+        from pishkhan_gateway.store.tables import Transaction
+
+        assert session.get(Transaction, problem["transaction_id"]).outcome == outcome
+    # and the agency is healthy again right after
+    assert (
+        client.post("/v1/transactions", json=INQUIRY, headers=counter.headers()).status_code == 201
+    )
+
+
+def test_a_payment_cut_off_after_the_bank_applied_it_is_reconciled_once(
+    client, counter, gw, sandbox, runner
+):
+    sandbox.faults("postbank", mode="drop_after_apply", times=1)
+    problem = client.post(
+        "/v1/transactions", json=pay_body(), headers=counter.headers("pay-once")
+    ).get_json()
+    assert problem["outcome"] == "unknown"
+    assert len(sandbox.state("postbank")["payments"]) == 1  # the bank did pay
+    result = runner.invoke(args=["reconcile"])
+    assert result.exit_code == 0 and f"{problem['transaction_id']}\tsucceeded" in result.stdout
+    settled = client.get(
+        f"/v1/transactions/{problem['transaction_id']}", headers=counter.headers()
+    ).get_json()
+    assert settled["status"] == "succeeded" and settled["recorded_status"] == "unknown"
+    assert settled["receipt"]["total"] == 160000
+    assert settled["receipt"]["log_index"] == settled["settlement"]["log_index"]
+    assert client.post("/v1/receipts/verify", json=settled["receipt"]).get_json()["valid"]
+    # a second round does nothing, the key still replays, and the bank paid exactly once
+    assert "0 settled, 0 still unknown" in runner.invoke(args=["reconcile"]).stderr
+    replay = client.post("/v1/transactions", json=pay_body(), headers=counter.headers("pay-once"))
+    assert replay.get_json()["transaction_id"] == problem["transaction_id"]
+    state = sandbox.state("postbank")
+    assert state["calls"]["PayBill"] == 1 and len(state["payments"]) == 1
+    gw.sealer.seal_all()
+    assert runner.invoke(args=["audit", "verify", "--deep"]).exit_code == 0
+
+
+def test_a_payment_that_never_reached_the_bank_is_settled_not_applied(
+    client, counter, runner, sandbox, app
+):
+    app.config["AGENCIES"]["postbank"]["timeout"] = "0.5"
+    sandbox.faults("postbank", mode="hang", hang_seconds=1.5, times=1)
+    problem = client.post(
+        "/v1/transactions", json=pay_body(BILL_2), headers=counter.headers()
+    ).get_json()
+    assert problem["outcome"] == "unknown"
+    result = runner.invoke(args=["reconcile"])
+    assert f"{problem['transaction_id']}\tnot_applied" in result.stdout
+    status = client.get(
+        f"/v1/transactions/{problem['transaction_id']}", headers=counter.headers()
+    ).get_json()
+    assert status["status"] == "not_applied" and status["receipt"] is None
+
+
+def test_reconcile_leaves_unknown_while_the_bank_is_down(client, counter, runner, sandbox, app):
+    app.config["AGENCIES"]["postbank"]["timeout"] = "0.5"
+    sandbox.faults("postbank", mode="drop_after_apply", times=1)
+    client.post("/v1/transactions", json=pay_body(), headers=counter.headers())
+    sandbox.faults("postbank", mode="http503")
+    assert "0 settled, 1 still unknown" in runner.invoke(args=["reconcile"]).stderr
+    sandbox.faults("postbank")
+    assert "1 settled, 0 still unknown" in runner.invoke(args=["reconcile"]).stderr
+
+
+def test_hostile_xml_reads_no_file_and_does_not_blow_memory(fast, client, counter, sandbox):
+    sandbox.faults("postbank", mode="xxe")
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    response = client.post("/v1/transactions", json=INQUIRY, headers=counter.headers())
+    grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    body = response.get_data(as_text=True)
+    assert response.get_json()["code"] == "agency_error"
+    assert "root:" not in body and "DTDForbidden" in body
+    assert grown_mb < 50
+
+
+def test_an_oversized_reply_is_cut_off(fast, client, counter, sandbox):
+    sandbox.faults("postbank", mode="oversized")
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    response = client.post("/v1/transactions", json=INQUIRY, headers=counter.headers())
+    assert response.get_json()["code"] == "agency_error"
+    assert "ReplyTooLarge" in response.get_data(as_text=True)
+    assert (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024 < 50
