@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PORT   ?= 8080
 SANDBOX_PORT ?= 8701
-PLUGINS := plugins/postbank
+PLUGINS := plugins/civilregistry plugins/insurance plugins/postbank plugins/telecom
 
 .PHONY: run test lint format bench postgres-server clean
 

@@ -12,6 +12,7 @@ from pishkhan_gateway.errors import (
     AgencyRejected,
     AgencyTimeout,
     AgencyUnavailable,
+    CitizenDeceased,
     IdentityMismatch,
     InvalidParams,
 )
@@ -27,6 +28,7 @@ __all__ = [
     "AgencyTimeout",
     "AgencyUnavailable",
     "Citizen",
+    "CitizenDeceased",
     "CitizenRecord",
     "IdentityMismatch",
     "InvalidParams",

@@ -74,6 +74,10 @@ SETTINGS: dict[str, tuple[Any, Any, str]] = {
         int,
         "Most entries one seal folds in (bounds how long it holds the SQLite writer).",
     ),
+    "OTP_TTL_SECONDS": (120, int, "How long a one-time code (identity level 3) stays valid."),
+    "OTP_MAX_ATTEMPTS": (3, int, "Wrong tries after which a one-time code is dead."),
+    "OTP_SENDS_PER_WINDOW": (3, int, "One-time codes one mobile may be sent per window."),
+    "OTP_WINDOW_SECONDS": (600, int, "The window of `PISHKHAN_OTP_SENDS_PER_WINDOW`."),
     "INQUIRY_RETRIES": (
         2,
         int,

@@ -15,7 +15,8 @@ could not be done; nothing happened) or ``unknown`` (it may have happened; recon
     ├── LicenceError            office_suspended, office_revoked, licence_expired
     ├── ServiceError            unknown_service, invalid_params
     ├── IdentityError           invalid_national_code, identity_mismatch, citizen_deceased,
-    │                           mobile_not_owned, otp_required, otp_invalid, identity_unavailable
+    │                           mobile_not_owned, otp_required, otp_invalid, otp_rate_limited,
+    │                           identity_unavailable
     ├── TariffError             tariff_exceeded
     ├── IdempotencyError        idempotency_conflict, idempotency_in_progress
     └── AgencyError             agency_rejected, agency_unavailable, agency_timeout, agency_error
@@ -299,6 +300,21 @@ OtpInvalid = _error(
     "The one-time code is wrong or expired",
     "کد یکبار مصرف نادرست یا منقضی است",
 )
+
+
+class OtpRateLimited(IdentityError):
+    """Too many one-time codes were sent to this mobile lately (``otp_rate_limited``, 429)."""
+
+    code = "otp_rate_limited"
+    status = 429
+    title = "Too many one-time codes for this mobile; try again later"
+    message_fa = "تعداد درخواست کد یکبار مصرف برای این شماره بیش از حد مجاز است"
+
+    def __init__(self, detail: str | None = None, *, retry_after: int = 60) -> None:
+        super().__init__(detail)
+        self.headers = {"Retry-After": str(retry_after)}
+
+
 IdentityUnavailable = _error(
     "IdentityUnavailable",
     IdentityError,
@@ -423,6 +439,7 @@ ALL_ERRORS: tuple[type[GatewayError], ...] = (
     MobileNotOwned,
     OtpRequired,
     OtpInvalid,
+    OtpRateLimited,
     IdentityUnavailable,
     TariffExceeded,
     IdempotencyConflict,

@@ -8,6 +8,7 @@ from typing import Any
 from pishkhan_gateway.agency import AgencyContext
 from pishkhan_gateway.dispatch import Dispatcher
 from pishkhan_gateway.identity import Pseudonymizer
+from pishkhan_gateway.otp import OneTimeCodes
 from pishkhan_gateway.plugins import Plugins
 from pishkhan_gateway.sealer import Sealer
 from pishkhan_gateway.signing import Signer, load_or_create_secret
@@ -26,6 +27,7 @@ class Gateway:
         self.pseudonyms = Pseudonymizer(load_or_create_secret(config["PSEUDONYM_KEY_FILE"]))
         self.sealer = Sealer(self.store, self.signer, int(config["SEAL_BATCH"]))
         self.tariffs = Tariffs(self.store, float(config["TARIFF_CACHE_SECONDS"]))
+        self.otps = OneTimeCodes(self.store, self.pseudonyms, plugins, config)
         self.dispatcher = Dispatcher(
             plugins,
             failures=int(config["BREAKER_FAILURES"]),

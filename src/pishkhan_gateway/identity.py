@@ -12,14 +12,13 @@ import hashlib
 import hmac
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol
 
 import jdatetime
 
 from pishkhan_gateway.agency import AgencyContext, Citizen
 from pishkhan_gateway.errors import (
-    AgencyTimeout,
-    AgencyUnavailable,
+    AgencyError,
     CitizenDeceased,
     IdentityMismatch,
     IdentityUnavailable,
@@ -87,16 +86,17 @@ class Pseudonymizer:
     def __init__(self, key: bytes) -> None:
         self._key = key
 
-    def _mac(self, domain: bytes, value: str) -> str:
+    def keyed(self, domain: bytes, value: str) -> str:
+        """HMAC-SHA256 (hex) of ``value`` in ``domain`` under the pseudonym key."""
         return hmac.new(self._key, domain + b":" + value.encode(), hashlib.sha256).hexdigest()
 
     def national_code(self, code: str) -> str:
         """Pseudonym of a (normalised) national code."""
-        return self._mac(b"national_code", code)
+        return self.keyed(b"national_code", code)
 
     def mobile(self, mobile: str) -> str:
         """Pseudonym of a (normalised) mobile number."""
-        return self._mac(b"mobile", mobile)
+        return self.keyed(b"mobile", mobile)
 
 
 def citizen_pseudonym(citizen: Mapping[str, Any] | None, pseudonyms: Pseudonymizer) -> str | None:
@@ -107,14 +107,46 @@ def citizen_pseudonym(citizen: Mapping[str, Any] | None, pseudonyms: Pseudonymiz
     return pseudonyms.national_code(ascii_digits(raw.strip()).replace("-", ""))
 
 
+class OtpCheck(Protocol):
+    """Confirms the one-time code the citizen typed in (``OneTimeCodes.confirm`` bound to the
+    request's office, service and idempotency key)."""
+
+    def __call__(self, *, national_code: str, mobile: str, code: str) -> None: ...
+
+
 def verify_identity(
     *,
     level: int,
     citizen: Mapping[str, Any] | None,
     plugins: Plugins,
     agencies: Mapping[str, AgencyContext],
+    otp: OtpCheck | None = None,
 ) -> Citizen:
-    """Verify the citizen to ``level`` and return what the plugin may see."""
+    """Verify the citizen to ``level`` and return what the plugin may see.
+
+    Level 3 needs ``otp`` to confirm the code; without it level 3 fails closed.
+    """
+    verified = verify_before_otp(level=level, citizen=citizen, plugins=plugins, agencies=agencies)
+    if level < 3:
+        return verified
+    code = ascii_digits(str((citizen or {}).get("otp") or "")).strip()
+    if not code:
+        raise OtpRequired()
+    if otp is None or not re.fullmatch(r"[0-9]{6}", code):
+        raise OtpInvalid()
+    assert verified.national_code and verified.mobile
+    otp(national_code=verified.national_code, mobile=verified.mobile, code=code)
+    return verified
+
+
+def verify_before_otp(
+    *,
+    level: int,
+    citizen: Mapping[str, Any] | None,
+    plugins: Plugins,
+    agencies: Mapping[str, AgencyContext],
+) -> Citizen:
+    """Every check of ``level`` but the one-time code (what ``POST /v1/otp`` needs first)."""
     given = citizen or {}
     if level == 0:
         code = given.get("national_code")
@@ -131,7 +163,7 @@ def verify_identity(
     birth_date = parse_jalali_date(given["birth_date"], "birth_date")
     try:
         record = plugins.identity_lookup(national_code=code, agencies=agencies)
-    except (AgencyUnavailable, AgencyTimeout) as exc:
+    except AgencyError as exc:
         raise IdentityUnavailable(f"the Civil Registry cannot be reached: {exc.detail}") from exc
     if record is None:
         raise IdentityUnavailable("no identity provider plugin is installed")
@@ -145,14 +177,10 @@ def verify_identity(
     mobile = normalise_mobile(given.get("mobile"))
     try:
         owned = plugins.mobile_owner(mobile=mobile, national_code=code, agencies=agencies)
-    except (AgencyUnavailable, AgencyTimeout) as exc:
+    except AgencyError as exc:
         raise IdentityUnavailable(f"mobile ownership cannot be checked: {exc.detail}") from exc
     if owned is None:
         raise IdentityUnavailable("no mobile-ownership provider plugin is installed")
     if not owned:
         raise MobileNotOwned()
-    if not given.get("otp"):
-        raise OtpRequired()
-    # One-time codes are issued by POST /v1/otp (identity issue); until a code store exists no
-    # code can match, so level 3 fails closed rather than open.
-    raise OtpInvalid()
+    return Citizen(national_code=code, birth_date=birth_date, mobile=mobile, level=3)

@@ -10,6 +10,7 @@ response exists. Handlers parse and respond; this module decides.
 
 from __future__ import annotations
 
+import functools
 import json
 import secrets
 import time
@@ -89,6 +90,12 @@ def submit(gw: Gateway, submission: Submission) -> Reply:
             citizen=body.get("citizen"),
             plugins=gw.plugins,
             agencies=gw.agencies(),
+            otp=functools.partial(
+                gw.otps.confirm,
+                office_id=out.office_id or "",
+                service_id=service.service.id,
+                idempotency_key=submission.idempotency_key,
+            ),
         )
         check_tariff(gw, service, body, out, office.category)
         if submission.idempotency_key is not None:

@@ -2,12 +2,15 @@
 
 Public (plugins import it). ``SoapSandbox`` is a small document/literal SOAP 1.1 server: give it
 the agency's WSDL (served at ``?wsdl``, the same file as in ``contracts/``), its target namespace
-and one Python function per operation (flat ``{element: text}`` in, flat dict out, or raise
-``SoapFault``). Every sandbox has fault knobs, set over HTTP so tests and people can use them:
+and one Python function per operation (``{element: text}`` in, a dict out, or raise
+``SoapFault``). ``JsonSandbox`` is the same for a REST/JSON agency: its OpenAPI file (served at
+``/openapi.json``) and one function per route (or raise ``JsonError``). Every sandbox has fault
+knobs, set over HTTP so tests and people can use them:
 
-    POST   /_sandbox/faults   {"mode": "http500"|"http503"|"soap_fault"|"malformed"|"hang"
-                                       |"slow_reply", "latency_ms": 200, "times": 1,
-                               "hang_seconds": 30}
+    POST   /_sandbox/faults   {"mode": "http500"|"http503"|"malformed"|"hang"|"slow_reply"
+                                       |"drop_after_apply"|"oversized"
+                                       |"soap_fault"|"xxe" (SOAP only),
+                               "latency_ms": 200, "times": 1, "hang_seconds": 30}
                               (``hang`` stalls before doing anything; ``slow_reply`` does the
                               work, then stalls before answering: the payment happened but the
                               caller times out; ``drop_after_apply`` does the work, then cuts the
@@ -36,6 +39,8 @@ from pathlib import Path
 from typing import Any
 
 from lxml import etree
+from werkzeug.exceptions import HTTPException
+from werkzeug.routing import Map, Rule
 from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Request, Response
 
@@ -59,15 +64,6 @@ XXE_REPLY = b"""<?xml version="1.0"?>
 <soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/">
 <soap:Body><tns:Reply xmlns:tns="NS">&file;&d;</tns:Reply></soap:Body></soap:Envelope>"""
 OVERSIZED_BYTES = 12 * 1024 * 1024
-
-
-def _oversized() -> Iterator[bytes]:
-    """A well-formed envelope of 12 MB, streamed."""
-    yield b"<soap:Envelope xmlns:soap='" + SOAP_ENV.encode() + b"'><soap:Body><x>"
-    chunk = b"<y>" + b"z" * 1017 + b"</y>"
-    for _ in range(OVERSIZED_BYTES // len(chunk)):
-        yield chunk
-    yield b"</x></soap:Body></soap:Envelope>"
 
 
 def _drop_connection(request: Request) -> None:
@@ -110,23 +106,123 @@ class Faults:
         return mode, self.latency_ms, self.hang_seconds
 
 
-Operation = Callable[[dict[str, str]], Mapping[str, Any]]
+Operation = Callable[[dict[str, Any]], Mapping[str, Any]]
 
 
-class SoapSandbox:
-    """A WSGI SOAP server for one agency sandbox."""
+class Sandbox:
+    """What every sandbox shares: the fault knobs, the ``/_sandbox/`` controls, one lock.
 
-    MODES = (
+    Subclasses implement ``handle(request)`` (the agency's own protocol) and may override
+    ``fault_response(mode)`` for the modes whose reply depends on the protocol.
+    """
+
+    MODES: tuple[str, ...] = (
         "http500",
         "http503",
-        "soap_fault",
         "malformed",
         "hang",
         "slow_reply",
         "drop_after_apply",
         "oversized",
-        "xxe",
     )
+
+    def __init__(self, *, state: Callable[[], Any], reset: Callable[[], None]) -> None:
+        self._state = state
+        self._reset = reset
+        self.faults = Faults()
+        self.lock = threading.Lock()
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        request = Request(environ)
+        return self.respond(request)(environ, start_response)
+
+    def respond(self, request: Request) -> Response:
+        """Dispatch one HTTP request, applying the fault knobs to the agency's own calls."""
+        if request.path.startswith("/_sandbox/"):
+            return self._control(request)
+        if not self.is_call(request):
+            return self.handle(request)
+        with self.lock:
+            mode, latency_ms, hang_seconds = self.faults.take()
+        if latency_ms:
+            time.sleep(latency_ms / 1000)
+        if mode == "hang":
+            time.sleep(hang_seconds)
+        if mode == "http500":
+            return Response("internal error", status=500, mimetype="text/plain")
+        if mode == "http503":
+            return Response("unavailable", status=503, mimetype="text/plain")
+        if mode == "oversized":
+            return Response(self.oversized(), mimetype=self.mimetype)
+        if mode not in (None, "hang", "slow_reply", "drop_after_apply"):
+            return self.fault_response(mode)
+        response = self.handle(request)
+        if mode == "slow_reply":
+            time.sleep(hang_seconds)
+        if mode == "drop_after_apply":
+            _drop_connection(request)
+        return response
+
+    mimetype = "application/octet-stream"
+
+    def is_call(self, request: Request) -> bool:
+        """Whether ``request`` is one of the agency's operations (faults apply to those only)."""
+        return True
+
+    def handle(self, request: Request) -> Response:
+        """Answer one call of the agency's protocol."""
+        raise NotImplementedError
+
+    def fault_response(self, mode: str) -> Response:
+        """The reply for a protocol-specific fault mode."""
+        raise NotImplementedError
+
+    def oversized(self) -> Iterator[bytes]:
+        """A well-formed reply of 12 MB, streamed."""
+        raise NotImplementedError
+
+    def _control(self, request: Request) -> Response:
+        path = request.path
+        if path == "/_sandbox/state" and request.method == "GET":
+            with self.lock:
+                return Response(
+                    json.dumps(self._state(), ensure_ascii=False), mimetype="application/json"
+                )
+        if path == "/_sandbox/reset" and request.method == "POST":
+            with self.lock:
+                self._reset()
+                self.faults = Faults()
+            return Response(status=204)
+        if path == "/_sandbox/faults" and request.method == "DELETE":
+            with self.lock:
+                self.faults = Faults()
+            return Response(status=204)
+        if path == "/_sandbox/faults" and request.method == "POST":
+            knobs = request.get_json(silent=True) or {}
+            mode = knobs.get("mode")
+            if mode is not None and mode not in self.MODES:
+                return Response(f"mode must be one of {self.MODES}", status=400)
+            with self.lock:
+                self.faults = Faults(
+                    mode=mode,
+                    latency_ms=int(knobs.get("latency_ms", 0)),
+                    times=knobs.get("times"),
+                    hang_seconds=float(knobs.get("hang_seconds", 30)),
+                )
+            return Response(status=204)
+        return Response("unknown sandbox control", status=404)
+
+
+class SoapSandbox(Sandbox):
+    """A document/literal SOAP 1.1 sandbox for one agency (adds ``soap_fault`` and ``xxe``).
+
+    Operations take the request's children as ``{element: text}`` and return a mapping whose
+    values are text, or lists of mappings (repeated elements with children), or raise
+    ``SoapFault``.
+    """
+
+    MODES = (*Sandbox.MODES, "soap_fault", "xxe")
+    mimetype = "text/xml"
 
     def __init__(
         self,
@@ -137,36 +233,22 @@ class SoapSandbox:
         state: Callable[[], Any],
         reset: Callable[[], None],
     ) -> None:
+        super().__init__(state=state, reset=reset)
         self.wsdl = Path(wsdl)
         self.namespace = namespace
         self.operations = dict(operations)
-        self._state = state
-        self._reset = reset
-        self.faults = Faults()
-        self._lock = threading.Lock()
 
-    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
-        request = Request(environ)
-        return self.respond(request)(environ, start_response)
+    def is_call(self, request: Request) -> bool:
+        return request.method == "POST"
 
-    def respond(self, request: Request) -> Response:
-        """Dispatch one HTTP request."""
-        if request.path.startswith("/_sandbox/"):
-            return self._control(request)
+    def handle(self, request: Request) -> Response:
         if request.method == "GET" and "wsdl" in {k.lower() for k in request.args}:
             return Response(self.wsdl.read_bytes(), mimetype="text/xml")
         if request.method != "POST":
             return Response("POST a SOAP envelope, or GET ?wsdl", status=405)
-        with self._lock:
-            mode, latency_ms, hang_seconds = self.faults.take()
-        if latency_ms:
-            time.sleep(latency_ms / 1000)
-        if mode == "hang":
-            time.sleep(hang_seconds)
-        if mode == "http500":
-            return Response("internal error", status=500, mimetype="text/plain")
-        if mode == "http503":
-            return Response("unavailable", status=503, mimetype="text/plain")
+        return self._soap(request)
+
+    def fault_response(self, mode: str) -> Response:
         if mode == "malformed":
             return Response(
                 b"<soap:Envelope xmlns:soap='" + SOAP_ENV.encode() + b"'><soap:Bo",
@@ -174,16 +256,14 @@ class SoapSandbox:
             )
         if mode == "soap_fault":
             return self._fault(SoapFault("sandbox injected server fault", faultcode="soap:Server"))
-        if mode == "xxe":
-            return Response(XXE_REPLY.replace(b"NS", self.namespace.encode()), mimetype="text/xml")
-        if mode == "oversized":
-            return Response(_oversized(), mimetype="text/xml")
-        response = self._soap(request)
-        if mode == "slow_reply":
-            time.sleep(hang_seconds)
-        if mode == "drop_after_apply":
-            _drop_connection(request)
-        return response
+        return Response(XXE_REPLY.replace(b"NS", self.namespace.encode()), mimetype="text/xml")
+
+    def oversized(self) -> Iterator[bytes]:
+        yield b"<soap:Envelope xmlns:soap='" + SOAP_ENV.encode() + b"'><soap:Body><x>"
+        chunk = b"<y>" + b"z" * 1017 + b"</y>"
+        for _ in range(OVERSIZED_BYTES // len(chunk)):
+            yield chunk
+        yield b"</x></soap:Body></soap:Envelope>"
 
     def _soap(self, request: Request) -> Response:
         if (request.content_length or 0) > MAX_REQUEST_BYTES:
@@ -206,23 +286,29 @@ class SoapSandbox:
             if isinstance(child.tag, str)
         }
         try:
-            with self._lock:
+            with self.lock:
                 result = operation(args)
         except SoapFault as fault:
             return self._fault(fault)
         return self._envelope(f"{name}Response", result)
+
+    def _fill(self, parent: Any, fields: Mapping[str, Any]) -> None:
+        for key, value in fields.items():
+            if value is None:
+                continue
+            for item in value if isinstance(value, list) else [value]:
+                child = etree.SubElement(parent, f"{{{self.namespace}}}{key}")
+                if isinstance(item, Mapping):
+                    self._fill(child, item)
+                else:
+                    child.text = str(item).lower() if isinstance(item, bool) else str(item)
 
     def _envelope(self, element: str, fields: Mapping[str, Any]) -> Response:
         envelope = etree.Element(
             f"{{{SOAP_ENV}}}Envelope", nsmap={"soap": SOAP_ENV, "tns": self.namespace}
         )
         body = etree.SubElement(envelope, f"{{{SOAP_ENV}}}Body")
-        response = etree.SubElement(body, f"{{{self.namespace}}}{element}")
-        for key, value in fields.items():
-            if value is None:
-                continue
-            child = etree.SubElement(response, f"{{{self.namespace}}}{key}")
-            child.text = str(value).lower() if isinstance(value, bool) else str(value)
+        self._fill(etree.SubElement(body, f"{{{self.namespace}}}{element}"), fields)
         return Response(
             etree.tostring(envelope, xml_declaration=True, encoding="utf-8"), mimetype="text/xml"
         )
@@ -244,36 +330,80 @@ class SoapSandbox:
             mimetype="text/xml",
         )
 
-    def _control(self, request: Request) -> Response:
-        path = request.path
-        if path == "/_sandbox/state" and request.method == "GET":
-            with self._lock:
-                return Response(
-                    json.dumps(self._state(), ensure_ascii=False), mimetype="application/json"
-                )
-        if path == "/_sandbox/reset" and request.method == "POST":
-            with self._lock:
-                self._reset()
-                self.faults = Faults()
-            return Response(status=204)
-        if path == "/_sandbox/faults" and request.method == "DELETE":
-            with self._lock:
-                self.faults = Faults()
-            return Response(status=204)
-        if path == "/_sandbox/faults" and request.method == "POST":
-            knobs = request.get_json(silent=True) or {}
-            mode = knobs.get("mode")
-            if mode is not None and mode not in self.MODES:
-                return Response(f"mode must be one of {self.MODES}", status=400)
-            with self._lock:
-                self.faults = Faults(
-                    mode=mode,
-                    latency_ms=int(knobs.get("latency_ms", 0)),
-                    times=knobs.get("times"),
-                    hang_seconds=float(knobs.get("hang_seconds", 30)),
-                )
-            return Response(status=204)
-        return Response("unknown sandbox control", status=404)
+
+class JsonError(Exception):
+    """Raise from a JSON route to answer ``status`` with ``{"error": code, "message": ...}``."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+JsonRoute = Callable[..., Mapping[str, Any]]
+
+
+class JsonSandbox(Sandbox):
+    """A REST/JSON sandbox: ``routes`` maps ``"METHOD /path/<name>"`` (werkzeug rule syntax) to
+    ``fn(body: dict, query: dict, **path_args) -> dict``; ``openapi`` (the contract file) is served
+    at ``/openapi.json``. Errors are ``JsonError``."""
+
+    mimetype = "application/json"
+
+    def __init__(
+        self,
+        *,
+        openapi: Path,
+        routes: Mapping[str, JsonRoute],
+        state: Callable[[], Any],
+        reset: Callable[[], None],
+    ) -> None:
+        super().__init__(state=state, reset=reset)
+        self.openapi = Path(openapi)
+        rules = []
+        self._routes: dict[str, JsonRoute] = {}
+        for index, (spec, fn) in enumerate(routes.items()):
+            method, path = spec.split(" ", 1)
+            rules.append(Rule(path, methods=[method], endpoint=str(index)))
+            self._routes[str(index)] = fn
+        self._map = Map(rules)
+
+    def is_call(self, request: Request) -> bool:
+        return request.path != "/openapi.json"
+
+    def handle(self, request: Request) -> Response:
+        if request.path == "/openapi.json":
+            return Response(self.openapi.read_bytes(), mimetype="application/json")
+        try:
+            endpoint, path_args = self._map.bind_to_environ(request.environ).match()
+        except HTTPException as exc:
+            return self._json(exc.code or 404, {"error": "not_found", "message": str(exc)})
+        if (request.content_length or 0) > MAX_REQUEST_BYTES:
+            return self._json(413, {"error": "too_large", "message": "request too large"})
+        body = request.get_json(silent=True) if request.data else {}
+        if not isinstance(body, dict):
+            return self._json(400, {"error": "bad_json", "message": "the body must be an object"})
+        try:
+            with self.lock:
+                result = self._routes[endpoint](body, dict(request.args), **path_args)
+        except JsonError as error:
+            return self._json(error.status, {"error": error.code, "message": error.message})
+        return self._json(200, result)
+
+    def fault_response(self, mode: str) -> Response:
+        return Response(b'{"debt": 12', mimetype="application/json")
+
+    def oversized(self) -> Iterator[bytes]:
+        yield b'{"padding": ['
+        chunk = b'"' + b"z" * 1021 + b'",'
+        for _ in range(OVERSIZED_BYTES // len(chunk)):
+            yield chunk
+        yield b'"z"]}'
+
+    @staticmethod
+    def _json(status: int, payload: Mapping[str, Any]) -> Response:
+        return Response(
+            json.dumps(payload, ensure_ascii=False), status=status, mimetype="application/json"
+        )
 
 
 @dataclass

@@ -69,7 +69,7 @@ def client(wsdl: str | Path, binding: str, url: str, timeout: float) -> Any:
     return wsdl_client.create_service(binding, url)
 
 
-def _unclear(kind: str, detail: str) -> GatewayError:
+def unclear(kind: str, detail: str) -> GatewayError:
     # The agency may have acted: for an inquiry that is merely a failure, for a payment or a
     # request the outcome is unknown and must be reconciled.
     if kind == "inquiry":
@@ -108,19 +108,19 @@ def call(kind: str, operation: Callable[..., Any], **args: Any) -> Any:
     except requests.exceptions.ConnectionError as exc:
         if "NewConnectionError" in repr(exc) or "Connection refused" in repr(exc):
             raise AgencyUnavailable("the agency refused the connection") from None
-        raise _unclear(kind, "the connection to the agency broke") from None
+        raise unclear(kind, "the connection to the agency broke") from None
     except zeep.exceptions.TransportError as exc:
         if exc.status_code == 503:
             raise AgencyUnavailable("the agency answered HTTP 503") from None
-        raise _unclear(kind, f"the agency answered HTTP {exc.status_code}") from None
+        raise unclear(kind, f"the agency answered HTTP {exc.status_code}") from None
     except (
         zeep.exceptions.XMLSyntaxError,
         zeep.exceptions.XMLParseError,
         zeep.exceptions.ValidationError,
         etree.XMLSyntaxError,
     ) as exc:
-        raise _unclear(kind, f"the agency's reply is not valid: {type(exc).__name__}") from None
+        raise unclear(kind, f"the agency's reply is not valid: {type(exc).__name__}") from None
     except (zeep.exceptions.DTDForbidden, zeep.exceptions.EntitiesForbidden, ReplyTooLarge) as exc:
-        raise _unclear(
+        raise unclear(
             kind, f"the agency's reply was refused as unsafe: {type(exc).__name__}"
         ) from None

@@ -10,9 +10,10 @@ from sqlalchemy import select
 from pishkhan_gateway import history, merkle, offices, oversight, receipts, settlements
 from pishkhan_gateway.api.problem import PROBLEM, json_response
 from pishkhan_gateway.catalog import catalog
-from pishkhan_gateway.errors import InvalidRequest, NotFound, NotSealedYet
+from pishkhan_gateway.errors import InvalidRequest, NotFound, NotSealedYet, UnknownService
 from pishkhan_gateway.gateway import Gateway
-from pishkhan_gateway.pipeline import Submission, submit
+from pishkhan_gateway.identity import verify_before_otp
+from pishkhan_gateway.pipeline import Submission, parse_body, submit
 from pishkhan_gateway.sealer import latest_head, node_lookup
 from pishkhan_gateway.store import utcnow
 from pishkhan_gateway.store.tables import LogEntry
@@ -45,6 +46,40 @@ def create_transaction() -> Response:
     )
     mimetype = "application/json" if reply.status < 400 else PROBLEM
     return json_response(reply.body, reply.status, reply.headers, mimetype)
+
+
+@bp.post("/otp")
+def send_one_time_code() -> Response:
+    """Send a one-time code to the citizen's mobile for a level-3 service (DESIGN.md §2 step 4).
+
+    Body: ``{"service": id, "citizen": {"national_code", "birth_date", "mobile"}}``. The citizen
+    is verified to level 2 and the mobile's ownership checked first, so a code is only ever sent
+    to the citizen's own line; the code is then bound to this office, service and citizen.
+    """
+    gw = _gateway()
+    office = offices.authenticate(gw.store, request.headers.get("Authorization"))
+    offices.authenticate_operator(
+        gw.store, gw.pseudonyms, office, request.headers.get("X-Operator")
+    )
+    offices.check_licence(office)
+    body = parse_body(request.headers.get("Content-Type"), request.get_data(cache=False))
+    service = gw.plugins.service(body["service"])
+    if service is None:
+        raise UnknownService(f"no service {body['service']!r}; see GET /v1/services")
+    if service.service.identity_level < 3:
+        raise InvalidRequest("this service does not need a one-time code", field="service")
+    agencies = gw.agencies()
+    citizen = verify_before_otp(
+        level=3, citizen=body.get("citizen"), plugins=gw.plugins, agencies=agencies
+    )
+    sent = gw.otps.send(
+        office_id=office.id,
+        service_id=service.service.id,
+        service_title_fa=service.service.title_fa,
+        citizen=citizen,
+        agencies=agencies,
+    )
+    return json_response(sent, 202)
 
 
 @bp.get("/transactions/<transaction_id>")

@@ -197,3 +197,26 @@ class SupervisorCredential(Base):
     secret_sha256: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class OneTimeCode(Base):
+    """A one-time code sent for identity level 3: only its keyed hash is kept, bound to the
+    office, service, citizen and mobile it was sent for (pseudonyms)."""
+
+    __tablename__ = "one_time_codes"
+    __table_args__ = (
+        Index("ix_one_time_codes_binding", "office_id", "service", "citizen", "mobile"),
+        Index("ix_one_time_codes_mobile_created", "mobile", "created_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    office_id: Mapped[str] = mapped_column(String(64))
+    service: Mapped[str] = mapped_column(String(128))
+    citizen: Mapped[str] = mapped_column(String(64))  # pseudonym
+    mobile: Mapped[str] = mapped_column(String(64))  # pseudonym
+    code_hmac: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    consumed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    consumed_key: Mapped[str | None] = mapped_column(String(255))  # the Idempotency-Key

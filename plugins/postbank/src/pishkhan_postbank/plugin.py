@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
@@ -20,13 +19,13 @@ from pishkhan_gateway import (
     hookimpl,
     soap,
 )
+from pishkhan_gateway.contract import declared_services
 from pishkhan_postbank import billing
 
 CONTRACT = Path(str(resources.files("pishkhan_postbank").joinpath("contract")))
 WSDL = CONTRACT / "postbank.wsdl"
 NAMESPACE = "urn:pishkhan:sandbox:postbank:bills:v1"
 BINDING = f"{{{NAMESPACE}}}PostBankBillsBinding"
-_SCHEMAS = json.loads((CONTRACT / "services.json").read_text())["services"]
 
 
 def _sandbox() -> Any:
@@ -51,22 +50,7 @@ def pishkhan_agencies() -> list[Agency]:
 
 @hookimpl
 def pishkhan_services() -> list[Service]:
-    def service(id: str, fa: str, en: str, level: int, kind: str) -> Service:
-        return Service(
-            id=id,
-            agency="postbank",
-            title_fa=fa,
-            title_en=en,
-            identity_level=level,
-            kind=kind,  # type: ignore[arg-type]
-            params_schema=_SCHEMAS[id]["params_schema"],
-            result_schema=_SCHEMAS[id]["result_schema"],
-        )
-
-    return [
-        service("postbank.bill.inquiry", "استعلام قبض", "Utility bill inquiry", 0, "inquiry"),
-        service("postbank.bill.pay", "پرداخت قبض", "Utility bill payment", 1, "payment"),
-    ]
+    return declared_services(CONTRACT / "services.json")
 
 
 @hookimpl

@@ -1,0 +1,1 @@
+"""Civil Registry adapter for Pishkhan Gateway: the identity provider, and birth certificates."""

@@ -1,0 +1,1 @@
+"""Insurance adapter for Pishkhan Gateway: Social Security record and premiums, health insurance."""

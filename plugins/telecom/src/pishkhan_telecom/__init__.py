@@ -1,0 +1,1 @@
+"""Telecom adapter for Pishkhan Gateway: landlines, SIM replacement, mobile ownership and SMS."""
