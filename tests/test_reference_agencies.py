@@ -190,3 +190,100 @@ def test_agency_refusals_carry_the_agency_code(
     assert reply.status_code == 422, body
     assert body["code"] == "agency_rejected"
     assert body["agency_code"] == agency_code
+
+
+# -- faults at every reference agency ------------------------------------------------------------
+
+# agency → (inquiry service, params), (request/payment service, params, the call to break)
+FAULTED = {
+    "civilregistry": (
+        ("civilregistry.identity.verify", {"birth_date": BIRTH_DATE}),
+        ("civilregistry.birth_certificate.duplicate", {"reason": "lost"}, "Duplicate"),
+    ),
+    "telecom": (
+        ("telecom.landline.bill.inquiry", {"number": "02188776655"}),
+        ("telecom.mobile.sim.replace", {"reason": "lost"}, "sim-replacements"),
+    ),
+    "insurance": (
+        ("insurance.socialsecurity.history", {}),
+        ("insurance.socialsecurity.premium.pay", {"bracket": 1, "months": 1}, "PayPremium"),
+    ),
+}
+# fault → (inquiry code and outcome, payment/request code and outcome)
+EXPECTED = {
+    "http500": (("agency_error", "failed"), ("agency_timeout", "unknown")),
+    "http503": (("agency_unavailable", "failed"), ("agency_unavailable", "failed")),
+    "soap_fault": (("agency_unavailable", "failed"), ("agency_unavailable", "failed")),
+    "malformed": (("agency_error", "failed"), ("agency_timeout", "unknown")),
+    "hang": (("agency_timeout", "failed"), ("agency_timeout", "unknown")),
+    "slow_reply": (("agency_timeout", "failed"), ("agency_timeout", "unknown")),
+    "drop_after_apply": (("agency_error", "failed"), ("agency_timeout", "unknown")),
+    "oversized": (("agency_error", "failed"), ("agency_timeout", "unknown")),
+    "xxe": (("agency_error", "failed"), ("agency_timeout", "unknown")),
+}
+CASES = [
+    (agency, fault, kind)
+    for agency in FAULTED
+    for fault in EXPECTED
+    if agency != "telecom" or fault not in ("soap_fault", "xxe")  # SOAP-only knobs
+    for kind in ("inquiry", "change")
+]
+
+
+def _prepared(client, counter, sandbox, gw, service: str) -> dict:
+    citizen = dict(FULL_CITIZEN)
+    if gw.plugins.service(service).service.identity_level == 3:
+        citizen["otp"] = send_otp(client, counter, sandbox, service, FULL_CITIZEN)
+    return citizen
+
+
+@pytest.mark.parametrize("agency, fault, kind", CASES)
+def test_fault_knobs_at_every_agency(app, client, counter, sandbox, gw, agency, fault, kind):
+    app.config["AGENCIES"][agency]["timeout"] = "0.5"
+    gw.dispatcher.inquiry_retries = 0
+    inquiry, change = FAULTED[agency]
+    service, params = inquiry if kind == "inquiry" else change[:2]
+    citizen = _prepared(client, counter, sandbox, gw, service)
+    only = None if kind == "inquiry" else change[2]
+    sandbox.faults(agency, mode=fault, hang_seconds=1.5, times=1, only=only)
+    problem = transact(client, counter, service, params, citizen).get_json()
+    code, outcome = EXPECTED[fault][0 if kind == "inquiry" else 1]
+    assert (problem["code"], problem["outcome"]) == (code, outcome), problem
+    recorded = client.get(
+        f"/v1/transactions/{problem['transaction_id']}", headers=counter.headers()
+    )
+    assert recorded.get_json()["recorded_status"] == outcome
+
+
+@pytest.mark.parametrize("agency", list(FAULTED))
+def test_a_change_cut_off_after_the_agency_applied_it_is_reconciled_once(
+    client, counter, sandbox, gw, runner, agency
+):
+    service, params, call = FAULTED[agency][1]
+    citizen = _prepared(client, counter, sandbox, gw, service)
+    sandbox.faults(agency, mode="drop_after_apply", times=1, only=call)
+    problem = transact(client, counter, service, params, citizen, key="once").get_json()
+    assert problem["outcome"] == "unknown", problem
+    result = runner.invoke(args=["reconcile"])
+    assert f"{problem['transaction_id']}\tsucceeded" in result.stdout, result.stderr
+    settled = client.get(
+        f"/v1/transactions/{problem['transaction_id']}", headers=counter.headers()
+    ).get_json()
+    assert settled["status"] == "succeeded"
+    assert settled["receipt"]["agency_reference"]
+    # the key replays the first answer; the agency acted exactly once
+    replay = transact(client, counter, service, params, citizen, key="once")
+    assert replay.get_json()["transaction_id"] == problem["transaction_id"]
+    assert "0 settled, 0 still unknown" in runner.invoke(args=["reconcile"]).stderr
+
+
+def test_a_change_the_agency_never_received_is_settled_as_not_applied(
+    client, counter, sandbox, gw, runner
+):
+    service, params, call = FAULTED["insurance"][1]
+    sandbox.faults("insurance", mode="http500", times=1, only=call)
+    problem = transact(client, counter, service, params, FULL_CITIZEN).get_json()
+    assert problem["outcome"] == "unknown"
+    result = runner.invoke(args=["reconcile"])
+    assert f"{problem['transaction_id']}\tnot_applied" in result.stdout, result.stdout
+    assert sandbox.state("insurance")["transactions"] == {}

@@ -10,12 +10,15 @@ knobs, set over HTTP so tests and people can use them:
     POST   /_sandbox/faults   {"mode": "http500"|"http503"|"malformed"|"hang"|"slow_reply"
                                        |"drop_after_apply"|"oversized"
                                        |"soap_fault"|"xxe" (SOAP only),
-                               "latency_ms": 200, "times": 1, "hang_seconds": 30}
+                               "latency_ms": 200, "times": 1, "hang_seconds": 30,
+                               "only": "PayBill"}
                               (``hang`` stalls before doing anything; ``slow_reply`` does the
                               work, then stalls before answering: the payment happened but the
                               caller times out; ``drop_after_apply`` does the work, then cuts the
                               connection; ``oversized`` answers 12 MB; ``xxe`` answers with a
-                              DTD, an external entity and an entity-expansion bomb)
+                              DTD, an external entity and an entity-expansion bomb; ``only``
+                              limits the faults to calls whose method, path or SOAPAction
+                              contains it; ``times`` counts those calls down)
     DELETE /_sandbox/faults   back to normal
     GET    /_sandbox/state    the sandbox's own ledger (what it did), as JSON
     POST   /_sandbox/reset    forget everything (fresh sample data)
@@ -95,9 +98,13 @@ class Faults:
     latency_ms: int = 0
     times: int | None = None
     hang_seconds: float = 30.0
+    only: str | None = None
 
-    def take(self) -> tuple[str | None, int, float]:
-        """The fault to apply to this request (and count it down)."""
+    def take(self, call: str) -> tuple[str | None, int, float]:
+        """The fault to apply to this call (and count it down); ``call`` names it (method,
+        path, SOAPAction) for the ``only`` filter."""
+        if self.only and self.only not in call:
+            return None, 0, self.hang_seconds
         mode = self.mode
         if self.times is not None:
             if self.times <= 0:
@@ -142,8 +149,9 @@ class Sandbox:
             return self._control(request)
         if not self.is_call(request):
             return self.handle(request)
+        call = f"{request.method} {request.path} {request.headers.get('SOAPAction', '')}"
         with self.lock:
-            mode, latency_ms, hang_seconds = self.faults.take()
+            mode, latency_ms, hang_seconds = self.faults.take(call)
         if latency_ms:
             time.sleep(latency_ms / 1000)
         if mode == "hang":
@@ -208,6 +216,7 @@ class Sandbox:
                     latency_ms=int(knobs.get("latency_ms", 0)),
                     times=knobs.get("times"),
                     hang_seconds=float(knobs.get("hang_seconds", 30)),
+                    only=knobs.get("only"),
                 )
             return Response(status=204)
         return Response("unknown sandbox control", status=404)
