@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PORT   ?= 8080
-SANDBOX_PORT ?= 8701
+SANDBOX_PORT ?=
 PLUGINS := plugins/civilregistry plugins/insurance plugins/postbank plugins/telecom
 
 .PHONY: run test lint format bench postgres-server clean
@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml $(addsuffix /pyproject.toml,$(PLUGINS))
 	@touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/pishkhan-gateway demo --port $(PORT) --sandbox-port $(SANDBOX_PORT)
+	$(BIN)/pishkhan-gateway demo --port $(PORT) $(if $(SANDBOX_PORT),--sandbox-port $(SANDBOX_PORT))
 
 # Debian's PostgreSQL server, for the PostgreSQL half of the suite (the tests start a throwaway
 # cluster themselves). Installed only where missing, and only when we may (root).

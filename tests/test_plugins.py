@@ -7,7 +7,7 @@ import inspect
 
 import pytest
 
-from conftest import BILL, make_app, open_counter
+from conftest import BILL, OTHER_OPERATOR, make_app, open_counter
 from pishkhan_gateway import Agency, Result, Service, hookimpl, hookspecs
 from pishkhan_gateway.plugins import ENTRY_POINT_GROUP, load_plugins
 
@@ -230,3 +230,62 @@ def test_every_hook_is_documented(hook):
     doc = inspect.getdoc(function) or ""
     assert len(doc) > 80, f"{hook} needs a real docstring"
     assert function.__annotations__.get("return"), f"{hook} needs a return annotation"
+
+
+class _Spy:
+    """An agency that records everything the core tells it."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, dict]] = []
+
+    @hookimpl
+    def pishkhan_agencies(self):
+        return [
+            Agency(name="spy", title_fa="جاسوس", title_en="Spy", default_url="http://127.0.0.1:9/")
+        ]
+
+    @hookimpl
+    def pishkhan_services(self):
+        schema = {"type": "object", "properties": {"q": {"type": "string"}}}
+        return [Service("spy.look", "spy", "نگاه", "Look", 1, "inquiry", schema)]
+
+    @hookimpl
+    def pishkhan_check_params(self, service, params):
+        self.calls.append(("check_params", {"service": service.id, "params": dict(params)}))
+
+    @hookimpl
+    def pishkhan_quote(self, service, params, agency):
+        self.calls.append(("quote", {"params": dict(params), "agency": agency}))
+        return 0
+
+    @hookimpl
+    def pishkhan_execute(self, service, params, citizen, agency, transaction_id, agency_amount):
+        seen = {"params": dict(params), "citizen": citizen, "agency": agency}
+        self.calls.append(("execute", seen))
+        return Result(data={"ok": True})
+
+
+def test_a_plugin_cannot_tell_offices_apart(db_url, tmp_path, sandboxes, sandbox):
+    """Non-discrimination by construction: nothing a plugin receives names the office, so two
+    offices making the same request look identical to it (and both are served)."""
+    spy = _Spy()
+    app = make_app(db_url, tmp_path, load_plugins(extra=[("spy", spy)]), sandboxes)
+    gw = app.extensions["pishkhan"]
+    client = app.test_client()
+    tehran = open_counter(gw, "tehran-1", category="metropolis", province="Tehran")
+    village = open_counter(
+        gw, "fars-village-9", category="village", province="Fars", operator=OTHER_OPERATOR
+    )
+    body = {"service": "spy.look", "citizen": {"national_code": "0499370899"}, "params": {"q": "x"}}
+    views = []
+    for counter in (tehran, village):
+        spy.calls.clear()
+        reply = client.post("/v1/transactions", json=body, headers=counter.headers())
+        assert reply.status_code == 201, reply.get_json()
+        views.append(list(spy.calls))
+        text = repr(spy.calls)
+        for office_fact in (counter.office_id, f"L-{counter.office_id}", counter.credential):
+            assert office_fact not in text
+        assert counter.operator not in text
+    assert views[0] == views[1]
+    gw.store.dispose()

@@ -8,6 +8,7 @@ import secrets
 import sys
 import threading
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import click
 from flask import Flask, current_app
@@ -35,10 +36,18 @@ def serve(host: str, port: int) -> None:
     make_server(host, port, app, threaded=True).serve_forever()
 
 
-def _start_sandboxes(app: Flask, host: str, base_port: int) -> list[sandboxkit.RunningSandbox]:
+def _start_sandboxes(
+    app: Flask, host: str, base_port: int | None
+) -> list[sandboxkit.RunningSandbox]:
+    """Each agency's sandbox on the port of its ``default_url`` (so a gateway started later with
+    no configuration finds it), or on consecutive ports from ``base_port`` in name order."""
     gw: Gateway = app.extensions["pishkhan"]
-    apps = [(a.name, a.sandbox()) for _, a in sorted(gw.plugins.agencies.items()) if a.sandbox]
-    running = sandboxkit.serve(apps, host, base_port)
+    agencies = [a for _, a in sorted(gw.plugins.agencies.items()) if a.sandbox]
+    ports = None
+    if base_port is None:
+        ports = {a.name: urlsplit(a.default_url).port or 0 for a in agencies if a.default_url}
+    apps = [(a.name, a.sandbox()) for a in agencies]  # type: ignore[misc]
+    running = sandboxkit.serve(apps, host, base_port or 0, ports)
     for sandbox in running:
         app.config["AGENCIES"].setdefault(sandbox.name, {})["url"] = sandbox.url
     return running
@@ -49,12 +58,12 @@ def _start_sandboxes(app: Flask, host: str, base_port: int) -> list[sandboxkit.R
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option(
     "--base-port",
-    default=8701,
-    show_default=True,
+    default=None,
     type=int,
-    help="First port; agencies take consecutive ports in name order",
+    help="First port; agencies take consecutive ports in name order "
+    "[default: each agency's default_url port]",
 )
-def sandbox(host: str, base_port: int) -> None:
+def sandbox(host: str, base_port: int | None) -> None:
     """Run every installed agency's sandbox until interrupted."""
     running = _start_sandboxes(current_app._get_current_object(), host, base_port)  # type: ignore[attr-defined]
     for s in running:
@@ -66,8 +75,13 @@ def sandbox(host: str, base_port: int) -> None:
 @with_appcontext
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8080, show_default=True, type=int)
-@click.option("--sandbox-port", default=8701, show_default=True, type=int)
-def demo(host: str, port: int, sandbox_port: int) -> None:
+@click.option(
+    "--sandbox-port",
+    default=None,
+    type=int,
+    help="First sandbox port [default: each agency's default_url port]",
+)
+def demo(host: str, port: int, sandbox_port: int | None) -> None:
     """Sandboxes + sample office, operator, tariffs + the gateway: what `make run` starts."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     gw: Gateway = app.extensions["pishkhan"]
@@ -148,6 +162,16 @@ def demo(host: str, port: int, sandbox_port: int) -> None:
         f"The catalog: curl -sS {base}/v1/services "
         f"-H 'Authorization: Bearer {keys['demo-tehran-1']}'\n"
     )
+    telecom = next((s.url for s in running if s.name == "telecom"), None)
+    click.echo(
+        f"Sample citizen for identity levels 2 and 3: {SAMPLE_CITIZEN}, born 1369-05-12, "
+        "mobile 09121234567."
+    )
+    if telecom:
+        click.echo(
+            "Level-3 services need POST /v1/otp first; the sandbox SMS lands in "
+            f"{telecom}_sandbox/state (outbox).\n"
+        )
     click.echo(
         f"As the regulator: curl -sS {base}/v1/audit/transactions "
         f"-H 'Authorization: Bearer {regulator}'\n"

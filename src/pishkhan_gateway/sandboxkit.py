@@ -431,12 +431,19 @@ class RunningSandbox:
 
 
 def serve(
-    apps: Iterable[tuple[str, Callable[..., Any]]], host: str = "127.0.0.1", base_port: int = 0
+    apps: Iterable[tuple[str, Callable[..., Any]]],
+    host: str = "127.0.0.1",
+    base_port: int = 0,
+    ports: Mapping[str, int] | None = None,
 ) -> list[RunningSandbox]:
-    """Serve each ``(name, wsgi_app)`` on ``base_port + i`` (0: any free port), in threads."""
+    """Serve each ``(name, wsgi_app)`` in a thread: on ``ports[name]`` when given, else on
+    ``base_port + i`` (0: any free port)."""
     running = []
     for offset, (name, app) in enumerate(apps):
-        port = base_port + offset if base_port else 0
+        if ports is not None:
+            port = ports.get(name, 0)
+        else:
+            port = base_port + offset if base_port else 0
         server = make_server(host, port, app, threaded=True)
         thread = threading.Thread(target=server.serve_forever, name=f"sandbox-{name}", daemon=True)
         thread.start()

@@ -41,7 +41,7 @@ def pishkhan_agencies() -> list[Agency]:
             name="postbank",
             title_fa="پست بانک",
             title_en="Post Bank",
-            default_url="http://127.0.0.1:8701/",
+            default_url="http://127.0.0.1:8703/",
             timeout=10.0,
             sandbox=_sandbox,
         )

@@ -1,0 +1,1 @@
+"""City hall permits for Pishkhan Gateway."""
