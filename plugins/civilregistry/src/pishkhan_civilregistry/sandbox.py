@@ -100,7 +100,7 @@ class Registry:
         }
 
     def state(self) -> dict[str, Any]:
-        # The ledger only: requests keyed by tracking id, national codes replaced by a count.
+        # The ledger without national codes: requests by tracking id, and call counts.
         return {
             "requests": {
                 k: {key: v for key, v in r.items() if key != "national_code"}
