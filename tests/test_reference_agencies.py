@@ -287,3 +287,24 @@ def test_a_change_the_agency_never_received_is_settled_as_not_applied(
     result = runner.invoke(args=["reconcile"])
     assert f"{problem['transaction_id']}\tnot_applied" in result.stdout, result.stdout
     assert sandbox.state("insurance")["transactions"] == {}
+
+
+def test_one_counter_visit_asks_the_registry_once(client, counter, sandbox):
+    for service in ("insurance.socialsecurity.history", "insurance.health.register"):
+        params = NINE[service][0]
+        assert transact(client, counter, service, params, FULL_CITIZEN).status_code == 201
+    assert sandbox.state("civilregistry")["calls"]["GetPerson"] == 1
+    # a refusal is not cached: a wrong birth date is checked against the record, never trusted
+    wrong = dict(FULL_CITIZEN, birth_date="1369-05-13")
+    reply = transact(client, counter, "insurance.socialsecurity.history", {}, wrong)
+    assert reply.get_json()["code"] == "identity_mismatch"
+
+
+def test_identity_cache_can_be_turned_off(client, counter, sandbox, gw):
+    from pishkhan_gateway.identity import IdentityCache
+
+    gw.identity_cache = IdentityCache(0, gw.pseudonyms)
+    for _ in range(2):
+        reply = transact(client, counter, "insurance.socialsecurity.history", {}, FULL_CITIZEN)
+        assert reply.status_code == 201
+    assert sandbox.state("civilregistry")["calls"]["GetPerson"] == 2

@@ -74,6 +74,12 @@ SETTINGS: dict[str, tuple[Any, Any, str]] = {
         int,
         "Most entries one seal folds in (bounds how long it holds the SQLite writer).",
     ),
+    "IDENTITY_CACHE_SECONDS": (
+        60.0,
+        _float,
+        "How long a worker reuses a Civil Registry match or a mobile-ownership answer "
+        "(0: ask every time). Refusals are never cached.",
+    ),
     "OTP_TTL_SECONDS": (120, int, "How long a one-time code (identity level 3) stays valid."),
     "OTP_MAX_ATTEMPTS": (3, int, "Wrong tries after which a one-time code is dead."),
     "OTP_SENDS_PER_WINDOW": (3, int, "One-time codes one mobile may be sent per window."),

@@ -7,7 +7,7 @@ from typing import Any
 
 from pishkhan_gateway.agency import AgencyContext
 from pishkhan_gateway.dispatch import Dispatcher
-from pishkhan_gateway.identity import Pseudonymizer
+from pishkhan_gateway.identity import IdentityCache, Pseudonymizer
 from pishkhan_gateway.otp import OneTimeCodes
 from pishkhan_gateway.plugins import Plugins
 from pishkhan_gateway.sealer import Sealer
@@ -27,6 +27,9 @@ class Gateway:
         self.pseudonyms = Pseudonymizer(load_or_create_secret(config["PSEUDONYM_KEY_FILE"]))
         self.sealer = Sealer(self.store, self.signer, int(config["SEAL_BATCH"]))
         self.tariffs = Tariffs(self.store, float(config["TARIFF_CACHE_SECONDS"]))
+        self.identity_cache = IdentityCache(
+            float(config["IDENTITY_CACHE_SECONDS"]), self.pseudonyms
+        )
         self.otps = OneTimeCodes(self.store, self.pseudonyms, plugins, config)
         self.dispatcher = Dispatcher(
             plugins,

@@ -8,15 +8,18 @@ provider plugins and fail closed: no provider, or a provider outage, is ``identi
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import hmac
 import re
-from collections.abc import Mapping
+import threading
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 import jdatetime
+from cachetools import TTLCache
 
-from pishkhan_gateway.agency import AgencyContext, Citizen
+from pishkhan_gateway.agency import AgencyContext, Citizen, CitizenRecord
 from pishkhan_gateway.errors import (
     AgencyError,
     CitizenDeceased,
@@ -114,6 +117,50 @@ class OtpCheck(Protocol):
     def __call__(self, *, national_code: str, mobile: str, code: str) -> None: ...
 
 
+class IdentityCache:
+    """The Civil Registry's records and mobile-ownership answers, kept ``ttl`` seconds so one
+    counter visit (several services for one citizen) queries the registry once.
+
+    Keyed by pseudonym, so the process holds no national code as a key. Only positive answers
+    are kept: a refusal is always asked again. ``ttl`` 0 turns it off. Per process.
+    """
+
+    def __init__(self, ttl: float, pseudonyms: Pseudonymizer, maxsize: int = 20_000) -> None:
+        self.pseudonyms = pseudonyms
+        self._records: TTLCache[str, CitizenRecord] | None = (
+            TTLCache(maxsize, ttl) if ttl > 0 else None
+        )
+        self._owners: TTLCache[str, bool] | None = TTLCache(maxsize, ttl) if ttl > 0 else None
+        self._lock = threading.Lock()
+
+    def record(self, code: str, fetch: Callable[[], CitizenRecord | None]) -> CitizenRecord | None:
+        """The registry's record of ``code``: cached, or ``fetch()``-ed and cached."""
+        key = self.pseudonyms.national_code(code)
+        if self._records is not None:
+            with self._lock:
+                found = self._records.get(key)
+            if found is not None:
+                return found
+        record = fetch()
+        if record is not None and self._records is not None:
+            with self._lock:
+                self._records[key] = record
+        return record
+
+    def owner(self, mobile: str, code: str, fetch: Callable[[], bool | None]) -> bool | None:
+        """Whether ``mobile`` belongs to ``code``: cached when it does, else ``fetch()``-ed."""
+        key = self.pseudonyms.mobile(mobile) + self.pseudonyms.national_code(code)
+        if self._owners is not None:
+            with self._lock:
+                if self._owners.get(key):
+                    return True
+        owned = fetch()
+        if owned and self._owners is not None:
+            with self._lock:
+                self._owners[key] = True
+        return owned
+
+
 def verify_identity(
     *,
     level: int,
@@ -121,12 +168,15 @@ def verify_identity(
     plugins: Plugins,
     agencies: Mapping[str, AgencyContext],
     otp: OtpCheck | None = None,
+    cache: IdentityCache | None = None,
 ) -> Citizen:
     """Verify the citizen to ``level`` and return what the plugin may see.
 
     Level 3 needs ``otp`` to confirm the code; without it level 3 fails closed.
     """
-    verified = verify_before_otp(level=level, citizen=citizen, plugins=plugins, agencies=agencies)
+    verified = verify_before_otp(
+        level=level, citizen=citizen, plugins=plugins, agencies=agencies, cache=cache
+    )
     if level < 3:
         return verified
     code = ascii_digits(str((citizen or {}).get("otp") or "")).strip()
@@ -145,6 +195,7 @@ def verify_before_otp(
     citizen: Mapping[str, Any] | None,
     plugins: Plugins,
     agencies: Mapping[str, AgencyContext],
+    cache: IdentityCache | None = None,
 ) -> Citizen:
     """Every check of ``level`` but the one-time code (what ``POST /v1/otp`` needs first)."""
     given = citizen or {}
@@ -162,7 +213,8 @@ def verify_before_otp(
         raise InvalidRequest("this service needs citizen.birth_date (Jalali)", field="birth_date")
     birth_date = parse_jalali_date(given["birth_date"], "birth_date")
     try:
-        record = plugins.identity_lookup(national_code=code, agencies=agencies)
+        lookup = functools.partial(plugins.identity_lookup, national_code=code, agencies=agencies)
+        record = cache.record(code, lookup) if cache else lookup()
     except AgencyError as exc:
         raise IdentityUnavailable(f"the Civil Registry cannot be reached: {exc.detail}") from exc
     if record is None:
@@ -176,7 +228,10 @@ def verify_before_otp(
 
     mobile = normalise_mobile(given.get("mobile"))
     try:
-        owned = plugins.mobile_owner(mobile=mobile, national_code=code, agencies=agencies)
+        ask = functools.partial(
+            plugins.mobile_owner, mobile=mobile, national_code=code, agencies=agencies
+        )
+        owned = cache.owner(mobile, code, ask) if cache else ask()
     except AgencyError as exc:
         raise IdentityUnavailable(f"mobile ownership cannot be checked: {exc.detail}") from exc
     if owned is None:

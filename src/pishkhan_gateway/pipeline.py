@@ -90,6 +90,7 @@ def submit(gw: Gateway, submission: Submission) -> Reply:
             citizen=body.get("citizen"),
             plugins=gw.plugins,
             agencies=gw.agencies(),
+            cache=gw.identity_cache,
             otp=functools.partial(
                 gw.otps.confirm,
                 office_id=out.office_id or "",

@@ -70,7 +70,11 @@ def send_one_time_code() -> Response:
         raise InvalidRequest("this service does not need a one-time code", field="service")
     agencies = gw.agencies()
     citizen = verify_before_otp(
-        level=3, citizen=body.get("citizen"), plugins=gw.plugins, agencies=agencies
+        level=3,
+        citizen=body.get("citizen"),
+        plugins=gw.plugins,
+        agencies=agencies,
+        cache=gw.identity_cache,
     )
     sent = gw.otps.send(
         office_id=office.id,
