@@ -8,7 +8,8 @@ import re
 from typing import Any
 
 import pytest
-from tests.conftest import BILL, CITIZEN
+
+from conftest import BILL, CITIZEN
 
 BIRTH_DATE = "1369-05-12"
 MOBILE = "09121234567"
@@ -135,7 +136,7 @@ def test_a_code_dies_after_three_wrong_tries(client, counter, sandbox):
 
 
 def test_codes_are_bound_to_the_office(client, counter, sandbox, gw):
-    from tests.conftest import OTHER_OPERATOR, open_counter
+    from conftest import OTHER_OPERATOR, open_counter
 
     other = open_counter(gw, "office-2", operator=OTHER_OPERATOR)
     code = send_otp(client, counter, sandbox, SIM, FULL_CITIZEN)

@@ -1,0 +1,112 @@
+"""Personal data never leaves in plain text: after a counter day through every service and every
+identity refusal, an unknown outcome reconciled, supervisor searches and exports, no national code
+or mobile of the sample people appears in any log line, stored row, export or response body — in
+ASCII or in Persian digits. (Sandboxes are the agencies' side and are not scanned.)"""
+
+from __future__ import annotations
+
+from sqlalchemy import MetaData, select
+
+from conftest import OPERATOR, OTHER_OPERATOR, open_counter
+from pishkhan_gateway import supervisors
+from pishkhan_gateway.identity import ascii_digits
+from test_reference_agencies import FULL_CITIZEN, NINE, send_otp, transact
+
+SAMPLE_CODES = ["0499370899", "0684159414", "0963695398", "0650451252", OPERATOR, OTHER_OPERATOR]
+SAMPLE_MOBILES = ["09121234567", "09122223344", "09351112233"]
+PERSIAN = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
+
+
+def _forms() -> list[str]:
+    values = SAMPLE_CODES + SAMPLE_MOBILES + [m[1:] for m in SAMPLE_MOBILES]
+    return values + [v.translate(PERSIAN) for v in values]
+
+
+def _leaks(text: str) -> list[str]:
+    return [v for v in _forms() if v in text]
+
+
+def test_no_national_code_or_mobile_in_logs_rows_exports_or_bodies(
+    app, client, counter, gw, sandbox, runner, tmp_path, capfd
+):
+    bodies: list[str] = []
+
+    def keep(reply):
+        bodies.append(reply.get_data(as_text=True))
+        return reply
+
+    # every service, OTP included
+    for service, (params, _, _) in NINE.items():
+        citizen = dict(FULL_CITIZEN)
+        if gw.plugins.service(service).service.identity_level == 3:
+            citizen["otp"] = send_otp(client, counter, sandbox, service, FULL_CITIZEN)
+        keep(transact(client, counter, service, params, citizen))
+        keep(client.get("/v1/transactions?limit=50", headers=counter.headers()))
+    # every identity refusal, with the personal data in the request
+    history = "insurance.socialsecurity.history"
+    sim = "telecom.mobile.sim.replace"
+    for citizen in (
+        dict(FULL_CITIZEN, birth_date="1369-05-13"),
+        {"national_code": "0650451252", "birth_date": "1369-05-12"},
+        {"national_code": "0963695398", "birth_date": "1340-07-15"},
+        {"national_code": "0499370898", "birth_date": "1369-05-12"},
+        {"national_code": "۰۴۹۹۳۷۰۸۹۹", "birth_date": "۱۳۶۹-۰۵-۱۲"},
+    ):
+        keep(transact(client, counter, history, {}, citizen))
+    keep(transact(client, counter, sim, {"reason": "lost"}, dict(FULL_CITIZEN, otp="000000")))
+    keep(
+        client.post(
+            "/v1/otp",
+            json={"service": sim, "citizen": dict(FULL_CITIZEN, mobile="09122223344")},
+            headers=counter.headers(),
+        )
+    )
+    keep(transact(client, counter, "postbank.bill.pay", NINE["postbank.bill.pay"][0], FULL_CITIZEN))
+    # an operator of another office, an unknown operator
+    other = open_counter(gw, "office-2", operator=OTHER_OPERATOR)
+    keep(transact(client, other, history, {}, FULL_CITIZEN, **{"X-Operator": OPERATOR}))
+    # an unknown outcome, reconciled
+    sandbox.faults("insurance", mode="drop_after_apply", times=1, only="RegisterHealth")
+    keep(transact(client, counter, "insurance.health.register", {"plan": "family"}, FULL_CITIZEN))
+    runner.invoke(args=["reconcile"])
+    # supervisors search by national code, export, read a scorecard
+    supervisors.add(gw.store, "reg", "regulator", None)
+    auth = {"Authorization": f"Bearer {supervisors.issue_key(gw.store, 'reg')}"}
+    keep(
+        client.get(
+            f"/v1/audit/transactions?national_code={FULL_CITIZEN['national_code']}", headers=auth
+        )
+    )
+    keep(client.get("/v1/audit/export?format=csv", headers=auth))
+    keep(client.get("/v1/audit/export?format=jsonl", headers=auth))
+    keep(client.get("/v1/audit/offices/office-1/scorecard", headers=auth))
+    page = client.get("/v1/transactions?limit=5&outcome=succeeded", headers=counter.headers())
+    for tx in keep(page).get_json()["items"][:3]:
+        keep(
+            client.get(
+                f"/v1/receipts/{tx['transaction_id']}?format=html", headers=counter.headers()
+            )
+        )
+    gw.sealer.seal_all()
+    exported = tmp_path / "log.jsonl"
+    runner.invoke(args=["audit", "export", str(exported)])
+
+    assert any('"succeeded"' in b for b in bodies)  # the scenario really ran
+    found = {}
+    for i, body in enumerate(bodies):
+        if _leaks(body):
+            found[f"response {i}"] = _leaks(body)
+    out, err = capfd.readouterr()
+    if _leaks(out + err):
+        found["logs"] = _leaks(out + err)
+    if _leaks(exported.read_text(encoding="utf-8")):
+        found["audit export"] = _leaks(exported.read_text(encoding="utf-8"))
+    metadata = MetaData()
+    metadata.reflect(gw.store.engine)
+    with gw.store.engine.connect() as connection:
+        for table in metadata.sorted_tables:
+            for row in connection.execute(select(table)):
+                text = ascii_digits(" ".join(map(str, row)))
+                if _leaks(text):
+                    found[f"{table.name} row"] = _leaks(text)
+    assert not found, found
