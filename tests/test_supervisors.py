@@ -252,3 +252,50 @@ def test_every_supervisor_read_and_action_is_logged(client, world, gw):
     assert [(a["office"], a["action"], a["reason"]) for a in actions] == [
         ("fars-1", "suspend", "forged documents")
     ]
+
+
+def _reveal_setup(client, gw, counter):
+    body = pay_body()
+    tx = client.post("/v1/transactions", json=body, headers=counter.headers()).get_json()
+    keys = {}
+    for sid, role, scope in (
+        ("reg", "regulator", None),
+        ("teh", "province", "Tehran"),
+        ("pb", "agency", "postbank"),
+    ):
+        supervisors.add(gw.store, sid, role, scope)
+        keys[sid] = {"Authorization": f"Bearer {supervisors.issue_key(gw.store, sid)}"}
+    return tx["transaction_id"], keys
+
+
+def test_only_the_regulator_reveals_personal_data_and_the_reason_is_logged(client, gw, counter):
+    tx, keys = _reveal_setup(client, gw, counter)
+    url = f"/v1/audit/transactions/{tx}/reveal"
+    reason = "court order 1405/123 on a forged-document case"
+    for who in ("teh", "pb"):
+        denied = client.post(url, json={"reason": reason}, headers=keys[who])
+        assert denied.status_code == 403
+    assert client.post(url, json={"reason": "why"}, headers=keys["reg"]).status_code == 400
+    assert client.post(url, json={"reason": reason}, headers=counter.headers()).status_code == 401
+    shown = client.post(url, json={"reason": reason}, headers=keys["reg"]).get_json()
+    assert shown["national_code"] == CITIZEN
+    gw.sealer.seal_all()
+    entries = client.get("/v1/audit/transactions?limit=5", headers=keys["reg"])
+    assert entries.status_code == 200
+    with gw.store.read() as session:
+        logged = [e.entry.decode() for e in session.scalars(select(LogEntry))]
+    reveals = [e for e in logged if "reveal_personal_data" in e]
+    assert len(reveals) == 3 and all(reason in e for e in reveals)  # refused tries too
+    assert not any(CITIZEN in e for e in logged)
+
+
+def test_a_sealed_value_opens_only_for_its_own_transaction(client, gw, counter):
+    from pishkhan_gateway.store.tables import Transaction
+
+    tx, _ = _reveal_setup(client, gw, counter)
+    other = client.post("/v1/transactions", json=pay_body(BILL_2), headers=counter.headers())
+    with gw.store.write() as session:
+        sealed = session.get(Transaction, tx).citizen_sealed
+        session.get(Transaction, other.get_json()["transaction_id"]).citizen_sealed = sealed
+    with pytest.raises(ValueError):
+        gw.vault.open(other.get_json()["transaction_id"], sealed)

@@ -41,6 +41,13 @@ SETTINGS: dict[str, tuple[Any, Any, str]] = {
         "and mobiles; default `<DATA_DIR>/pseudonym.key`, created "
         "0600 on first start.",
     ),
+    "ENCRYPTION_KEY_FILE": (
+        None,
+        str,
+        "32-byte AES-256-GCM key sealing the citizen's national code and mobile with each "
+        "transaction (revealed only to a regulator, with a logged reason); default "
+        "`<DATA_DIR>/encryption.key`, created 0600 on first start.",
+    ),
     "CONTRACTS_DIR": (
         "contracts",
         str,
@@ -135,4 +142,6 @@ def complete(config: dict[str, Any]) -> dict[str, Any]:
         config["SIGNING_KEY_FILE"] = str(data / "signing-key.pem")
     if not config.get("PSEUDONYM_KEY_FILE"):
         config["PSEUDONYM_KEY_FILE"] = str(data / "pseudonym.key")
+    if not config.get("ENCRYPTION_KEY_FILE"):
+        config["ENCRYPTION_KEY_FILE"] = str(data / "encryption.key")
     return config

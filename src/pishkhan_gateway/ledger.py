@@ -44,6 +44,7 @@ class Outcome:
     agency: str | None = None
     kind: str | None = None
     citizen: str | None = None
+    citizen_sealed: str | None = None  # national code and mobile, AES-GCM (vault.py)
     agency_amount: int | None = None
     office_fee: int | None = None
     fee_cap: int | None = None
@@ -167,6 +168,7 @@ def record(
                 code=outcome.code,
                 http_status=status,
                 citizen=outcome.citizen,
+                citizen_sealed=outcome.citizen_sealed,
                 agency_amount=outcome.agency_amount,
                 office_fee=outcome.office_fee,
                 total=outcome.total,

@@ -98,6 +98,11 @@ def submit(gw: Gateway, submission: Submission) -> Reply:
                 idempotency_key=submission.idempotency_key,
             ),
         )
+        if citizen.national_code:
+            sealed = {"national_code": citizen.national_code}
+            if citizen.mobile:
+                sealed["mobile"] = citizen.mobile
+            out.citizen_sealed = gw.vault.seal(out.transaction_id, sealed)
         check_tariff(gw, service, body, out, office.category)
         if submission.idempotency_key is not None:
             out.idempotency_key = check_key(submission.idempotency_key)

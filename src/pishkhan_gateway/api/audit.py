@@ -18,7 +18,7 @@ from pishkhan_gateway.api.problem import json_response
 from pishkhan_gateway.errors import Forbidden, InvalidRequest, NotFound
 from pishkhan_gateway.gateway import Gateway
 from pishkhan_gateway.sealer import latest_head, node_lookup
-from pishkhan_gateway.store.tables import LogEntry, Office
+from pishkhan_gateway.store.tables import LogEntry, Office, Transaction
 from pishkhan_gateway.supervisors import Scope
 
 bp = Blueprint("audit", __name__)
@@ -195,6 +195,26 @@ def export() -> Response:
         mimetype=mimetype,
         headers={"Content-Disposition": f"attachment; filename=pishkhan-transactions.{fmt}"},
     )
+
+
+@bp.post("/v1/audit/transactions/<transaction_id>/reveal")
+def reveal(transaction_id: str) -> Response:
+    """The citizen's national code and mobile of one transaction, for the regulator only, with
+    a stated reason; the request (who, which transaction, why) is logged before anything opens."""
+    gw = _gateway()
+    body = request.get_json(silent=True) or {}
+    reason = str(body.get("reason", "")).strip()
+    if not 10 <= len(reason) <= 2000:
+        raise InvalidRequest("state the legal reason (10-2000 characters)", field="reason")
+    scope = _supervisor("reveal_personal_data", transaction=transaction_id, reason=reason)
+    if scope.role != "regulator":
+        raise Forbidden("only the regulator may reveal personal data")
+    with gw.store.read() as session:
+        row = session.get(Transaction, transaction_id)
+    if row is None or row.citizen_sealed is None:
+        raise NotFound(f"no sealed personal data for transaction {transaction_id}")
+    revealed = gw.vault.open(transaction_id, row.citizen_sealed)
+    return json_response({"transaction_id": transaction_id, "reason": reason, **revealed})
 
 
 @bp.get("/v1/audit/offices/<office_id>/scorecard")

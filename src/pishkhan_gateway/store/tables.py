@@ -90,6 +90,7 @@ class Transaction(Base):
     code: Mapped[str | None] = mapped_column(String(64))
     http_status: Mapped[int] = mapped_column(Integer)
     citizen: Mapped[str | None] = mapped_column(String(64), index=True)  # pseudonym
+    citizen_sealed: Mapped[str | None] = mapped_column(Text)  # AES-GCM, see vault.py
     agency_amount: Mapped[int | None] = mapped_column(BigInteger)
     office_fee: Mapped[int | None] = mapped_column(BigInteger)
     total: Mapped[int | None] = mapped_column(BigInteger)
