@@ -309,3 +309,49 @@ def test_identity_cache_can_be_turned_off(client, counter, sandbox, gw):
         reply = transact(client, counter, "insurance.socialsecurity.history", {}, FULL_CITIZEN)
         assert reply.status_code == 201
     assert sandbox.state("civilregistry")["calls"]["GetPerson"] == 2
+
+
+# -- operators -----------------------------------------------------------------------------------
+
+OPERATOR_2 = {"national_code": "0084575948", "birth_date": "1372-02-28"}
+
+
+def test_an_office_registers_operators_matched_at_the_registry(client, counter):
+    def register(person):
+        return client.post("/v1/operators", json=person, headers=counter.headers())
+
+    assert register(dict(OPERATOR_2, birth_date="1372-02-27")).get_json()["code"] == (
+        "identity_mismatch"
+    )
+    assert register({"national_code": "0963695398", "birth_date": "1340-07-15"}).get_json()[
+        "code"
+    ] == ("citizen_deceased")
+    assert register({"national_code": "0084575948"}).status_code == 400
+    assert register(OPERATOR_2).status_code == 201
+    listed = client.get("/v1/operators", headers=counter.headers()).get_json()["operators"]
+    assert len(listed) == 2 and "0084575948" not in str(listed)
+    as_new = {"X-Operator": OPERATOR_2["national_code"]}
+    body = {"service": "postbank.bill.inquiry", "params": BILL}
+    reply = client.post("/v1/transactions", json=body, headers=counter.headers(**as_new))
+    assert reply.status_code == 201
+    # revoked: refused on the very next request
+    revoke = client.post(
+        "/v1/operators/revoke", json={"national_code": "0084575948"}, headers=counter.headers()
+    )
+    assert revoke.status_code == 200
+    reply = client.post("/v1/transactions", json=body, headers=counter.headers(**as_new))
+    assert reply.get_json()["code"] == "operator_not_registered"
+
+
+def test_operators_cli_matches_at_the_registry_when_given_a_birth_date(runner, counter):
+    bad = runner.invoke(
+        args=["operators", "add", counter.office_id, "0084575948", "--birth-date", "1372-02-27"]
+    )
+    assert bad.exit_code != 0 and "do not match the Civil Registry" in bad.output
+    good = runner.invoke(
+        args=["operators", "add", counter.office_id, "0084575948", "--birth-date", "1372-02-28"]
+    )
+    assert good.exit_code == 0, good.output
+    assert "Civil Registry" in good.stderr
+    revoked = runner.invoke(args=["operators", "revoke", counter.office_id, "0084575948"])
+    assert revoked.exit_code == 0, revoked.output

@@ -20,6 +20,7 @@ from flask.cli import AppGroup, with_appcontext
 from pishkhan_gateway import auditing, offices, supervisors
 from pishkhan_gateway.errors import GatewayError
 from pishkhan_gateway.gateway import Gateway
+from pishkhan_gateway.identity import verify_before_otp
 from pishkhan_gateway.reconcile import reconcile
 from pishkhan_gateway.running import demo, sandbox, serve
 from pishkhan_gateway.tariffs import CATEGORIES, indexed, read_schedule_file
@@ -171,14 +172,40 @@ def offices_revoke_key(credential: str) -> None:
 @operators_cli.command("add")
 @click.argument("office_id")
 @click.argument("national_code")
-def operators_add(office_id: str, national_code: str) -> None:
+@click.option(
+    "--birth-date",
+    default=None,
+    help="Jalali birth date: match the operator at the Civil Registry (identity level 2) first",
+)
+def operators_add(office_id: str, national_code: str, birth_date: str | None) -> None:
     """Register an operator (by national code) to an office."""
     gw = _gw()
     try:
+        if birth_date is not None:
+            verify_before_otp(
+                level=2,
+                citizen={"national_code": national_code, "birth_date": birth_date},
+                plugins=gw.plugins,
+                agencies=gw.agencies(),
+            )
         offices.add_operator(gw.store, gw.pseudonyms, office_id, national_code)
     except GatewayError as exc:
         _fail(exc)
-    click.echo(f"operator registered to {office_id}", err=True)
+    level = "matched at the Civil Registry" if birth_date else "national code checked only"
+    click.echo(f"operator registered to {office_id} ({level})", err=True)
+
+
+@operators_cli.command("revoke")
+@click.argument("office_id")
+@click.argument("national_code")
+def operators_revoke(office_id: str, national_code: str) -> None:
+    """Revoke an operator of an office (effective on the next request)."""
+    gw = _gw()
+    try:
+        offices.revoke_operator(gw.store, gw.pseudonyms, office_id, national_code)
+    except GatewayError as exc:
+        _fail(exc)
+    click.echo(f"operator revoked at {office_id}", err=True)
 
 
 @tariffs_cli.command("load")

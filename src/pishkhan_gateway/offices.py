@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -19,6 +20,7 @@ from pishkhan_gateway.errors import (
     InvalidNationalCode,
     InvalidRequest,
     LicenceExpired,
+    NotFound,
     OfficeRevoked,
     OfficeSuspended,
     OperatorNotRegistered,
@@ -183,6 +185,40 @@ def add_operator(
             )
     except IntegrityError:
         raise InvalidRequest("this operator is already registered to the office") from None
+
+
+def revoke_operator(
+    store: Store, pseudonyms: Pseudonymizer, office_id: str, national_code: str
+) -> None:
+    """Revoke an operator of an office, effective on the next request."""
+    pseudonym = pseudonyms.national_code(normalise_national_code(national_code))
+    with store.write() as session:
+        operator = session.scalar(
+            select(Operator).where(
+                Operator.office_id == office_id,
+                Operator.national_code_hmac == pseudonym,
+                Operator.revoked_at.is_(None),
+            )
+        )
+        if operator is None:
+            raise NotFound("no such active operator at this office")
+        operator.revoked_at = utcnow()
+
+
+def list_operators(store: Store, office_id: str) -> list[dict[str, Any]]:
+    """An office's operators: registration number and dates (never the national code)."""
+    with store.read() as session:
+        rows = session.scalars(
+            select(Operator).where(Operator.office_id == office_id).order_by(Operator.id)
+        )
+        return [
+            {
+                "operator": row.id,
+                "registered": row.created_at.isoformat(),
+                "revoked": row.revoked_at.isoformat() if row.revoked_at else None,
+            }
+            for row in rows
+        ]
 
 
 def authenticate(store: Store, authorization: str | None) -> OfficeView:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import base64
+from typing import Any
 
+import structlog
 from flask import Blueprint, Response, current_app, render_template, request
 from sqlalchemy import select
 
@@ -20,6 +22,7 @@ from pishkhan_gateway.store.tables import LogEntry
 from pishkhan_gateway.tariffs import TEHRAN
 
 bp = Blueprint("offices", __name__, url_prefix="/v1")
+log = structlog.get_logger(__name__)
 
 
 def _gateway() -> Gateway:
@@ -46,6 +49,53 @@ def create_transaction() -> Response:
     )
     mimetype = "application/json" if reply.status < 400 else PROBLEM
     return json_response(reply.body, reply.status, reply.headers, mimetype)
+
+
+def _operator_body() -> dict[str, Any]:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or not isinstance(body.get("national_code"), str):
+        raise InvalidRequest('send {"national_code": …}', field="national_code")
+    return body
+
+
+@bp.get("/operators")
+def list_operators() -> Response:
+    """The office's operators (numbers and dates; national codes are never stored)."""
+    return json_response({"operators": offices.list_operators(_gateway().store, _office().id)})
+
+
+@bp.post("/operators")
+def register_operator() -> Response:
+    """Register an operator of this office, matched at the Civil Registry (identity level 2).
+
+    Body ``{"national_code", "birth_date"}`` (Jalali). Refusals are the identity codes.
+    """
+    gw = _gateway()
+    office = _office()
+    offices.check_licence(office)
+    body = _operator_body()
+    if not body.get("birth_date"):
+        raise InvalidRequest("birth_date (Jalali) matches the operator at the Civil Registry")
+    person = verify_before_otp(
+        level=2,
+        citizen={"national_code": body["national_code"], "birth_date": body.get("birth_date")},
+        plugins=gw.plugins,
+        agencies=gw.agencies(),
+        cache=gw.identity_cache,
+    )
+    offices.add_operator(gw.store, gw.pseudonyms, office.id, person.national_code or "")
+    log.info("operator_registered", office_id=office.id)
+    return json_response({"registered": True, "identity_level": 2}, 201)
+
+
+@bp.post("/operators/revoke")
+def revoke_operator() -> Response:
+    """Revoke an operator of this office (body ``{"national_code"}``); effective at once."""
+    gw = _gateway()
+    office = _office()
+    offices.revoke_operator(gw.store, gw.pseudonyms, office.id, _operator_body()["national_code"])
+    log.info("operator_revoked", office_id=office.id)
+    return json_response({"revoked": True})
 
 
 @bp.post("/otp")
