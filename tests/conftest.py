@@ -235,6 +235,7 @@ def make_app(
         "IDEMPOTENCY_WAIT_SECONDS": 15,
         "BREAKER_RESET_SECONDS": 30,
         "SEAL_INTERVAL_SECONDS": 0,  # tests seal explicitly, so what they check is deterministic
+        "AUTH_FAILURE_LIMIT": "100000/minute",  # tests refuse many on purpose; see test_throttle
         "AGENCIES": {name: {"url": url, "timeout": "5"} for name, url in sandboxes.items()},
     }
     config.update(overrides)

@@ -10,6 +10,7 @@ from typing import Any
 import structlog
 from flask import Flask, Response, g, request
 
+from pishkhan_gateway import throttle
 from pishkhan_gateway.api import audit as audit_api
 from pishkhan_gateway.api import offices as offices_api
 from pishkhan_gateway.api import system as system_api
@@ -49,6 +50,7 @@ def create_app(
     app.extensions["pishkhan"] = Gateway(app.config, plugins)
 
     _request_ids(app)
+    throttle.install(app)
     register_error_handlers(app)
     app.register_blueprint(offices_api.bp)
     app.register_blueprint(system_api.bp)

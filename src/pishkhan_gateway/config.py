@@ -81,6 +81,18 @@ SETTINGS: dict[str, tuple[Any, Any, str]] = {
         int,
         "Most entries one seal folds in (bounds how long it holds the SQLite writer).",
     ),
+    "AUTH_FAILURE_LIMIT": (
+        "20/minute",
+        str,
+        "Failed authentications (bad credential, unregistered operator) one client address may "
+        "make before it is refused with `too_many_failures` (429).",
+    ),
+    "AUTH_FAILURE_STORAGE": (
+        "memory://",
+        str,
+        "Where failed authentications are counted: `memory://` per process, or a shared "
+        "`redis://…` / `memcached://…` for all workers and hosts.",
+    ),
     "IDENTITY_CACHE_SECONDS": (
         60.0,
         _float,

@@ -11,7 +11,8 @@ could not be done; nothing happened) or ``unknown`` (it may have happened; recon
     ├── NotSealedYet            not_sealed_yet
     ├── RequestError            invalid_request, unsupported_media_type, payload_too_large,
     │                           not_found, method_not_allowed
-    ├── AuthenticationError     unauthorized, forbidden, operator_not_registered
+    ├── AuthenticationError     unauthorized, forbidden, operator_not_registered,
+    │                           too_many_failures
     ├── LicenceError            office_suspended, office_revoked, licence_expired
     ├── ServiceError            unknown_service, invalid_params
     ├── IdentityError           invalid_national_code, identity_mismatch, citizen_deceased,
@@ -302,6 +303,19 @@ OtpInvalid = _error(
 )
 
 
+class TooManyFailures(AuthenticationError):
+    """Too many failed authentications from this client (``too_many_failures``, 429)."""
+
+    code = "too_many_failures"
+    status = 429
+    title = "Too many failed authentications; try again later"
+    message_fa = "تعداد تلاش‌های ناموفق ورود بیش از حد مجاز است؛ بعداً دوباره تلاش کنید"
+
+    def __init__(self, detail: str | None = None, *, retry_after: int = 60) -> None:
+        super().__init__(detail)
+        self.headers = {"Retry-After": str(retry_after)}
+
+
 class OtpRateLimited(IdentityError):
     """Too many one-time codes were sent to this mobile lately (``otp_rate_limited``, 429)."""
 
@@ -428,6 +442,7 @@ ALL_ERRORS: tuple[type[GatewayError], ...] = (
     MethodNotAllowed,
     Unauthorized,
     OperatorNotRegistered,
+    TooManyFailures,
     OfficeSuspended,
     OfficeRevoked,
     LicenceExpired,
