@@ -355,3 +355,46 @@ def test_operators_cli_matches_at_the_registry_when_given_a_birth_date(runner, c
     assert "Civil Registry" in good.stderr
     revoked = runner.invoke(args=["operators", "revoke", counter.office_id, "0084575948"])
     assert revoked.exit_code == 0, revoked.output
+
+
+# -- every identity refusal, through the endpoint, recorded ----------------------------------------
+
+DUPLICATE = "civilregistry.birth_certificate.duplicate"
+
+
+@pytest.mark.parametrize(
+    "citizen, code, status",
+    [
+        ({"national_code": "0499370898"}, "invalid_national_code", 422),
+        (dict(FULL_CITIZEN, birth_date="1369-05-13"), "identity_mismatch", 422),
+        ({"national_code": "0963695398", "birth_date": "1340-07-15"}, "citizen_deceased", 422),
+        (dict(FULL_CITIZEN, mobile="09122223344"), "mobile_not_owned", 422),
+        (FULL_CITIZEN, "otp_required", 401),
+        (dict(FULL_CITIZEN, otp="12345x"), "otp_invalid", 401),
+    ],
+)
+def test_each_identity_refusal_is_returned_and_recorded(client, counter, citizen, code, status):
+    reply = transact(client, counter, DUPLICATE, {"reason": "lost"}, citizen)
+    body = reply.get_json()
+    assert (reply.status_code, body["code"]) == (status, code), body
+    recorded = client.get(f"/v1/transactions/{body['transaction_id']}", headers=counter.headers())
+    assert recorded.get_json()["code"] == code
+    assert recorded.get_json()["status"] == "refused"
+
+
+def test_a_telecom_outage_fails_level_three_closed(client, counter, sandbox, gw):
+    sandbox.faults("telecom", mode="http503", only="ownership")
+    reply = transact(client, counter, DUPLICATE, {"reason": "lost"}, dict(FULL_CITIZEN, otp="1"))
+    assert reply.status_code == 503
+    assert reply.get_json()["code"] == "identity_unavailable"
+    assert sandbox.state("civilregistry")["calls"]["RequestDuplicateBirthCertificate"] == 0
+
+
+def test_an_expired_code_is_refused(client, counter, sandbox, gw):
+    import datetime as dt
+
+    gw.otps.ttl = dt.timedelta(seconds=-1)  # every code is born expired
+    code = send_otp(client, counter, sandbox, DUPLICATE, FULL_CITIZEN)
+    reply = transact(client, counter, DUPLICATE, {"reason": "lost"}, dict(FULL_CITIZEN, otp=code))
+    assert reply.get_json()["code"] == "otp_invalid"
+    assert "expired" in reply.get_json()["detail"]
