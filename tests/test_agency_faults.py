@@ -9,21 +9,12 @@ import time
 import pytest
 
 from conftest import BILL, BILL_2, pay_body
+from pishkhan_gateway.testkit import FAULT_OUTCOMES
 
 INQUIRY = {"service": "postbank.bill.inquiry", "params": BILL}
 
-# fault → (inquiry code, inquiry outcome, payment code, payment outcome)
-MATRIX = {
-    "http500": ("agency_error", "failed", "agency_timeout", "unknown"),
-    "http503": ("agency_unavailable", "failed", "agency_unavailable", "failed"),
-    "soap_fault": ("agency_unavailable", "failed", "agency_unavailable", "failed"),
-    "malformed": ("agency_error", "failed", "agency_timeout", "unknown"),
-    "hang": ("agency_timeout", "failed", "agency_timeout", "unknown"),
-    "slow_reply": ("agency_timeout", "failed", "agency_timeout", "unknown"),
-    "drop_after_apply": ("agency_error", "failed", "agency_timeout", "unknown"),
-    "oversized": ("agency_error", "failed", "agency_timeout", "unknown"),
-    "xxe": ("agency_error", "failed", "agency_timeout", "unknown"),
-}
+# fault → ((inquiry code, outcome), (payment code, outcome)): the documented table
+MATRIX = FAULT_OUTCOMES
 
 
 @pytest.fixture
@@ -41,7 +32,7 @@ def test_fault_knob_yields_the_documented_code(fast, client, counter, gw, sandbo
     started = time.monotonic()
     problem = client.post("/v1/transactions", json=body, headers=counter.headers()).get_json()
     elapsed = time.monotonic() - started
-    code, outcome = MATRIX[fault][:2] if kind == "inquiry" else MATRIX[fault][2:]
+    code, outcome = MATRIX[fault][0 if kind == "inquiry" else 1]
     assert (problem["code"], problem["outcome"]) == (code, outcome), problem
     assert elapsed < 0.5 + 1.0  # the agency timeout bounds the wait (generous on a busy CI)
     with gw.store.read() as session:

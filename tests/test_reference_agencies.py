@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from conftest import BILL, CITIZEN
+from pishkhan_gateway.testkit import FAULT_OUTCOMES
 
 BIRTH_DATE = "1369-05-12"
 MOBILE = "09121234567"
@@ -210,18 +211,8 @@ FAULTED = {
         ("insurance.socialsecurity.premium.pay", {"bracket": 1, "months": 1}, "PayPremium"),
     ),
 }
-# fault → (inquiry code and outcome, payment/request code and outcome)
-EXPECTED = {
-    "http500": (("agency_error", "failed"), ("agency_timeout", "unknown")),
-    "http503": (("agency_unavailable", "failed"), ("agency_unavailable", "failed")),
-    "soap_fault": (("agency_unavailable", "failed"), ("agency_unavailable", "failed")),
-    "malformed": (("agency_error", "failed"), ("agency_timeout", "unknown")),
-    "hang": (("agency_timeout", "failed"), ("agency_timeout", "unknown")),
-    "slow_reply": (("agency_timeout", "failed"), ("agency_timeout", "unknown")),
-    "drop_after_apply": (("agency_error", "failed"), ("agency_timeout", "unknown")),
-    "oversized": (("agency_error", "failed"), ("agency_timeout", "unknown")),
-    "xxe": (("agency_error", "failed"), ("agency_timeout", "unknown")),
-}
+# fault → (inquiry code and outcome, payment/request code and outcome): the documented table
+EXPECTED = FAULT_OUTCOMES
 CASES = [
     (agency, fault, kind)
     for agency in FAULTED

@@ -23,8 +23,8 @@ import jsonschema
 import requests
 
 from pishkhan_gateway.agency import AgencyContext
-from pishkhan_gateway.errors import AgencyRejected, AgencyTimeout, AgencyUnavailable
-from pishkhan_gateway.soap import MAX_REPLY_BYTES, unclear
+from pishkhan_gateway.errors import AgencyRejected, AgencyUnavailable
+from pishkhan_gateway.soap import MAX_REPLY_BYTES, transport_failure, unclear
 
 
 @functools.lru_cache(maxsize=64)
@@ -64,14 +64,8 @@ def call(
         )
         with response:
             body = _read(response)
-    except requests.exceptions.ConnectTimeout:
-        raise AgencyUnavailable("the agency did not accept the connection in time") from None
-    except requests.exceptions.Timeout:
-        raise AgencyTimeout("the agency did not answer in time") from None
-    except requests.exceptions.ConnectionError as exc:
-        if "NewConnectionError" in repr(exc) or "Connection refused" in repr(exc):
-            raise AgencyUnavailable("the agency refused the connection") from None
-        raise unclear(kind, "the connection to the agency broke") from None
+    except requests.exceptions.RequestException as exc:
+        raise transport_failure(kind, exc) from None
     except ValueError:
         raise unclear(kind, "the agency's reply was refused as too large") from None
     if response.status_code == 503:

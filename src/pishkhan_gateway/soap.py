@@ -77,6 +77,21 @@ def unclear(kind: str, detail: str) -> GatewayError:
     return AgencyTimeout(f"{detail}; the outcome is unknown and will be reconciled")
 
 
+def transport_failure(kind: str, exc: requests.exceptions.RequestException) -> GatewayError:
+    """The gateway's error for a failed HTTP exchange (shared by ``soap`` and ``rest``): not
+    connected means the agency did not act; a read timeout or a broken connection may mean it did.
+    """
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return AgencyUnavailable("the agency did not accept the connection in time")
+    if isinstance(exc, requests.exceptions.Timeout):
+        return AgencyTimeout("the agency did not answer in time")
+    if isinstance(exc, requests.exceptions.ConnectionError) and (
+        "NewConnectionError" in repr(exc) or "Connection refused" in repr(exc)
+    ):
+        return AgencyUnavailable("the agency refused the connection")
+    return unclear(kind, "the connection to the agency broke")
+
+
 def _fault_code(fault: zeep.exceptions.Fault) -> str | None:
     if fault.detail is None:
         return None
@@ -101,14 +116,8 @@ def call(kind: str, operation: Callable[..., Any], **args: Any) -> Any:
         if code or (fault.code or "").lower().endswith("client"):
             raise AgencyRejected(fault.message or "rejected", agency_code=code) from None
         raise AgencyUnavailable(f"the agency reported a server fault: {fault.message}") from None
-    except requests.exceptions.ConnectTimeout:
-        raise AgencyUnavailable("the agency did not accept the connection in time") from None
-    except requests.exceptions.Timeout:
-        raise AgencyTimeout("the agency did not answer in time") from None
-    except requests.exceptions.ConnectionError as exc:
-        if "NewConnectionError" in repr(exc) or "Connection refused" in repr(exc):
-            raise AgencyUnavailable("the agency refused the connection") from None
-        raise unclear(kind, "the connection to the agency broke") from None
+    except requests.exceptions.RequestException as exc:
+        raise transport_failure(kind, exc) from None
     except zeep.exceptions.TransportError as exc:
         if exc.status_code == 503:
             raise AgencyUnavailable("the agency answered HTTP 503") from None
