@@ -18,7 +18,7 @@ from pishkhan_gateway.api.problem import json_response
 from pishkhan_gateway.errors import Forbidden, InvalidRequest, NotFound
 from pishkhan_gateway.gateway import Gateway
 from pishkhan_gateway.sealer import latest_head, node_lookup
-from pishkhan_gateway.store.tables import LogEntry, Office, Transaction
+from pishkhan_gateway.store.tables import LogEntry, Transaction
 from pishkhan_gateway.supervisors import Scope
 
 bp = Blueprint("audit", __name__)
@@ -33,16 +33,7 @@ def _supervisor(action: str, **details: Any) -> Scope:
     """Authenticate the supervisor and log the access before anything is read."""
     gw = _gateway()
     scope = supervisors.authenticate(gw.store, request.headers.get("Authorization"))
-    ledger.record_event(
-        gw.store,
-        {
-            "type": "supervisor_access",
-            "supervisor": scope.supervisor_id,
-            "scope": scope.label,
-            "action": action,
-            "details": details,
-        },
-    )
+    oversight.log_access(gw.store, scope, action, **details)
     return scope
 
 
@@ -81,14 +72,6 @@ def public_key() -> Response:
     )
 
 
-def _province_of(session: Any, office_id: str | None, cache: dict[str, str | None]) -> str | None:
-    if office_id is None:
-        return None
-    if office_id not in cache:
-        cache[office_id] = session.scalar(select(Office.province).where(Office.id == office_id))
-    return cache[office_id]
-
-
 @bp.get("/v1/audit/entries")
 def entries() -> Response:
     """Entries [start, end) as exact bytes (base64), in order; out-of-scope ones are null."""
@@ -109,7 +92,7 @@ def entries() -> Response:
             raw = bytes(entry)
             decoded = json.loads(raw)
             visible = scope.sees_entry(
-                decoded, _province_of(session, decoded.get("office"), provinces)
+                decoded, oversight.province_of(session, decoded.get("office"), provinces)
             )
             out.append(base64.b64encode(raw).decode() if visible else None)
     return json_response({"start": start, "end": start + len(out), "entries": out})
@@ -120,32 +103,7 @@ def inclusion_proof() -> Response:
     """RFC 6962 audit path for the entry at ``index`` in the tree of ``tree_size``."""
     index, size = _int("index"), _int("tree_size")
     scope = _supervisor("proof_inclusion", index=index, tree_size=size)
-    return json_response(_inclusion(index, size, scope))
-
-
-def _inclusion(index: int, size: int, scope: Scope | None) -> dict[str, Any]:
-    gw = _gateway()
-    with gw.store.read() as session:
-        head = latest_head(session)
-        if head is None or size > head.tree_size or index >= size:
-            raise InvalidRequest(
-                "need index < tree_size <= the latest signed tree size", field="tree_size"
-            )
-        entry = session.scalar(select(LogEntry.entry).where(LogEntry.index == index))
-        if entry is None:
-            raise NotFound(f"no entry {index}")
-        decoded = json.loads(bytes(entry))
-        if scope is not None and not scope.sees_entry(
-            decoded, _province_of(session, decoded.get("office"), {})
-        ):
-            raise NotFound(f"no entry {index} in your scope")
-        path = merkle.inclusion_path(node_lookup(session), index, size)
-    return {
-        "index": index,
-        "tree_size": size,
-        "leaf_hash": merkle.leaf_hash(bytes(entry)).hex(),
-        "audit_path": [p.hex() for p in path],
-    }
+    return json_response(oversight.inclusion(_gateway().store, index, size, scope))
 
 
 @bp.get("/v1/audit/proof/consistency")
