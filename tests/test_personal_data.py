@@ -80,6 +80,9 @@ def test_no_national_code_or_mobile_in_logs_rows_exports_or_bodies(
     keep(client.get("/v1/audit/export?format=csv", headers=auth))
     keep(client.get("/v1/audit/export?format=jsonl", headers=auth))
     keep(client.get("/v1/audit/offices/office-1/scorecard", headers=auth))
+    client.post("/console/signin", data={"credential": auth["Authorization"].split()[1]})
+    keep(client.get(f"/console/transactions?national_code={FULL_CITIZEN['national_code']}"))
+    keep(client.get(f"/console/export.csv?national_code={FULL_CITIZEN['national_code']}"))
     page = client.get("/v1/transactions?limit=5&outcome=succeeded", headers=counter.headers())
     for tx in keep(page).get_json()["items"][:3]:
         keep(

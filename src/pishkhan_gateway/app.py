@@ -12,6 +12,7 @@ from flask import Flask, Response, g, request
 
 from pishkhan_gateway import throttle
 from pishkhan_gateway.api import audit as audit_api
+from pishkhan_gateway.api import console as console_api
 from pishkhan_gateway.api import offices as offices_api
 from pishkhan_gateway.api import system as system_api
 from pishkhan_gateway.api.problem import register_error_handlers
@@ -20,6 +21,7 @@ from pishkhan_gateway.config import complete, from_env
 from pishkhan_gateway.gateway import Gateway
 from pishkhan_gateway.logs import configure_logging
 from pishkhan_gateway.plugins import Plugins, load_plugins
+from pishkhan_gateway.signing import load_or_create_secret
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
@@ -44,6 +46,15 @@ def create_app(
     app = Flask("pishkhan_gateway")
     app.config.update(settings)
     app.config["MAX_CONTENT_LENGTH"] = int(settings["MAX_BODY_BYTES"])
+    # The console's session cookie: signed with a key from a file, never readable by scripts,
+    # never sent cross-site; Secure when the gateway is served over TLS.
+    app.secret_key = load_or_create_secret(settings["SESSION_KEY_FILE"])
+    app.config.update(
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Strict",
+        SESSION_COOKIE_SECURE=bool(settings["SECURE_COOKIES"]),
+        SESSION_COOKIE_PATH="/console",
+    )
     if plugins is None:
         blocked = [p.strip() for p in str(settings["DISABLED_PLUGINS"]).split(",") if p.strip()]
         plugins = load_plugins(blocked=blocked, extra=extra_plugins)
@@ -55,6 +66,7 @@ def create_app(
     app.register_blueprint(offices_api.bp)
     app.register_blueprint(system_api.bp)
     app.register_blueprint(audit_api.bp)
+    app.register_blueprint(console_api.bp)
     register_commands(app)
     return app
 

@@ -34,8 +34,8 @@ from sqlalchemy import select, text
 
 from pishkhan_gateway import merkle
 from pishkhan_gateway.signing import Signer, verify
-from pishkhan_gateway.store import Store
-from pishkhan_gateway.store.tables import LogEntry, TreeHead
+from pishkhan_gateway.store import Store, utcnow
+from pishkhan_gateway.store.tables import AuditRun, LogEntry, TreeHead
 
 _STREAM = {"yield_per": 5000}
 # Transaction-row fields compared with the entry (SELECT order in verify_store follows this).
@@ -290,6 +290,27 @@ def verify_store(store: Store, public_key: Ed25519PublicKey, *, deep: bool = Fal
             rows = ((r[0], dict(zip(columns, r[1:], strict=True))) for r in cursor)
         report.findings.extend(locate(entries, leaves, rows))
     return report
+
+
+def record_run(store: Store, report: Report) -> None:
+    """Keep the result of a database verification (the console's integrity page shows it)."""
+    with store.write() as session:
+        session.add(
+            AuditRun(
+                finished_at=utcnow(),
+                ok=report.ok,
+                entries=report.entries,
+                heads=report.heads,
+                problems=len(report.findings),
+                detail="\n".join(str(f) for f in report.findings[:20]),
+            )
+        )
+
+
+def last_run(store: Store) -> AuditRun | None:
+    """The most recent recorded verification."""
+    with store.read() as session:
+        return session.scalar(select(AuditRun).order_by(AuditRun.id.desc()).limit(1))
 
 
 def export_log(store: Store, signer: Signer, path: Path) -> int:

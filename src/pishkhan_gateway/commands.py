@@ -299,6 +299,7 @@ def audit_verify(export_file: Path | None, deep: bool, public_key: Path | None) 
         gw = _gw()
         key = load_pem_public_key(pem.encode()) if pem else gw.signer.public_key
         report = auditing.verify_store(gw.store, key, deep=deep)  # type: ignore[arg-type]
+        auditing.record_run(gw.store, report)
     for finding in report.findings:
         click.echo(str(finding))
     verdict = "OK" if report.ok else f"FAILED ({len(report.findings)} problems)"

@@ -48,6 +48,17 @@ SETTINGS: dict[str, tuple[Any, Any, str]] = {
         "transaction (revealed only to a regulator, with a logged reason); default "
         "`<DATA_DIR>/encryption.key`, created 0600 on first start.",
     ),
+    "SESSION_KEY_FILE": (
+        None,
+        str,
+        "Secret signing the console's session cookies; default `<DATA_DIR>/session.key`, "
+        "created 0600 on first start.",
+    ),
+    "SECURE_COOKIES": (
+        False,
+        lambda v: str(v).lower() in ("1", "true", "yes"),
+        "Mark the console's cookie Secure (set it when TLS terminates in front of the gateway).",
+    ),
     "CONTRACTS_DIR": (
         "contracts",
         str,
@@ -154,6 +165,8 @@ def complete(config: dict[str, Any]) -> dict[str, Any]:
         config["SIGNING_KEY_FILE"] = str(data / "signing-key.pem")
     if not config.get("PSEUDONYM_KEY_FILE"):
         config["PSEUDONYM_KEY_FILE"] = str(data / "pseudonym.key")
+    if not config.get("SESSION_KEY_FILE"):
+        config["SESSION_KEY_FILE"] = str(data / "session.key")
     if not config.get("ENCRYPTION_KEY_FILE"):
         config["ENCRYPTION_KEY_FILE"] = str(data / "encryption.key")
     return config

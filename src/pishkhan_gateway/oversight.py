@@ -98,7 +98,8 @@ class Filters:
 
     @classmethod
     def parse(cls, args: Mapping[str, str], pseudonyms: Pseudonymizer) -> Filters:
-        """From query arguments; the national code is pseudonymised here, server side."""
+        """From query arguments; the national code is pseudonymised here, server side
+        (``citizen`` takes a pseudonym directly, so a link can repeat a search without it)."""
         outcome = args.get("outcome")
         if outcome and outcome not in OUTCOMES:
             raise InvalidRequest(f"outcome must be one of {OUTCOMES}", field="outcome")
@@ -111,7 +112,11 @@ class Filters:
             code=args.get("code"),
             start=parse_moment(args["from"], "from") if args.get("from") else None,
             end=parse_moment(args["to"], "to", end=True) if args.get("to") else None,
-            citizen=pseudonyms.national_code(ascii_digits(code.strip())) if code else None,
+            citizen=(
+                pseudonyms.national_code(ascii_digits(code.strip()))
+                if code
+                else args.get("citizen") or None
+            ),
         )
 
     def described(self) -> dict[str, Any]:
@@ -331,7 +336,9 @@ def licence_action(
     }
 
 
-def log_access(store: Store, scope: Scope, action: str, **details: Any) -> int:
+def log_access(
+    store: Store, scope: Scope, action: str, details: Mapping[str, Any] | None = None
+) -> int:
     """Log a supervisor's read or action (before anything is shown); the entry's index."""
     return ledger.record_event(
         store,
@@ -340,7 +347,7 @@ def log_access(store: Store, scope: Scope, action: str, **details: Any) -> int:
             "supervisor": scope.supervisor_id,
             "scope": scope.label,
             "action": action,
-            "details": details,
+            "details": dict(details or {}),
         },
     )
 
@@ -378,4 +385,93 @@ def inclusion(store: Store, index: int, size: int, scope: Scope | None) -> dict[
         "leaf_hash": merkle.leaf_hash(bytes(entry)).hex(),
         "audit_path": [p.hex() for p in path],
         "entry": base64.b64encode(bytes(entry)).decode(),
+    }
+
+
+def daily(
+    store: Store, scope: Scope, office_id: str, start: dt.date, end: dt.date
+) -> list[dict[str, Any]]:
+    """Per Tehran day in [start, end]: transactions, fees, tariff violations, agency error rate
+    of one office (in scope) — the console's charts."""
+    lower = dt.datetime.combine(start, dt.time(0), tzinfo=TEHRAN)
+    upper = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(0), tzinfo=TEHRAN)
+    days = {start + dt.timedelta(days=i): _day() for i in range((end - start).days + 1)}
+    with store.read() as session:
+        rows = session.execute(
+            select(
+                Transaction.created_at,
+                Transaction.outcome,
+                Transaction.code,
+                Transaction.office_fee,
+            ).where(
+                Transaction.office_id == office_id,
+                scope.transactions(),
+                Transaction.created_at >= lower,
+                Transaction.created_at < upper,
+            )
+        )
+        for created, outcome, code, fee in rows:
+            moment = created if created.tzinfo else created.replace(tzinfo=dt.UTC)
+            day = days.get(moment.astimezone(TEHRAN).date())
+            if day is None:
+                continue
+            day["transactions"] += 1
+            if outcome == "succeeded":
+                day["office_fees"] += fee or 0
+                day["dispatched"] += 1
+            if code == "tariff_exceeded":
+                day["tariff_violations"] += 1
+            if code in AGENCY_ERROR_CODES:
+                day["agency_errors"] += 1
+                day["dispatched"] += 1
+    out = []
+    for date, day in days.items():
+        rate = day["agency_errors"] / day["dispatched"] if day["dispatched"] else 0.0
+        out.append(
+            {
+                "date": date.isoformat(),
+                "jalali": jdatetime.date.fromgregorian(date=date).strftime("%Y/%m/%d"),
+                "transactions": day["transactions"],
+                "office_fees": day["office_fees"],
+                "tariff_violations": day["tariff_violations"],
+                "agency_error_rate": round(rate, 4),
+            }
+        )
+    return out
+
+
+def _day() -> dict[str, int]:
+    return {
+        "transactions": 0,
+        "office_fees": 0,
+        "tariff_violations": 0,
+        "agency_errors": 0,
+        "dispatched": 0,
+    }
+
+
+def scorecard_of_agency(
+    store: Store, scope: Scope, agency: str, since: dt.datetime
+) -> dict[str, Any]:
+    """An agency's traffic since ``since`` (in scope): transactions, agency errors, error rate
+    over the calls that reached it."""
+    with store.read() as session:
+        total, errors, succeeded = session.execute(
+            select(
+                func.count(),
+                func.coalesce(
+                    func.sum(case((Transaction.code.in_(AGENCY_ERROR_CODES), 1), else_=0)), 0
+                ),
+                func.coalesce(func.sum(case((Transaction.outcome == "succeeded", 1), else_=0)), 0),
+            ).where(
+                Transaction.agency == agency,
+                Transaction.created_at >= since,
+                scope.transactions(),
+            )
+        ).one()
+    reached = int(errors) + int(succeeded)
+    return {
+        "transactions": int(total),
+        "agency_errors": int(errors),
+        "error_rate": round(int(errors) / reached, 4) if reached else 0.0,
     }

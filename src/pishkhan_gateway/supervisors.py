@@ -116,3 +116,14 @@ def authenticate(store: Store, authorization: str | None) -> Scope:
             raise Unauthorized()
         supervisor = session.get_one(Supervisor, row.supervisor_id)
         return Scope(supervisor.id, supervisor.role, supervisor.scope)
+
+
+def scope_of_credential(store: Store, credential_id: str) -> Scope:
+    """The scope of a credential already proven once (the console's session holds its id);
+    ``Unauthorized`` as soon as it is revoked."""
+    with store.read() as session:
+        row = session.get(SupervisorCredential, credential_id)
+        if row is None or row.revoked_at is not None:
+            raise Unauthorized("this credential has been revoked")
+        supervisor = session.get_one(Supervisor, row.supervisor_id)
+        return Scope(supervisor.id, supervisor.role, supervisor.scope)

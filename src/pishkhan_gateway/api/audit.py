@@ -33,7 +33,7 @@ def _supervisor(action: str, **details: Any) -> Scope:
     """Authenticate the supervisor and log the access before anything is read."""
     gw = _gateway()
     scope = supervisors.authenticate(gw.store, request.headers.get("Authorization"))
-    oversight.log_access(gw.store, scope, action, **details)
+    oversight.log_access(gw.store, scope, action, details)
     return scope
 
 

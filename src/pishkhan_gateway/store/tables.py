@@ -10,6 +10,7 @@ import datetime as dt
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Date,
     DateTime,
     ForeignKey,
@@ -221,3 +222,17 @@ class OneTimeCode(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     consumed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     consumed_key: Mapped[str | None] = mapped_column(String(255))  # the Idempotency-Key
+
+
+class AuditRun(Base):
+    """One run of ``audit verify`` over the database: when, what it checked, what it found."""
+
+    __tablename__ = "audit_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    finished_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    ok: Mapped[bool] = mapped_column(Boolean)
+    entries: Mapped[int] = mapped_column(BigInteger)
+    heads: Mapped[int] = mapped_column(Integer)
+    problems: Mapped[int] = mapped_column(Integer)
+    detail: Mapped[str] = mapped_column(Text)  # the first findings, one per line

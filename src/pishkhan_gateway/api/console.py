@@ -1,0 +1,363 @@
+"""The supervisor console at ``/console``: Persian, right to left, Jalali dates, server-rendered
+pages over the same oversight functions as the audit API, with the same scopes and the same
+access log. A little JavaScript (``static/console/console.js``) checks inclusion proofs and tree
+head signatures in the browser with WebCrypto, so a supervisor need not trust the server's word.
+
+Sign-in takes a supervisor credential once; the session cookie (signed, HttpOnly,
+SameSite=Strict) holds only the credential's id, re-checked on every request, so revoking the
+credential ends the session at once. Forms carry a per-session CSRF token.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hmac
+import json
+import secrets
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+import jdatetime
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    stream_with_context,
+    url_for,
+)
+from sqlalchemy import select
+
+from pishkhan_gateway import auditing, oversight, supervisors
+from pishkhan_gateway.errors import GatewayError, NotFound, Unauthorized
+from pishkhan_gateway.gateway import Gateway
+from pishkhan_gateway.ledger import jalali
+from pishkhan_gateway.receipts import persian_digits, rials
+from pishkhan_gateway.sealer import latest_head
+from pishkhan_gateway.store.tables import LogEntry, Office, Transaction
+from pishkhan_gateway.supervisors import Scope
+from pishkhan_gateway.tariffs import TEHRAN
+
+bp = Blueprint(
+    "console",
+    __name__,
+    url_prefix="/console",
+    static_folder="../static/console",
+    static_url_path="/static",
+)
+
+OUTCOME_FA = {"succeeded": "موفق", "refused": "رد شده", "failed": "ناموفق", "unknown": "نامعلوم"}
+STATUS_FA = {"active": "فعال", "suspended": "تعلیق", "revoked": "لغو شده"}
+ROLE_FA = {"regulator": "سازمان تنظیم مقررات", "province": "کارگروه استانی", "agency": "دستگاه"}
+ACTION_FA = {"suspend": "تعلیق", "reinstate": "رفع تعلیق", "revoke": "لغو مجوز"}
+
+
+def _gateway() -> Gateway:
+    return current_app.extensions["pishkhan"]
+
+
+# -- filters -------------------------------------------------------------------------------------
+
+
+@bp.app_template_filter("fa")
+def _fa(value: Any) -> str:
+    return "—" if value is None else persian_digits(value)
+
+
+@bp.app_template_filter("rials")
+def _rials(value: int | None) -> str:
+    return rials(value)
+
+
+@bp.app_template_filter("jalali")
+def _jalali(value: str | dt.datetime | None) -> str:
+    if value is None:
+        return "—"
+    moment = (
+        dt.datetime.fromisoformat(value.replace("Z", "+00:00")) if isinstance(value, str) else value
+    )
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return persian_digits(jalali(moment))
+
+
+@bp.app_template_filter("jalali_date")
+def _jalali_date(value: str | dt.date | None) -> str:
+    if value is None:
+        return "—"
+    day = dt.date.fromisoformat(value) if isinstance(value, str) else value
+    return persian_digits(jdatetime.date.fromgregorian(date=day).strftime("%Y/%m/%d"))
+
+
+@bp.app_template_filter("percent")
+def _percent(value: float) -> str:
+    return persian_digits(f"{value * 100:.1f}") + "٪"
+
+
+# -- session -------------------------------------------------------------------------------------
+
+
+def _scope() -> Scope:
+    """The signed-in supervisor, re-checked against the store (a revoked key ends it now)."""
+    credential_id = session.get("credential")
+    if not credential_id:
+        raise Unauthorized("sign in")
+    return supervisors.scope_of_credential(_gateway().store, credential_id)
+
+
+def signed_in(action: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Require a session; log the access (``console_<action>``) with the view's arguments."""
+
+    def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
+        @wraps(view)
+        def wrapper(**kwargs: Any) -> Any:
+            try:
+                g.scope = _scope()
+            except Unauthorized:
+                session.clear()
+                return redirect(url_for("console.signin", next=request.full_path))
+            details = {**kwargs, **_logged_args()}
+            oversight.log_access(_gateway().store, g.scope, f"console_{action}", details)
+            return view(**kwargs)
+
+        return wrapper
+
+    return decorate
+
+
+def _logged_args() -> dict[str, Any]:
+    """The query as the access log may hold it: a national code only as its pseudonym."""
+    args = {k: v for k, v in request.args.items() if v and k != "national_code"}
+    if request.args.get("national_code"):
+        filters = oversight.Filters.parse(request.args, _gateway().pseudonyms)
+        args["citizen"] = filters.citizen
+    return args
+
+
+def _csrf_token() -> str:
+    if "csrf" not in session:
+        session["csrf"] = secrets.token_urlsafe(24)
+    return session["csrf"]
+
+
+@bp.before_request
+def _check_csrf() -> None:
+    if request.method == "POST" and request.endpoint != "console.signin":
+        sent = request.form.get("csrf", "")
+        if not sent or not hmac.compare_digest(sent, session.get("csrf", "")):
+            abort(400, "the form has expired; reload the page")
+
+
+@bp.app_context_processor
+def _context() -> dict[str, Any]:
+    return {
+        "csrf_token": _csrf_token if request.blueprint == "console" else None,
+        "OUTCOME_FA": OUTCOME_FA,
+        "STATUS_FA": STATUS_FA,
+        "ROLE_FA": ROLE_FA,
+        "ACTION_FA": ACTION_FA,
+    }
+
+
+@bp.errorhandler(GatewayError)
+def _error(error: GatewayError) -> tuple[str, int]:
+    return render_template("console/error.html", error=error, scope=g.get("scope")), error.status
+
+
+# -- pages ---------------------------------------------------------------------------------------
+
+
+@bp.get("/")
+def index() -> Response:
+    return redirect(url_for("console.transactions"))
+
+
+@bp.route("/signin", methods=["GET", "POST"])
+def signin() -> Any:
+    """Sign in with a supervisor credential (``psk_…``)."""
+    error = None
+    if request.method == "POST":
+        credential = request.form.get("credential", "").strip()
+        try:
+            scope = supervisors.authenticate(_gateway().store, f"Bearer {credential}")
+        except Unauthorized:
+            error = "کلید ورود پذیرفته نشد"
+        else:
+            session.clear()
+            session["credential"] = credential.split(".")[0].removeprefix("psk_")
+            session.permanent = False
+            oversight.log_access(_gateway().store, scope, "console_signin")
+            target = request.args.get("next") or ""
+            return redirect(target if target.startswith("/console/") else url_for(".transactions"))
+    return render_template("console/signin.html", error=error, scope=None), 401 if error else 200
+
+
+@bp.post("/signout")
+def signout() -> Response:
+    session.clear()
+    return redirect(url_for("console.signin"))
+
+
+@bp.get("/transactions")
+@signed_in("search")
+def transactions() -> str:
+    """Search with the API's filters; CSV export of the same filters."""
+    gw = _gateway()
+    filters = oversight.Filters.parse(request.args, gw.pseudonyms)
+    page = oversight.search(
+        gw.store, g.scope, filters, limit=50, cursor=request.args.get("cursor") or None
+    )
+    # Links repeat the search with the pseudonym, never with the national code typed in.
+    query = {k: v for k, v in request.args.items() if v and k not in ("cursor", "national_code")}
+    if filters.citizen:
+        query["citizen"] = filters.citizen
+    return render_template(
+        "console/transactions.html",
+        scope=g.scope,
+        page=page,
+        query=query,
+        agencies=sorted(gw.plugins.agencies),
+        services=sorted(s.service.id for s in gw.plugins.catalog()),
+    )
+
+
+@bp.get("/export.csv")
+@signed_in("export")
+def export() -> Response:
+    gw = _gateway()
+    filters = oversight.Filters.parse(request.args, gw.pseudonyms)
+    return Response(
+        stream_with_context(oversight.export(gw.store, g.scope, filters, "csv")),
+        mimetype="text/csv",
+        headers={"Content-Disposition": "attachment; filename=pishkhan-transactions.csv"},
+    )
+
+
+@bp.get("/transactions/<transaction_id>")
+@signed_in("transaction")
+def transaction(transaction_id: str) -> str:
+    """One transaction: what supervisors may see of it, its receipt, its log entry, and the
+    material to check its inclusion in the signed tree in the browser."""
+    gw = _gateway()
+    with gw.store.read() as db:
+        row = db.scalar(
+            select(Transaction).where(Transaction.id == transaction_id, g.scope.transactions())
+        )
+        if row is None:
+            raise NotFound(f"no transaction {transaction_id} in your scope")
+        entry = bytes(db.scalar(select(LogEntry.entry).where(LogEntry.index == row.log_index)))
+        head = latest_head(db)
+    proof = None
+    if head is not None and row.log_index < head.tree_size:
+        proof = oversight.inclusion(gw.store, row.log_index, head.tree_size, g.scope)
+    return render_template(
+        "console/transaction.html",
+        scope=g.scope,
+        tx=oversight.audit_view(row),
+        receipt=json.loads(row.receipt) if row.receipt else None,
+        entry=json.dumps(json.loads(entry), ensure_ascii=False, indent=2),
+        entry_b64=base64.b64encode(entry).decode(),
+        proof=proof,
+        head=head.document if head else None,
+        public_key=gw.signer.public_pem,
+    )
+
+
+@bp.get("/offices")
+@signed_in("offices")
+def offices_list() -> str:
+    gw = _gateway()
+    with gw.store.read() as db:
+        query = select(Office).order_by(Office.province, Office.id)
+        if g.scope.role == "province":
+            query = query.where(Office.province == g.scope.name)
+        rows = list(db.scalars(query))
+    return render_template("console/offices.html", scope=g.scope, offices=rows)
+
+
+@bp.get("/offices/<office_id>")
+@signed_in("office")
+def office(office_id: str) -> str:
+    """The office's licence, its scorecard for a period, daily charts and licence actions."""
+    gw = _gateway()
+    days = min(max(int(request.args.get("days", "30") or 30), 1), 366)
+    today = dt.datetime.now(TEHRAN).date()
+    start = today - dt.timedelta(days=days - 1)
+    filters = oversight.Filters(start=oversight.parse_moment(start.isoformat(), "from"))
+    card = oversight.scorecard(gw.store, g.scope, office_id, filters)
+    with gw.store.read() as db:
+        licence = db.get(Office, office_id)
+    return render_template(
+        "console/office.html",
+        scope=g.scope,
+        card=card,
+        licence=licence,
+        daily=oversight.daily(gw.store, g.scope, office_id, start, today),
+        days=days,
+        may_act=g.scope.role == "regulator"
+        or (g.scope.role == "province" and licence.province == g.scope.name),
+        done=request.args.get("done"),
+    )
+
+
+@bp.post("/offices/<office_id>/<any(suspend, reinstate, revoke):action>")
+@signed_in("licence_action")
+def licence_action(office_id: str, action: str) -> Response:
+    oversight.licence_action(
+        _gateway().store, g.scope, office_id, action, request.form.get("reason", "")
+    )
+    return redirect(url_for("console.office", office_id=office_id, done=action))
+
+
+@bp.get("/agencies")
+@signed_in("agencies")
+def agencies() -> str:
+    """Each agency: its health answer, breaker state and error rate over the last day."""
+    gw = _gateway()
+    since = dt.datetime.now(dt.UTC) - dt.timedelta(days=1)
+    states = gw.dispatcher.breaker_states()
+    rows = []
+    for name, agency in sorted(gw.plugins.agencies.items()):
+        if g.scope.role == "agency" and g.scope.name != name:
+            continue
+        context = gw.agency(name)
+        try:
+            health = gw.plugins.health(agency=context) or {}
+        except Exception:  # noqa: BLE001 - a plugin's broken health hook is itself a finding
+            health = {"ok": False}
+        card = oversight.scorecard_of_agency(gw.store, g.scope, name, since)
+        rows.append(
+            {
+                "name": name,
+                "title_fa": agency.title_fa,
+                "url": context.url,
+                "timeout": context.timeout,
+                "ok": bool(health.get("ok")),
+                "breaker": states.get(name, "closed"),
+                **card,
+            }
+        )
+    return render_template("console/agencies.html", scope=g.scope, agencies=rows)
+
+
+@bp.get("/integrity")
+@signed_in("integrity")
+def integrity() -> str:
+    """The latest signed tree head, checked in the browser, and the last ``audit verify``."""
+    gw = _gateway()
+    with gw.store.read() as db:
+        head = latest_head(db)
+    return render_template(
+        "console/integrity.html",
+        scope=g.scope,
+        head=head.document if head else None,
+        run=auditing.last_run(gw.store),
+        public_key=gw.signer.public_pem,
+    )

@@ -1,0 +1,125 @@
+"""The supervisor console over the test client: sign-in, every page, scope, CSRF, licence
+actions, revocation ending a session. (The browser drives it in test_console_browser.py.)"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from conftest import OTHER_OPERATOR, open_counter, pay_body
+from pishkhan_gateway import supervisors
+
+
+@pytest.fixture
+def desk(app, gw, client, counter):
+    """Two offices in two provinces with traffic, and three supervisors."""
+    fars = open_counter(gw, "fars-1", province="Fars", category="village", operator=OTHER_OPERATOR)
+    client.post("/v1/transactions", json=pay_body(), headers=counter.headers())
+    client.post("/v1/transactions", json=pay_body(fee=999_999), headers=counter.headers())
+    inquiry = {"service": "postbank.bill.inquiry", "params": pay_body()["params"]}
+    client.post("/v1/transactions", json=inquiry, headers=fars.headers())
+    gw.sealer.seal_all()
+    keys = {}
+    for sid, role, scope in (
+        ("reg", "regulator", None),
+        ("fars", "province", "Fars"),
+        ("pb", "agency", "postbank"),
+    ):
+        supervisors.add(gw.store, sid, role, scope)
+        keys[sid] = supervisors.issue_key(gw.store, sid)
+    return keys
+
+
+def sign_in(client, key):
+    reply = client.post("/console/signin", data={"credential": key})
+    assert reply.status_code == 302, reply.data
+    return client
+
+
+def csrf(page: bytes) -> str:
+    return re.search(rb'name="csrf" value="([^"]+)"', page).group(1).decode()
+
+
+def test_pages_render_in_persian_for_the_regulator(client, desk):
+    sign_in(client, desk["reg"])
+    page = client.get("/console/transactions")
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200 and 'dir="rtl"' in text and "جستجوی تراکنش‌ها" in text
+    assert "office-1" in text and "fars-1" in text
+    assert re.search(r"۱۴۰[۰-۹]/", text)  # Jalali dates in Persian digits
+    tx = re.search(r"/console/transactions/(tx_[0-9a-f]+)", text).group(1)
+    detail = client.get(f"/console/transactions/{tx}").get_data(as_text=True)
+    assert "data-path=" in detail and "گواهی درج" in detail
+    for path in (
+        "/console/offices",
+        "/console/offices/office-1",
+        "/console/agencies",
+        "/console/integrity",
+    ):
+        assert client.get(path).status_code == 200, path
+    office = client.get("/console/offices/office-1").get_data(as_text=True)
+    assert "تخلف از تعرفه" in office and "<svg" in office and "تعلیق" in office
+    csv = client.get("/console/export.csv?office=office-1")
+    assert csv.mimetype == "text/csv" and b"fars-1" not in csv.data
+
+
+def test_a_province_sees_only_its_province(client, desk):
+    sign_in(client, desk["fars"])
+    text = client.get("/console/transactions").get_data(as_text=True)
+    assert "fars-1" in text and "office-1" not in text
+    assert client.get("/console/offices/office-1").status_code == 404
+    assert "office-1" not in client.get("/console/offices").get_data(as_text=True)
+    assert b"office-1" not in client.get("/console/export.csv").data
+
+
+def test_an_agency_cannot_act_on_a_licence(client, desk, gw):
+    sign_in(client, desk["pb"])
+    page = client.get("/console/offices/office-1")
+    assert page.status_code == 200 and b'id="actions"' not in page.data
+    token = csrf(page.data)
+    reply = client.post(
+        "/console/offices/office-1/suspend", data={"reason": "no reason at all", "csrf": token}
+    )
+    assert reply.status_code == 403
+    from pishkhan_gateway import offices
+
+    assert offices.get_office(gw.store, "office-1").status == "active"
+
+
+def test_suspending_needs_the_form_token_and_takes_effect(client, desk, gw, counter):
+    sign_in(client, desk["reg"])
+    page = client.get("/console/offices/office-1")
+    forged = client.post("/console/offices/office-1/suspend", data={"reason": "forged form"})
+    assert forged.status_code == 400
+    done = client.post(
+        "/console/offices/office-1/suspend",
+        data={"reason": "overcharging, case 17", "csrf": csrf(page.data)},
+    )
+    assert done.status_code == 302
+    refused = gw_app_client = client.application.test_client()
+    reply = gw_app_client.post("/v1/transactions", json=pay_body(), headers=counter.headers())
+    assert reply.get_json()["code"] == "office_suspended"
+    assert refused is gw_app_client
+
+
+def test_revoking_the_credential_ends_the_session(client, desk, gw):
+    sign_in(client, desk["reg"])
+    assert client.get("/console/agencies").status_code == 200
+    credential = desk["reg"]
+    from pishkhan_gateway.store import utcnow
+    from pishkhan_gateway.store.tables import SupervisorCredential
+
+    with gw.store.write() as session:
+        row = session.get(SupervisorCredential, credential.split(".")[0].removeprefix("psk_"))
+        row.revoked_at = utcnow()
+    reply = client.get("/console/agencies")
+    assert reply.status_code == 302 and "/console/signin" in reply.location
+
+
+def test_a_wrong_key_is_refused_and_pages_need_sign_in(client, desk):
+    assert client.get("/console/transactions").status_code == 302
+    reply = client.post(
+        "/console/signin", data={"credential": "psk_0000000000000000.nope-nope-nope-nope-nope"}
+    )
+    assert reply.status_code == 401 and "پذیرفته نشد" in reply.get_data(as_text=True)
