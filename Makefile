@@ -8,7 +8,7 @@ PORT   ?= 8080
 SANDBOX_PORT ?=
 PLUGINS := plugins/civilregistry plugins/insurance plugins/postbank plugins/telecom
 
-.PHONY: run test lint format bench postgres-server clean
+.PHONY: run test lint format bench postgres-server chromium clean
 
 $(STAMP): pyproject.toml $(addsuffix /pyproject.toml,$(PLUGINS))
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed (set PYTHON=...)")'
@@ -29,6 +29,14 @@ postgres-server:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
 	else echo "WARNING: no PostgreSQL server binaries and not root: install 'postgresql' to run the PostgreSQL half"; fi
 
+# Debian's Chromium, for the console's browser tests (Playwright drives it; no browser download).
+chromium:
+	@if command -v chromium >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+	  echo "installing Debian's chromium for the browser tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else echo "WARNING: no chromium and not root: install 'chromium' to run the browser tests"; fi
+
 lint: $(STAMP)
 	$(BIN)/ruff check src plugins tests bench
 	$(BIN)/ruff format --check src plugins tests bench
@@ -37,7 +45,7 @@ format: $(STAMP)
 	$(BIN)/ruff format src plugins tests bench
 	$(BIN)/ruff check --fix src plugins tests bench
 
-test: $(STAMP) postgres-server lint
+test: $(STAMP) postgres-server chromium lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Benchmarks print figures beside baselines measured in the same run (see BENCHMARKS.md).

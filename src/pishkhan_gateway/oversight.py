@@ -104,12 +104,12 @@ class Filters:
         if outcome and outcome not in OUTCOMES:
             raise InvalidRequest(f"outcome must be one of {OUTCOMES}", field="outcome")
         code = args.get("national_code")
-        return cls(
-            office=args.get("office"),
-            agency=args.get("agency"),
-            service=args.get("service"),
-            outcome=outcome,
-            code=args.get("code"),
+        return cls(  # an empty field (a form left blank) filters nothing
+            office=args.get("office") or None,
+            agency=args.get("agency") or None,
+            service=args.get("service") or None,
+            outcome=outcome or None,
+            code=args.get("code") or None,
             start=parse_moment(args["from"], "from") if args.get("from") else None,
             end=parse_moment(args["to"], "to", end=True) if args.get("to") else None,
             citizen=(

@@ -176,6 +176,7 @@ def demo(host: str, port: int, sandbox_port: int | None) -> None:
         f"As the regulator: curl -sS {base}/v1/audit/transactions "
         f"-H 'Authorization: Bearer {regulator}'\n"
         f"The signed tree head: curl -sS {base}/v1/audit/tree-head\n"
+        f"The supervisor console: {base}/console/ (sign in with the regulator's key above)\n"
     )
     sys.stdout.flush()
     make_server(host, port, app, threaded=True).serve_forever()

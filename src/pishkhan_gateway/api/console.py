@@ -68,7 +68,10 @@ def _gateway() -> Gateway:
 
 @bp.app_template_filter("fa")
 def _fa(value: Any) -> str:
-    return "—" if value is None else persian_digits(value)
+    if value is None:
+        return "—"
+    text = f"{value:g}" if isinstance(value, float) else str(value)
+    return persian_digits(text).replace(".", "٫")  # the Persian decimal separator
 
 
 @bp.app_template_filter("rials")
@@ -98,7 +101,7 @@ def _jalali_date(value: str | dt.date | None) -> str:
 
 @bp.app_template_filter("percent")
 def _percent(value: float) -> str:
-    return persian_digits(f"{value * 100:.1f}") + "٪"
+    return persian_digits(f"{value * 100:.1f}").replace(".", "٫") + "٪"
 
 
 # -- session -------------------------------------------------------------------------------------
