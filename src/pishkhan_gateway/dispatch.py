@@ -9,6 +9,7 @@ requests are never retried: an unclear end is recorded as ``unknown`` and reconc
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
@@ -16,6 +17,7 @@ import pybreaker
 import structlog
 import tenacity
 
+from pishkhan_gateway import metrics
 from pishkhan_gateway.agency import AgencyContext, Citizen, Result
 from pishkhan_gateway.errors import (
     AgencyFault,
@@ -125,6 +127,22 @@ class Dispatcher:
                 agency_amount=agency_amount,
             )
 
+        started, result = time.perf_counter(), "error"
+        try:
+            answer = self._execute(agency, kind, call)
+            result = "ok"
+            return answer
+        except AgencyRejected:
+            result = "rejected"
+            raise
+        finally:
+            metrics.AGENCY_SECONDS.labels(agency.name, kind, result).observe(
+                time.perf_counter() - started
+            )
+            state = self.breaker(agency.name).current_state
+            metrics.BREAKER.labels(agency.name).set(metrics.BREAKER_STATES.get(state, 2))
+
+    def _execute(self, agency: AgencyContext, kind: str, call: Callable[[], Result]) -> Result:
         if kind != "inquiry" or self.inquiry_retries <= 0:
             return self._guarded(agency, kind, call)
         retrying = tenacity.Retrying(

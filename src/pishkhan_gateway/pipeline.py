@@ -19,7 +19,7 @@ from typing import Any
 
 import structlog
 
-from pishkhan_gateway import offices
+from pishkhan_gateway import metrics, offices
 from pishkhan_gateway.errors import (
     AgencyTimeout,
     GatewayError,
@@ -161,6 +161,10 @@ def submit(gw: Gateway, submission: Submission) -> Reply:
         return error.status, _json(problem)
 
     recorded = record(gw.store, gw.signer, out, respond)
+    # A service id from the client is a label only once it is known (bounded cardinality).
+    label = out.service if out.service and gw.plugins.service(out.service) else "unknown"
+    metrics.TRANSACTIONS.labels(label, out.outcome, out.code or "").inc()
+    metrics.TRANSACTION_SECONDS.labels(label).observe(time.perf_counter() - started)
     log.info(
         "transaction",
         transaction_id=out.transaction_id,

@@ -6,7 +6,7 @@ from flask import Blueprint, Response, current_app
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from pishkhan_gateway import __version__
+from pishkhan_gateway import __version__, metrics
 from pishkhan_gateway.api.problem import json_response
 from pishkhan_gateway.gateway import Gateway
 from pishkhan_gateway.openapi import document
@@ -16,6 +16,13 @@ bp = Blueprint("system", __name__)
 
 def _gateway() -> Gateway:
     return current_app.extensions["pishkhan"]
+
+
+@bp.get("/metrics")
+def prometheus() -> Response:
+    """Prometheus exposition: counters summed over every worker, log figures from the store."""
+    body, content_type = metrics.exposition(_gateway().store)
+    return Response(body, content_type=content_type)
 
 
 @bp.get("/v1/health")

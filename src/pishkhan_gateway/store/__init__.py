@@ -2,13 +2,19 @@
 
 SQLite (the embedded default) runs in WAL with ``synchronous=FULL`` (an acknowledged transaction
 survives power loss, not only a crash) and takes its write lock at ``BEGIN IMMEDIATE`` for write
-transactions, so a read-then-write never fails half way on a lock upgrade. PostgreSQL needs
-nothing special: row locks on ``log_state`` serialise appends to the log.
+transactions, so a read-then-write never fails half way on a lock upgrade. Writers queue for
+that lock in order (``WriterQueue``) instead of spinning in SQLite's busy handler, whose growing
+sleeps are what turns contention into a tail of hundreds of milliseconds. PostgreSQL needs nothing
+special: row locks on ``log_state`` serialise appends to the log.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import fcntl
+import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,6 +28,40 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+class WriterQueue:
+    """One SQLite writer at a time, waiting in the kernel rather than polling.
+
+    A thread lock orders the threads of one process; ``flock`` on a lock file beside the database
+    orders the processes (gunicorn workers, CLI commands). Blocking ``flock`` wakes the next
+    waiter as soon as the lock is released; a library such as filelock polls instead, which is
+    the very latency this exists to remove. Re-entrant within a thread.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._threads = threading.RLock()
+        self._depth = threading.local()
+        self._fd: int | None = None
+        self._pid = 0
+
+    def __enter__(self) -> None:
+        self._threads.acquire()
+        depth = getattr(self._depth, "n", 0)
+        if depth == 0:
+            if self._fd is None or self._pid != os.getpid():
+                # A forked worker opens its own: flock is per open file, shared across a fork.
+                self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+                self._pid = os.getpid()
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+        self._depth.n = depth + 1
+
+    def __exit__(self, *exc: object) -> None:
+        self._depth.n -= 1
+        if self._depth.n == 0 and self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+        self._threads.release()
 
 
 def utcnow() -> dt.datetime:
@@ -45,11 +85,18 @@ class Store:
             engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
         self.engine: Engine = engine
         self._write_engine = engine.execution_options(pishkhan_write=True)
+        self._writers: WriterQueue | None = None
+        if self.is_sqlite and parsed.database and parsed.database != ":memory:":
+            self._writers = WriterQueue(Path(parsed.database + "-writer.lock"))
 
     @contextmanager
     def write(self) -> Iterator[Session]:
         """A write transaction, committed on success and rolled back on any exception."""
-        with Session(self._write_engine, expire_on_commit=False) as session, session.begin():
+        with (
+            self._writers or contextlib.nullcontext(),
+            Session(self._write_engine, expire_on_commit=False) as session,
+            session.begin(),
+        ):
             yield session
 
     @contextmanager

@@ -1,0 +1,89 @@
+"""Prometheus metrics at ``/metrics`` (prometheus_client).
+
+Under gunicorn each worker is a process: ``gunicorn.conf.py`` sets ``PROMETHEUS_MULTIPROC_DIR``
+before workers start, every worker writes its counters there, and a scrape of any worker sums them
+all (``MultiProcessCollector``). Without that variable (the development server, tests) the
+process's own registry is served.
+
+Counted on the request path: transactions by service, outcome and code, their latency, agency
+call latency by agency and kind, breaker state per agency. Read from the database at scrape time:
+log size, signed tree size and sealer lag (entries not yet under a signed head).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.registry import Collector
+from sqlalchemy import text
+
+from pishkhan_gateway.store import Store
+
+BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
+BREAKER_STATES = {"closed": 0, "half-open": 1, "open": 2}
+
+TRANSACTIONS = Counter(
+    "pishkhan_transactions",
+    "Counter transactions by service, outcome and code (code empty when succeeded).",
+    ["service", "outcome", "code"],
+)
+TRANSACTION_SECONDS = Histogram(
+    "pishkhan_transaction_seconds",
+    "Time from request to recorded outcome, by service.",
+    ["service"],
+    buckets=BUCKETS,
+)
+AGENCY_SECONDS = Histogram(
+    "pishkhan_agency_call_seconds",
+    "Agency calls (execute, with retries for inquiries), by agency, kind and result.",
+    ["agency", "kind", "result"],
+    buckets=BUCKETS,
+)
+BREAKER = Gauge(
+    "pishkhan_breaker_state",
+    "Circuit breaker per agency: 0 closed, 1 half-open, 2 open (the worst of the workers).",
+    ["agency"],
+    multiprocess_mode="max",
+)
+
+
+class LogCollector(Collector):
+    """Log size, signed tree size and sealer lag, read at scrape time."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        with self.store.read() as session:
+            size = session.execute(text("SELECT size FROM log_state WHERE id = 1")).scalar() or 0
+            sealed = session.execute(text("SELECT MAX(tree_size) FROM tree_heads")).scalar() or 0
+        yield GaugeMetricFamily("pishkhan_log_entries", "Entries in the transaction log.", size)
+        yield GaugeMetricFamily(
+            "pishkhan_log_signed_entries", "Entries under the latest signed tree head.", sealed
+        )
+        yield GaugeMetricFamily(
+            "pishkhan_sealer_lag_entries", "Entries not yet under a signed head.", size - sealed
+        )
+
+
+def exposition(store: Store) -> tuple[bytes, str]:
+    """The scrape body and its content type."""
+    registry = CollectorRegistry()
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        MultiProcessCollector(registry)
+    else:
+        for metric in (TRANSACTIONS, TRANSACTION_SECONDS, AGENCY_SECONDS, BREAKER):
+            registry.register(metric)
+    registry.register(LogCollector(store))
+    return generate_latest(registry), CONTENT_TYPE_LATEST
