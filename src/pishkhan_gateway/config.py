@@ -79,6 +79,13 @@ SETTINGS: dict[str, tuple[Any, Any, str]] = {
         "one with the same Idempotency-Key to finish.",
     ),
     "MAX_BODY_BYTES": (65536, int, "Largest request body accepted."),
+    "MAX_IN_FLIGHT": (
+        16,
+        int,
+        "Transactions one worker process runs at once; beyond it a request waits at most "
+        "`PISHKHAN_ADMISSION_WAIT_MS` and is refused with `overloaded` (503, `Retry-After`).",
+    ),
+    "ADMISSION_WAIT_MS": (20, int, "How long a transaction may wait for a free slot."),
     "BREAKER_FAILURES": (5, int, "Consecutive agency failures that open its circuit breaker."),
     "BREAKER_RESET_SECONDS": (30.0, _float, "How long an open breaker fails fast before a trial."),
     "SEAL_INTERVAL_SECONDS": (

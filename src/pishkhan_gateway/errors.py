@@ -10,7 +10,7 @@ could not be done; nothing happened) or ``unknown`` (it may have happened; recon
     ├── InternalError           internal_error
     ├── NotSealedYet            not_sealed_yet
     ├── RequestError            invalid_request, unsupported_media_type, payload_too_large,
-    │                           not_found, method_not_allowed
+    │                           not_found, method_not_allowed, overloaded
     ├── AuthenticationError     unauthorized, forbidden, operator_not_registered,
     │                           too_many_failures
     ├── LicenceError            office_suspended, office_revoked, licence_expired
@@ -316,6 +316,21 @@ class TooManyFailures(AuthenticationError):
         self.headers = {"Retry-After": str(retry_after)}
 
 
+class Overloaded(RequestError):
+    """The worker is at its limit of transactions in flight (``overloaded``, 503): nothing was
+    recorded or executed; retry after ``Retry-After``."""
+
+    code = "overloaded"
+    status = 503
+    title = "The gateway is at capacity; retry shortly"
+    message_fa = "درگاه در این لحظه پر است؛ چند لحظه بعد دوباره تلاش کنید"
+    outcome = "failed"
+
+    def __init__(self, detail: str | None = None, *, retry_after: int = 1) -> None:
+        super().__init__(detail)
+        self.headers = {"Retry-After": str(retry_after)}
+
+
 class OtpRateLimited(IdentityError):
     """Too many one-time codes were sent to this mobile lately (``otp_rate_limited``, 429)."""
 
@@ -440,6 +455,7 @@ ALL_ERRORS: tuple[type[GatewayError], ...] = (
     PayloadTooLarge,
     NotFound,
     MethodNotAllowed,
+    Overloaded,
     Unauthorized,
     OperatorNotRegistered,
     TooManyFailures,

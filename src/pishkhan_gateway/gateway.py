@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from pishkhan_gateway.admission import Admission
 from pishkhan_gateway.agency import AgencyContext
 from pishkhan_gateway.dispatch import Dispatcher
 from pishkhan_gateway.identity import IdentityCache, Pseudonymizer
@@ -31,6 +32,9 @@ class Gateway:
         self.tariffs = Tariffs(self.store, float(config["TARIFF_CACHE_SECONDS"]))
         self.identity_cache = IdentityCache(
             float(config["IDENTITY_CACHE_SECONDS"]), self.pseudonyms
+        )
+        self.admission = Admission(
+            int(config["MAX_IN_FLIGHT"]), int(config["ADMISSION_WAIT_MS"]) / 1000
         )
         self.otps = OneTimeCodes(self.store, self.pseudonyms, plugins, config)
         self.dispatcher = Dispatcher(

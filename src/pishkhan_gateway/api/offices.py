@@ -36,17 +36,20 @@ def _office() -> offices.OfficeView:
 
 @bp.post("/transactions")
 def create_transaction() -> Response:
-    """Run a counter transaction; every outcome is recorded before this returns."""
-    reply = submit(
-        _gateway(),
-        Submission(
-            authorization=request.headers.get("Authorization"),
-            operator=request.headers.get("X-Operator"),
-            idempotency_key=request.headers.get("Idempotency-Key"),
-            content_type=request.headers.get("Content-Type"),
-            body=request.get_data(cache=False),
-        ),
-    )
+    """Run a counter transaction; every outcome is recorded before this returns (unless the
+    worker is at capacity: then ``overloaded`` at once, nothing recorded, nothing executed)."""
+    gw = _gateway()
+    with gw.admission.slot():
+        reply = submit(
+            gw,
+            Submission(
+                authorization=request.headers.get("Authorization"),
+                operator=request.headers.get("X-Operator"),
+                idempotency_key=request.headers.get("Idempotency-Key"),
+                content_type=request.headers.get("Content-Type"),
+                body=request.get_data(cache=False),
+            ),
+        )
     mimetype = "application/json" if reply.status < 400 else PROBLEM
     return json_response(reply.body, reply.status, reply.headers, mimetype)
 

@@ -1,0 +1,58 @@
+"""gunicorn configuration for production::
+
+    gunicorn -c python:pishkhan_gateway.gunicorn_conf 'pishkhan_gateway.wsgi:app'
+
+Any value can be overridden on the command line or in ``GUNICORN_CMD_ARGS``.
+
+Worker model: one process per core (``PISHKHAN_WORKERS``), each with a few threads
+(``gthread``, ``PISHKHAN_THREADS``, default 8). A transaction mostly waits — on the agency over
+the network and on the database commit — and threads overlap that waiting (both release the GIL)
+without a process per request. Workers are not preloaded: each opens its own database pool, key
+files and sealer thread after the fork. Concurrency is bounded twice: by the threads, and by the
+gateway's admission control (``PISHKHAN_MAX_IN_FLIGHT``), which refuses beyond it at once
+(503 ``overloaded``) instead of queueing without bound.
+
+Metrics: ``PROMETHEUS_MULTIPROC_DIR`` is set before workers fork so ``/metrics`` from any worker
+sums all of them; a dead worker's live gauges are dropped.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import shutil
+import tempfile
+
+bind = os.environ.get("PISHKHAN_BIND", "127.0.0.1:8080")
+workers = int(os.environ.get("PISHKHAN_WORKERS", multiprocessing.cpu_count()))
+worker_class = "gthread"
+threads = int(os.environ.get("PISHKHAN_THREADS", "8"))
+backlog = 256
+timeout = 60  # longer than any agency timeout plus the database
+graceful_timeout = 30
+keepalive = 5
+max_requests = 20000  # recycle workers now and then: bounded memory over months
+max_requests_jitter = 2000
+limit_request_line = 8190
+limit_request_fields = 64
+limit_request_field_size = 8190
+accesslog = "-"
+# No query strings in the access log: a supervisor's search may carry a national code.
+access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
+
+_metrics_dir = os.environ.setdefault(
+    "PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="pishkhan-metrics-")
+)
+
+
+def on_starting(server: object) -> None:
+    """Start with an empty metrics directory (stale files would double the counts)."""
+    shutil.rmtree(_metrics_dir, ignore_errors=True)
+    os.makedirs(_metrics_dir, exist_ok=True)
+
+
+def child_exit(server: object, worker: object) -> None:
+    """Forget a dead worker's live gauges."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)  # type: ignore[attr-defined]
