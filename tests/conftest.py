@@ -236,6 +236,8 @@ def make_app(
         "BREAKER_RESET_SECONDS": 30,
         "SEAL_INTERVAL_SECONDS": 0,  # tests seal explicitly, so what they check is deterministic
         "AUTH_FAILURE_LIMIT": "100000/minute",  # tests refuse many on purpose; see test_throttle
+        "OFFICE_RATE_LIMIT": "100000/minute",
+        "OPERATOR_RATE_LIMIT": "100000/minute",
         "AGENCIES": {name: {"url": url, "timeout": "5"} for name, url in sandboxes.items()},
     }
     config.update(overrides)

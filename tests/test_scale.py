@@ -64,6 +64,8 @@ def test_two_hosts_one_key_execute_once(db_url, tmp_path, plugins, sandboxes, sa
         "PISHKHAN_AGENCY_POSTBANK_URL": sandboxes["postbank"],
         "PISHKHAN_SEAL_INTERVAL_SECONDS": "0.2",
         "PISHKHAN_AUTH_FAILURE_LIMIT": "100000/minute",
+        "PISHKHAN_OFFICE_RATE_LIMIT": "100000/minute",
+        "PISHKHAN_OPERATOR_RATE_LIMIT": "100000/minute",
         "PISHKHAN_MAX_IN_FLIGHT": "64",
         "PISHKHAN_ADMISSION_WAIT_MS": "10000",
         "PISHKHAN_LOG_LEVEL": "WARNING",

@@ -49,3 +49,38 @@ def test_unregistered_operators_count_as_failures(db_url, tmp_path, plugins, san
         assert reply.get_json()["code"] == "operator_not_registered"
     assert client.post("/v1/transactions", json=body, headers=counter.headers()).status_code == 429
     gw.store.dispose()
+
+
+def test_offices_and_operators_have_quotas(db_url, tmp_path, plugins, sandboxes, sandbox):
+    app = make_app(
+        db_url,
+        tmp_path,
+        plugins,
+        sandboxes,
+        OFFICE_RATE_LIMIT="3/minute",
+        OPERATOR_RATE_LIMIT="2/minute",
+    )
+    gw = app.extensions["pishkhan"]
+    client = app.test_client()
+    counter = open_counter(gw, "office-1")
+    from pishkhan_gateway import offices
+
+    offices.add_operator(gw.store, gw.pseudonyms, "office-1", "0084575948")
+    second = {"X-Operator": "0084575948"}
+    body = {"service": "postbank.bill.inquiry", "params": BILL}
+
+    def send(**headers):
+        return client.post("/v1/transactions", json=body, headers=counter.headers(**headers))
+
+    assert [send().status_code for _ in range(2)] == [201, 201]
+    limited = send()  # the operator's quota
+    assert limited.status_code == 429 and limited.get_json()["code"] == "rate_limited"
+    assert "operator" in limited.get_json()["detail"] and int(limited.headers["Retry-After"]) > 0
+    assert send(**second).status_code == 201  # another operator, same office: third of three
+    office_limited = send(**second).get_json()
+    assert office_limited["code"] == "rate_limited" and "office" in office_limited["detail"]
+    recorded = client.get(
+        f"/v1/transactions/{office_limited['transaction_id']}", headers=counter.headers()
+    )
+    assert recorded.get_json()["code"] == "rate_limited"  # refusals are recorded
+    gw.store.dispose()

@@ -105,11 +105,23 @@ SETTINGS: dict[str, tuple[Any, Any, str]] = {
         "Failed authentications (bad credential, unregistered operator) one client address may "
         "make before it is refused with `too_many_failures` (429).",
     ),
-    "AUTH_FAILURE_STORAGE": (
+    "RATE_LIMIT_STORAGE": (
         "memory://",
         str,
-        "Where failed authentications are counted: `memory://` per process, or a shared "
-        "`redis://…` / `memcached://…` for all workers and hosts.",
+        "Where failed authentications and office/operator rate limits are counted: "
+        "`memory://` per process, or a shared `redis://…` / `memcached://…` for all workers "
+        "and hosts.",
+    ),
+    "OFFICE_RATE_LIMIT": (
+        "600/minute",
+        str,
+        "Transactions one office may submit (`limits` notation, e.g. `600/minute;20000/day`); "
+        "beyond it `rate_limited` (429, `Retry-After`), recorded.",
+    ),
+    "OPERATOR_RATE_LIMIT": (
+        "120/minute",
+        str,
+        "Transactions one operator (at one office) may submit; beyond it `rate_limited`.",
     ),
     "IDENTITY_CACHE_SECONDS": (
         60.0,

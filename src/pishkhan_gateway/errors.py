@@ -10,7 +10,7 @@ could not be done; nothing happened) or ``unknown`` (it may have happened; recon
     ├── InternalError           internal_error
     ├── NotSealedYet            not_sealed_yet
     ├── RequestError            invalid_request, unsupported_media_type, payload_too_large,
-    │                           not_found, method_not_allowed, overloaded
+    │                           not_found, method_not_allowed, overloaded, rate_limited
     ├── AuthenticationError     unauthorized, forbidden, operator_not_registered,
     │                           too_many_failures
     ├── LicenceError            office_suspended, office_revoked, licence_expired
@@ -316,6 +316,19 @@ class TooManyFailures(AuthenticationError):
         self.headers = {"Retry-After": str(retry_after)}
 
 
+class RateLimited(RequestError):
+    """An office or operator used up its transaction quota (``rate_limited``, 429)."""
+
+    code = "rate_limited"
+    status = 429
+    title = "Too many transactions; wait before the next one"
+    message_fa = "تعداد تراکنش‌ها از سقف مجاز بیشتر شده است؛ کمی بعد دوباره تلاش کنید"
+
+    def __init__(self, detail: str | None = None, *, retry_after: int = 60) -> None:
+        super().__init__(detail)
+        self.headers = {"Retry-After": str(retry_after)}
+
+
 class Overloaded(RequestError):
     """The worker is at its limit of transactions in flight (``overloaded``, 503): nothing was
     recorded or executed; retry after ``Retry-After``."""
@@ -456,6 +469,7 @@ ALL_ERRORS: tuple[type[GatewayError], ...] = (
     NotFound,
     MethodNotAllowed,
     Overloaded,
+    RateLimited,
     Unauthorized,
     OperatorNotRegistered,
     TooManyFailures,

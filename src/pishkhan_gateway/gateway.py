@@ -15,6 +15,7 @@ from pishkhan_gateway.sealer import Sealer
 from pishkhan_gateway.signing import Signer, load_or_create_secret
 from pishkhan_gateway.store import Store
 from pishkhan_gateway.tariffs import Tariffs
+from pishkhan_gateway.throttle import Quotas
 from pishkhan_gateway.vault import Vault
 
 
@@ -32,6 +33,11 @@ class Gateway:
         self.tariffs = Tariffs(self.store, float(config["TARIFF_CACHE_SECONDS"]))
         self.identity_cache = IdentityCache(
             float(config["IDENTITY_CACHE_SECONDS"]), self.pseudonyms
+        )
+        self.quotas = Quotas(
+            str(config["RATE_LIMIT_STORAGE"]),
+            str(config["OFFICE_RATE_LIMIT"]),
+            str(config["OPERATOR_RATE_LIMIT"]),
         )
         self.admission = Admission(
             int(config["MAX_IN_FLIGHT"]), int(config["ADMISSION_WAIT_MS"]) / 1000

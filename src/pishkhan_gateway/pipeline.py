@@ -81,6 +81,7 @@ def submit(gw: Gateway, submission: Submission) -> Reply:
     try:
         office = authenticate(gw, submission, out)
         offices.check_licence(office)
+        gw.quotas.take(office.id, out.operator or "")
         body = parse_body(submission.content_type, submission.body)
         out.citizen = citizen_pseudonym(body.get("citizen"), gw.pseudonyms)
         service = resolve_service(gw, body, out)

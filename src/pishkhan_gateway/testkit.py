@@ -240,6 +240,8 @@ def _build(cls: type[AgencyPluginTests], workdir: Path) -> Iterator[Kit]:
             # the kit checks the plugin's mapping, not the core's breaker or OTP rate limit
             "BREAKER_FAILURES": 1_000_000,
             "OTP_SENDS_PER_WINDOW": 1_000_000,
+            "OFFICE_RATE_LIMIT": "1000000/minute",
+            "OPERATOR_RATE_LIMIT": "1000000/minute",
             "TARIFF_CACHE_SECONDS": 0,
             "AGENCIES": {
                 name: {"url": url, "timeout": str(cls.timeout)} for name, url in urls.items()

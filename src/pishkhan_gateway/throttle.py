@@ -1,10 +1,15 @@
-"""Failed authentications, rate limited: a client address that keeps presenting bad
-credentials (or unregistered operators) is refused with ``too_many_failures`` (429,
-``Retry-After``) before its credentials are even looked at, and every failure is logged.
+"""Rate limits, on ``limits`` (the library under Flask-Limiter), with a moving window.
 
-Built on ``limits`` (the library under Flask-Limiter), with a moving window. The storage is
-``PISHKHAN_AUTH_FAILURE_STORAGE``: ``memory://`` counts per process; point it at a shared store
-(``redis://…``, ``memcached://…``) to count across workers and hosts.
+Failed authentications: a client address that keeps presenting bad credentials (or unregistered
+operators) is refused with ``too_many_failures`` (429, ``Retry-After``) before its credentials are
+even looked at, and every failure is logged.
+
+Quotas: each office and each operator may submit so many transactions (``OFFICE_RATE_LIMIT``,
+``OPERATOR_RATE_LIMIT``); beyond that the pipeline refuses with ``rate_limited`` (429), recorded in
+the log like every refusal.
+
+The storage is ``PISHKHAN_RATE_LIMIT_STORAGE``: ``memory://`` counts per process; point it at a
+shared store (``redis://…``, ``memcached://…``) to count across workers and hosts.
 """
 
 from __future__ import annotations
@@ -13,11 +18,11 @@ import time
 
 import structlog
 from flask import Flask, Response, request
-from limits import parse
+from limits import parse, parse_many
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
-from pishkhan_gateway.errors import TooManyFailures
+from pishkhan_gateway.errors import RateLimited, TooManyFailures
 
 log = structlog.get_logger(__name__)
 
@@ -28,7 +33,7 @@ FAILED_AUTH_CODES = frozenset({"unauthorized", "operator_not_registered"})
 def install(app: Flask) -> None:
     """Count failed authentications per client address and refuse when over the limit."""
     limit = parse(str(app.config["AUTH_FAILURE_LIMIT"]))
-    limiter = MovingWindowRateLimiter(storage_from_string(app.config["AUTH_FAILURE_STORAGE"]))
+    limiter = MovingWindowRateLimiter(storage_from_string(app.config["RATE_LIMIT_STORAGE"]))
 
     def client() -> str:
         return request.remote_addr or "unknown"
@@ -51,3 +56,29 @@ def install(app: Flask) -> None:
             limiter.hit(limit, "auth-failures", client())
             log.warning("auth_failed", client=client(), path=request.path, code=code)
         return response
+
+
+class Quotas:
+    """Transactions per office and per operator (shared storage when configured)."""
+
+    def __init__(self, storage: str, office: str, operator: str) -> None:
+        self._limiter = MovingWindowRateLimiter(storage_from_string(storage))
+        self._office = parse_many(office)
+        self._operator = parse_many(operator)
+
+    def take(self, office_id: str, operator: str) -> None:
+        """Count one transaction, or raise ``RateLimited`` naming the limit it broke (a refused
+        attempt uses up nothing)."""
+        checks = [
+            *((limit, "office", office_id) for limit in self._office),
+            *((limit, "operator", f"{office_id}/{operator}") for limit in self._operator),
+        ]
+        for limit, who, key in checks:
+            if not self._limiter.test(limit, "quota", who, key):
+                reset = self._limiter.get_window_stats(limit, "quota", who, key).reset_time
+                raise RateLimited(
+                    f"the {who} limit of {limit} is used up",
+                    retry_after=max(1, int(reset - time.time()) + 1),
+                )
+        for limit, who, key in checks:
+            self._limiter.hit(limit, "quota", who, key)
