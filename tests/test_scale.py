@@ -41,9 +41,9 @@ def _gunicorn(env: dict[str, str], port: int, log: Path) -> subprocess.Popen:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
-            if requests.get(f"http://127.0.0.1:{port}/v1/ready", timeout=1).status_code == 200:
+            if requests.get(f"http://127.0.0.1:{port}/v1/ready", timeout=5).status_code == 200:
                 return process
-        except requests.ConnectionError:
+        except requests.RequestException:  # not up yet, or still importing
             time.sleep(0.2)
     process.kill()
     raise AssertionError(f"gunicorn did not start: {log.read_text()[-2000:]}")
