@@ -48,9 +48,15 @@ format: $(STAMP)
 test: $(STAMP) postgres-server chromium lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# Benchmarks print figures beside baselines measured in the same run (see BENCHMARKS.md).
+# Benchmarks print figures beside baselines measured in the same run (see BENCHMARKS.md):
+# HTTP throughput and latency (wrk + an open-loop driver), then the log at BENCH_ENTRIES.
 BENCH_ENTRIES ?= 1000000
-bench: $(STAMP)
+BENCH_SECONDS ?= 15
+bench: $(STAMP) postgres-server
+	@command -v wrk >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; } || \
+	  { echo "wrk is needed: install Debian's wrk"; exit 1; }
+	$(BIN)/python bench/http_bench.py --seconds $(BENCH_SECONDS)
 	$(BIN)/python bench/log_scale.py --entries $(BENCH_ENTRIES)
 
 clean:

@@ -80,7 +80,7 @@ SETTINGS: dict[str, tuple[Any, Any, str]] = {
     ),
     "MAX_BODY_BYTES": (65536, int, "Largest request body accepted."),
     "MAX_IN_FLIGHT": (
-        16,
+        24,
         int,
         "Transactions one worker process runs at once; beyond it a request waits at most "
         "`PISHKHAN_ADMISSION_WAIT_MS` and is refused with `overloaded` (503, `Retry-After`).",

@@ -4,8 +4,10 @@
 
 Any value can be overridden on the command line or in ``GUNICORN_CMD_ARGS``.
 
-Worker model: one process per core (``PISHKHAN_WORKERS``), each with a few threads
-(``gthread``, ``PISHKHAN_THREADS``, default 8). A transaction mostly waits — on the agency over
+Worker model: one process per core (``PISHKHAN_WORKERS``), each with threads (``gthread``,
+``PISHKHAN_THREADS``, default 32 — more than ``PISHKHAN_MAX_IN_FLIGHT``, so that excess load
+reaches the gateway's admission control and is refused there, fast, instead of waiting unseen in
+gunicorn's queue). A transaction mostly waits — on the agency over
 the network and on the database commit — and threads overlap that waiting (both release the GIL)
 without a process per request. Workers are not preloaded: each opens its own database pool, key
 files and sealer thread after the fork. Concurrency is bounded twice: by the threads, and by the
@@ -26,7 +28,7 @@ import tempfile
 bind = os.environ.get("PISHKHAN_BIND", "127.0.0.1:8080")
 workers = int(os.environ.get("PISHKHAN_WORKERS", multiprocessing.cpu_count()))
 worker_class = "gthread"
-threads = int(os.environ.get("PISHKHAN_THREADS", "8"))
+threads = int(os.environ.get("PISHKHAN_THREADS", "32"))
 backlog = 256
 timeout = 60  # longer than any agency timeout plus the database
 graceful_timeout = 30

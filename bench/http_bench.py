@@ -1,0 +1,344 @@
+"""HTTP throughput and latency of the gateway against the physical limit of this stack.
+
+    python bench/http_bench.py [--seconds 15] [--rate 500] [--no-postgres]
+
+Everything runs on this machine: the servers under gunicorn with the shipped config (gthread, 2
+workers), load from separate processes — wrk for peak throughput (closed loop), and an open-loop
+driver at a fixed offered rate for latency (each request's latency is measured from when it was
+*due*, so a stalled server cannot hide its queue). Rows, each against the baseline of this run:
+
+1. bare Flask endpoint returning a receipt-sized JSON (the baseline: the stack's limit);
+2. a full L1 inquiry through the gateway with an in-process no-op agency, SQLite
+   (``synchronous=FULL``) and PostgreSQL: throughput, then p50/p99 at ``--rate`` open loop, then
+   twice the measured capacity (how fast the excess is refused, how the admitted fare);
+3. the Post Bank SOAP sandbox inquiry through the gateway, beside direct zeep calls to it.
+
+Targets (issue 8): (2) ≥ 35 % of (1); at 500/s open loop on SQLite p99 ≤ 25 ms, no errors; at
+twice capacity excess refused within 50 ms and admitted p99 ≤ 250 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import requests
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+OPERATOR = "0790419904"
+CITIZEN = "0499370899"
+BILL = {"bill_id": "1117753200140", "payment_id": "12070160"}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_ready(url: str, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(url, timeout=1).status_code < 500:
+                return
+        except requests.RequestException:
+            time.sleep(0.2)
+    raise RuntimeError(f"{url} did not come up")
+
+
+class Server:
+    """A gunicorn (shipped config, 2 workers) serving ``spec`` with ``env``."""
+
+    def __init__(self, spec: str, env: dict[str, str], log: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        command = [
+            sys.executable, "-m", "gunicorn", "-c", "python:pishkhan_gateway.gunicorn_conf",
+            "--bind", f"127.0.0.1:{self.port}", "--workers", "2", "--access-logfile", "/dev/null",
+            "--chdir", str(HERE), spec,
+        ]  # fmt: skip
+        self.process = subprocess.Popen(
+            command, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT
+        )
+        wait_ready(self.url + "/v1/ready")
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGTERM)
+        self.process.wait(timeout=30)
+
+
+def wrk(url: str, seconds: int, body: dict | None, headers: dict[str, str], work: Path) -> float:
+    """Peak requests/s with wrk (2 threads, 32 connections)."""
+    script = work / "post.lua"
+    lines = ['wrk.method = "POST"', f"wrk.body = {json.dumps(json.dumps(body or {}))}"]
+    for name, value in {"Content-Type": "application/json", **headers}.items():
+        lines.append(f'wrk.headers["{name}"] = "{value}"')
+    script.write_text("\n".join(lines) + "\n")
+    # Warm up first (new gthread workers answer at less than half speed for a second or two).
+    warm = ["wrk", "-t2", "-c32", "-d3s", "-s", str(script), url]
+    subprocess.run(warm, capture_output=True, check=True)
+    out = subprocess.run(
+        ["wrk", "-t2", "-c32", f"-d{seconds}s", "-s", str(script), url],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    total = re.search(r"(\d+) requests in", out)
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    if non2xx and total and int(non2xx.group(1)) > int(total.group(1)) * 0.01:
+        print(f"  (wrk: {non2xx.group(1)} of {total.group(1)} answers were not 2xx)")
+    return rate
+
+
+def open_loop(
+    url: str, body: dict, headers: dict[str, str], rate: float, seconds: float
+) -> dict[str, float]:
+    """Send ``rate``/s for ``seconds`` on a fixed schedule; latency from each request's due time.
+    Returns p50/p99 of the admitted (2xx), the share and p99 of refusals (429/503), errors."""
+    count = int(rate * seconds)
+    interval = 1.0 / rate
+    local = threading.local()
+    start = time.perf_counter() + 0.5
+    results: list[tuple[int, float]] = []
+    lock = threading.Lock()
+
+    def one(i: int) -> None:
+        due = start + i * interval
+        pause = due - time.perf_counter()
+        if pause > 0:
+            time.sleep(pause)
+        elif pause < -2.0:  # the driver itself fell 2 s behind: count it, do not send
+            with lock:
+                results.append((-1, 0.0))
+            return
+        session = getattr(local, "session", None) or requests.Session()
+        local.session = session
+        try:
+            status = session.post(url, json=body, headers=headers, timeout=5).status_code
+        except requests.RequestException:
+            status = 0
+        with lock:
+            results.append((status, time.perf_counter() - due))
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=64) as pool:
+        list(pool.map(one, range(count)))
+    ok = sorted(t for s, t in results if 200 <= s < 300)
+    refused = sorted(t for s, t in results if s in (429, 503))
+    unsent = sum(1 for s, _ in results if s == -1)
+    errors = sum(1 for s, _ in results if not (200 <= s < 300 or s in (429, 503, -1)))
+
+    def pct(values: list[float], p: float) -> float:
+        return values[min(len(values) - 1, int(p * len(values)))] * 1000 if values else 0.0
+
+    return {
+        "p50": pct(ok, 0.50),
+        "p99": pct(ok, 0.99),
+        "admitted": len(ok),
+        "refused": len(refused),
+        "refused_p99": pct(refused, 0.99),
+        "errors": errors,
+        "sent": count - unsent,
+        "unsent": unsent,
+    }
+
+
+def gateway_env(work: Path, db_url: str, extra: dict[str, str] | None = None) -> dict[str, str]:
+    return {
+        **os.environ,
+        "PISHKHAN_DATABASE_URL": db_url,
+        "PISHKHAN_DATA_DIR": str(work),
+        "PISHKHAN_LOG_LEVEL": "WARNING",
+        "PISHKHAN_OFFICE_RATE_LIMIT": "100000000/minute",
+        "PISHKHAN_OPERATOR_RATE_LIMIT": "100000000/minute",
+        "PROMETHEUS_MULTIPROC_DIR": str(work / "metrics"),
+        **(extra or {}),
+    }
+
+
+def prepare(db_url: str, work: Path) -> dict[str, str]:
+    """Migrate, load the sample tariffs, open an office: the counter's headers."""
+    sys.path.insert(0, str(HERE))
+    from pishkhan_gateway import offices
+    from pishkhan_gateway.app import create_app
+    from pishkhan_gateway.tariffs import read_schedule_file
+
+    app = create_app({"DATABASE_URL": db_url, "DATA_DIR": str(work), "LOG_LEVEL": "WARNING"})
+    gw = app.extensions["pishkhan"]
+    gw.store.upgrade()
+    for path in sorted((ROOT / "contracts" / "tariffs").glob("*.toml")):
+        gw.tariffs.load(read_schedule_file(path))
+    offices.add_office(
+        gw.store, id="bench", licence_no="B-1", name="دفتر سنجش", type="pishkhan",
+        province="Tehran", city="Tehran", category="metropolis",
+    )  # fmt: skip
+    offices.add_operator(gw.store, gw.pseudonyms, "bench", OPERATOR)
+    key = offices.issue_key(gw.store, "bench")
+    gw.store.dispose()
+    return {"Authorization": f"Bearer {key}", "X-Operator": OPERATOR}
+
+
+def start_postgres(work: Path) -> tuple[str, callable] | None:
+    """A throwaway PostgreSQL cluster (as the tests start one), or None."""
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+    if not found:
+        return None
+    bindir = found[-1].parent
+    base = Path(tempfile.mkdtemp(prefix="bench-pg-"))
+    prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    if prefix:
+        shutil.chown(base, "postgres", "postgres")
+    port = free_port()
+    data = base / "data"
+    run = lambda *c: subprocess.run([*prefix, *c], check=True, capture_output=True)  # noqa: E731
+    run(str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync")
+    options = f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c max_connections=200"
+    run(str(bindir / "pg_ctl"), "-D", str(data), "-l", str(base / "log"), "-w", "-o", options,
+        "start")  # fmt: skip
+    run(str(bindir / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "bench")
+
+    def stop() -> None:
+        subprocess.run([*prefix, str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "stop"],
+                       capture_output=True)  # fmt: skip
+        shutil.rmtree(base, ignore_errors=True)
+
+    return f"postgresql+psycopg://postgres@127.0.0.1:{port}/bench", stop
+
+
+def zeep_rate(url: str, seconds: float) -> float:
+    """Direct zeep BillInquiry calls per second to the sandbox (one client thread)."""
+    from pishkhan_gateway import soap
+    from pishkhan_postbank.plugin import BINDING, WSDL
+
+    proxy = soap.client(WSDL, BINDING, url, 5.0)
+    calls, end = 0, time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        proxy.BillInquiry(BillId=BILL["bill_id"], PaymentId=BILL["payment_id"])
+        calls += 1
+    return calls / seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=int, default=15)
+    parser.add_argument("--rate", type=float, default=200)
+    parser.add_argument("--no-postgres", action="store_true")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is needed (make bench installs Debian's wrk)")
+    work = Path(tempfile.mkdtemp(prefix="pishkhan-http-bench-"))
+    rows: list[tuple[str, str, str]] = []
+    noop = {"service": "bench.noop.inquiry", "citizen": {"national_code": CITIZEN},
+            "params": {"q": "x"}}  # fmt: skip
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    )
+
+    bare = Server("bare_app:app", {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(work / "m0")},
+                  work / "bare.log")  # fmt: skip
+    try:
+        baseline = wrk(bare.url + "/v1/transactions", args.seconds, noop, {}, work)
+    finally:
+        bare.stop()
+    rows.append(("(1) bare Flask, receipt-sized JSON", f"{baseline:,.0f} req/s", "1.00 (baseline)"))
+    print(rows[-1])
+
+    databases = [("SQLite", f"sqlite:///{work / 'gateway.db'}", None)]
+    if not args.no_postgres:
+        pg = start_postgres(work)
+        if pg:
+            databases.append(("PostgreSQL", pg[0], pg[1]))
+    for name, db_url, stop in databases:
+        data = work / name
+        data.mkdir()
+        headers = prepare(db_url, data)
+        server = Server("noop_app:app", gateway_env(data, db_url), work / f"noop-{name}.log")
+        try:
+            url = server.url + "/v1/transactions"
+            peak = wrk(url, args.seconds, noop, headers, work)
+            rows.append((f"(2) L1 inquiry, no-op agency, {name}", f"{peak:,.0f} req/s",
+                         f"{peak / baseline:.2f}"))  # fmt: skip
+            print(rows[-1])
+            f = open_loop(url, noop, headers, args.rate, args.seconds)
+            figure = f"p50 {f['p50']:.1f} ms, p99 {f['p99']:.1f} ms"
+            note = f"errors {f['errors']}, refused {f['refused']} of {f['sent']}"
+            rows.append((f"    open loop {args.rate:.0f}/s, {name}", figure, note))
+            print(rows[-1])
+            d = open_loop(url, noop, headers, max(2 * peak, args.rate), args.seconds)
+            figure = f"admitted p99 {d['p99']:.1f} ms"
+            note = (
+                f"refused {d['refused']} of {d['sent']} (p99 {d['refused_p99']:.1f} ms), "
+                f"errors {d['errors']}, not sent (driver behind) {d['unsent']}"
+            )
+            rows.append((f"    open loop 2× capacity ({2 * peak:.0f}/s), {name}", figure, note))
+            print(rows[-1])
+        finally:
+            server.stop()
+            if stop:
+                stop()
+
+    data = work / "soap"
+    data.mkdir()
+    db_url = f"sqlite:///{data / 'gateway.db'}"
+    headers = prepare(db_url, data)
+    sandbox_port = free_port()
+    sandbox = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "pishkhan-gateway"),
+            "sandbox",
+            "--base-port",
+            str(sandbox_port),
+        ],
+        env={k: v for k, v in gateway_env(data, db_url).items() if "PROMETHEUS" not in k},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    urls: dict[str, str] = {}
+    while len(urls) < 4:  # "name<TAB>url" per agency; anything else on stdout is a log line
+        line = sandbox.stdout.readline()
+        if not line:
+            raise RuntimeError("the sandbox command exited before listing its agencies")
+        parts = line.strip().split("\t")
+        if len(parts) == 2:
+            urls[parts[0]] = parts[1]
+    postbank = urls["postbank"]
+    server = Server("noop_app:app",
+                    gateway_env(data, db_url, {"PISHKHAN_AGENCY_POSTBANK_URL": postbank}),
+                    work / "soap.log")  # fmt: skip
+    try:
+        body = {"service": "postbank.bill.inquiry", "params": BILL}
+        peak = wrk(server.url + "/v1/transactions", args.seconds, body, headers, work)
+        direct = zeep_rate(postbank, min(args.seconds, 5))
+        rows.append(("(3) Post Bank SOAP inquiry via gateway, SQLite", f"{peak:,.0f} req/s",
+                     f"{peak / baseline:.2f}; direct zeep to the sandbox: {direct:,.0f} calls/s "
+                     "(one client thread)"))  # fmt: skip
+        print(rows[-1])
+    finally:
+        server.stop()
+        sandbox.terminate()
+        sandbox.wait(timeout=10)
+
+    print("\n| measurement | figure | against the baseline |\n| --- | --- | --- |")
+    for row in rows:
+        print(f"| {row[0].strip()} | {row[1]} | {row[2]} |")
+    shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
