@@ -11,7 +11,9 @@ transaction rows) to name each bad entry. What it reports, by index where the ev
 - ``not_canonical``: an entry that is not RFC 8785 JSON (a hand edit; deep);
 - ``head_mismatch``: a signed head whose root the entries no longer produce, with the range of
   indexes between the last matching head and it;
-- ``bad_signature``: a head not signed by the gateway's key;
+- ``bad_signature``: a head not signed by the gateway's key (or not a head at all);
+- ``rolled_back`` / ``forked``: against a head saved outside the database (``--against``), the
+  log is shorter than that head, or its first entries no longer produce that head's root;
 - ``row_mismatch``: a transaction row that disagrees with its log entry (deep).
 """
 
@@ -97,33 +99,69 @@ def _ahead(
     return current
 
 
+def parse_heads(documents: Iterable[str | bytes]) -> tuple[list[dict[str, Any]], list[Finding]]:
+    """Decode stored head documents; one that is not even a JSON object is a finding."""
+    heads, findings = [], []
+    for document in documents:
+        try:
+            head = json.loads(document)
+            if not isinstance(head, dict):
+                raise ValueError("not an object")
+        except ValueError:
+            findings.append(Finding("bad_signature", None, "a stored tree head is not JSON"))
+            continue
+        heads.append(head)
+    return heads, findings
+
+
+def _valid_heads(
+    heads: Iterable[dict[str, Any]], public_key: Ed25519PublicKey, report: Report, *, kind: str
+) -> list[dict[str, Any]]:
+    """The heads signed by ``public_key`` with a sane size; the others become findings."""
+    valid = []
+    for head in heads:
+        size = head.get("tree_size")
+        if verify(head, public_key) and isinstance(size, int) and size >= 0:
+            valid.append(head)
+            continue
+        whose = "the saved (witness) head" if kind == "witness" else f"tree head {size}"
+        report.findings.append(
+            Finding("bad_signature", None, f"{whose} is not signed by the gateway's key")
+        )
+    return valid
+
+
 def check_tree(
     entries: Iterable[tuple[int, bytes]],
     heads: Iterable[dict[str, Any]],
     public_key: Ed25519PublicKey,
     *,
     log_size: int | None = None,
+    witnesses: Iterable[dict[str, Any]] = (),
 ) -> Report:
     """The fast pass: gaps, head signatures, and every head's root recomputed from entries.
 
     One SHA-256 per entry plus one per completed subtree, the right edge of the tree in memory
     (a few dozen hashes), nothing else: this is what must run at hundreds of thousands of
     entries a second.
+
+    ``witnesses`` are heads saved *outside* the database (``audit verify --against``): the log
+    must still produce each one. They catch what the database alone cannot show — a copy rolled
+    back to an older state, or rewritten and re-signed from some point on — because a host that
+    rewrites its own database can also rewrite the heads kept in it.
     """
     report = Report()
-    ordered = sorted(heads, key=lambda h: h.get("tree_size", -1))
-    report.heads = len(ordered)
-    for head in ordered:
-        if not verify(head, public_key):
-            report.findings.append(
-                Finding(
-                    "bad_signature",
-                    None,
-                    f"tree head {head.get('tree_size')} is not signed by the gateway's key",
-                )
-            )
-    targets = iter([h for h in ordered if h.get("tree_size", 0) > 0])
-    head = next(targets, None)
+    stored = _valid_heads(heads, public_key, report, kind="stored")
+    saved = _valid_heads(witnesses, public_key, report, kind="witness")
+    report.heads = len(stored)
+    targets = iter(
+        sorted(
+            [(h["tree_size"], False, h) for h in stored if h["tree_size"] > 0]
+            + [(h["tree_size"], True, h) for h in saved if h["tree_size"] > 0],
+            key=lambda t: (t[0], t[1]),
+        )
+    )
+    target = next(targets, None)
     sha256 = hashlib.sha256
     edge: list[bytes] = []
     size, last_good, broken = 0, 0, False
@@ -149,11 +187,22 @@ def check_tree(
             position >>= 1
         edge.append(node)
         size += 1
-        while head is not None and head["tree_size"] == size:
+        while target is not None and target[0] == size:
             root = edge[-1]
             for left in reversed(edge[:-1]):
                 root = sha256(b"\x01" + left + root).digest()
-            if root.hex() != head["root_hash"]:
+            if root.hex() == target[2].get("root_hash"):
+                last_good = size
+            elif target[1]:
+                report.findings.append(
+                    Finding(
+                        "forked",
+                        None,
+                        f"the first {size} entries no longer produce the saved head's root: "
+                        "the log was rewritten (and perhaps re-signed) since that head was saved",
+                    )
+                )
+            else:
                 report.findings.append(
                     Finding(
                         "head_mismatch",
@@ -162,11 +211,9 @@ def check_tree(
                         f"{last_good}..{size - 1} was altered, inserted, removed or reordered",
                     )
                 )
-            else:
-                last_good = size
-            head = next(targets, None)
+            target = next(targets, None)
     report.entries = size
-    report.sealed = max((h["tree_size"] for h in ordered), default=0)
+    report.sealed = max((h["tree_size"] for h in stored), default=0)
     if report.sealed > size:
         report.findings.append(
             Finding(
@@ -174,6 +221,16 @@ def check_tree(
                 size,
                 f"signed head {report.sealed} covers entries {size}..{report.sealed - 1}, "
                 "which are gone",
+            )
+        )
+    witnessed = max((h["tree_size"] for h in saved), default=0)
+    if witnessed > size:
+        report.findings.append(
+            Finding(
+                "rolled_back",
+                size,
+                f"the saved head covers {witnessed} entries but the log has {size}: the "
+                "database was rolled back to an older copy or its tail was cut off",
             )
         )
     if log_size is not None and log_size != size:
@@ -259,14 +316,22 @@ def _cursor(store: Store, sql: str) -> Iterator[Iterable[tuple[Any, ...]]]:
 ENTRIES_SQL = 'SELECT "index", entry FROM log_entries ORDER BY "index"'
 
 
-def verify_store(store: Store, public_key: Ed25519PublicKey, *, deep: bool = False) -> Report:
-    """Verify the database's log against its signed heads; on a failure (or ``deep``) name the
-    entries, and with ``deep`` also check canonical form and every transaction row."""
+def verify_store(
+    store: Store,
+    public_key: Ed25519PublicKey,
+    *,
+    deep: bool = False,
+    witnesses: Iterable[dict[str, Any]] = (),
+) -> Report:
+    """Verify the database's log against its signed heads (and any ``witnesses`` saved
+    elsewhere); on a failure (or ``deep``) name the entries, and with ``deep`` also check
+    canonical form and every transaction row."""
     with store.read() as session:
-        heads = [json.loads(d) for d in session.scalars(select(TreeHead.document))]
+        heads, broken = parse_heads(session.scalars(select(TreeHead.document)))
         log_size = session.execute(text("SELECT size FROM log_state WHERE id = 1")).scalar_one()
     with _cursor(store, ENTRIES_SQL) as entries:
-        report = check_tree(entries, heads, public_key, log_size=log_size)
+        report = check_tree(entries, heads, public_key, log_size=log_size, witnesses=witnesses)
+    report.findings[:0] = broken
     if report.ok and not deep:
         return report
     with contextlib.ExitStack() as stack:
@@ -343,7 +408,9 @@ def export_log(store: Store, signer: Signer, path: Path) -> int:
     return count
 
 
-def verify_export(path: Path, public_key_pem: str | None = None) -> Report:
+def verify_export(
+    path: Path, public_key_pem: str | None = None, witnesses: Iterable[dict[str, Any]] = ()
+) -> Report:
     """Verify an exported log file offline (with the given key, else the file's own)."""
     heads: list[dict[str, Any]] = []
     with path.open(encoding="utf-8") as fh:
@@ -363,4 +430,4 @@ def verify_export(path: Path, public_key_pem: str | None = None) -> Report:
                 if "entry" in item:
                     yield item["index"], base64.b64decode(item["entry"])
 
-    return check_tree(entries(), heads, key)
+    return check_tree(entries(), heads, key, witnesses=witnesses)

@@ -286,19 +286,32 @@ def audit_seal() -> None:
 )
 @click.option("--deep", is_flag=True, help="Also check canonical form and every transaction row")
 @click.option(
+    "--against",
+    "witness_files",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A signed tree head saved earlier (GET /v1/audit/tree-head); the log must still "
+    "produce it. Catches a database rolled back to an older copy. Repeatable.",
+)
+@click.option(
     "--public-key",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="PEM public key to check heads with (default: the gateway's, or the file's)",
 )
-def audit_verify(export_file: Path | None, deep: bool, public_key: Path | None) -> None:
+def audit_verify(
+    export_file: Path | None, deep: bool, witness_files: tuple[Path, ...], public_key: Path | None
+) -> None:
     """Recompute the tree and check every signed head; exit 1 naming each bad entry."""
     pem = public_key.read_text() if public_key else None
+    witnesses, unreadable = auditing.parse_heads(p.read_bytes() for p in witness_files)
+    if unreadable:
+        raise click.ClickException("a file given with --against is not a tree head (JSON)")
     if export_file is not None:
-        report = auditing.verify_export(export_file, pem)
+        report = auditing.verify_export(export_file, pem, witnesses)
     else:
         gw = _gw()
         key = load_pem_public_key(pem.encode()) if pem else gw.signer.public_key
-        report = auditing.verify_store(gw.store, key, deep=deep)  # type: ignore[arg-type]
+        report = auditing.verify_store(gw.store, key, deep=deep, witnesses=witnesses)  # type: ignore[arg-type]
         auditing.record_run(gw.store, report)
     for finding in report.findings:
         click.echo(str(finding))

@@ -95,7 +95,10 @@ def key_id(public_key: Ed25519PublicKey) -> str:
 def verify(obj: Mapping[str, Any], public_key: Ed25519PublicKey) -> bool:
     """True if ``obj['signature']`` is a valid signature of the rest of ``obj``."""
     try:
-        signature = base64.b64decode(obj["signature"], validate=True)
+        encoded = obj["signature"]
+        signature = base64.b64decode(encoded, validate=True)
+        if base64.b64encode(signature).decode() != encoded:
+            return False  # non-canonical base64 (stray padding bits): not what we signed
         body = {k: v for k, v in obj.items() if k != "signature"}
         public_key.verify(signature, canonical(body))
     except (KeyError, ValueError, TypeError, InvalidSignature):
