@@ -11,7 +11,9 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,6 +68,52 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+@dataclass
+class Host:
+    """A gateway under gunicorn (the shipped config), on a port of its own."""
+
+    process: subprocess.Popen
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=30)
+
+
+def start_gunicorn(env: dict[str, str], workdir: Path, workers: int = 2) -> Host:
+    """Start gunicorn with ``env`` (its own metrics directory under ``workdir``) and wait until
+    it answers ``/v1/ready``; its output goes to ``workdir/gunicorn.log``."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    port, log = _free_port(), workdir / "gunicorn.log"
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "-c",
+        "python:pishkhan_gateway.gunicorn_conf",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(workers),
+        "pishkhan_gateway.wsgi:app",
+    ]
+    env = {"PROMETHEUS_MULTIPROC_DIR": str(workdir / "metrics"), **env}
+    process = subprocess.Popen(command, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(f"http://127.0.0.1:{port}/v1/ready", timeout=5).status_code == 200:
+                return Host(process, port)
+        except requests.RequestException:  # not up yet, or still importing
+            time.sleep(0.2)
+    process.kill()
+    raise AssertionError(f"gunicorn did not start: {log.read_text()[-2000:]}")
 
 
 @dataclass

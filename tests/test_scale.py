@@ -5,48 +5,13 @@ from __future__ import annotations
 import concurrent.futures
 import os
 import re
-import socket
-import subprocess
-import sys
 import threading
 import time
-from pathlib import Path
 
 import pytest
 import requests
 
-from conftest import BILL, BILL_2, make_app, open_counter, pay_body
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _gunicorn(env: dict[str, str], port: int, log: Path) -> subprocess.Popen:
-    command = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "-c",
-        "python:pishkhan_gateway.gunicorn_conf",
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--workers",
-        "2",
-        "pishkhan_gateway.wsgi:app",
-    ]
-    process = subprocess.Popen(command, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(f"http://127.0.0.1:{port}/v1/ready", timeout=5).status_code == 200:
-                return process
-        except requests.RequestException:  # not up yet, or still importing
-            time.sleep(0.2)
-    process.kill()
-    raise AssertionError(f"gunicorn did not start: {log.read_text()[-2000:]}")
+from conftest import BILL, BILL_2, make_app, open_counter, pay_body, start_gunicorn
 
 
 @pytest.mark.slow
@@ -70,15 +35,8 @@ def test_two_hosts_one_key_execute_once(db_url, tmp_path, plugins, sandboxes, sa
         "PISHKHAN_ADMISSION_WAIT_MS": "10000",
         "PISHKHAN_LOG_LEVEL": "WARNING",
     }
-    ports = [_free_port(), _free_port()]
-    hosts = [
-        _gunicorn(
-            {**env, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / f"metrics{i}")},
-            port,
-            tmp_path / f"host{i}.log",
-        )
-        for i, port in enumerate(ports)
-    ]
+    hosts = [start_gunicorn(env, tmp_path / f"host{i}") for i in range(2)]
+    ports = [host.port for host in hosts]
     try:
         duplicate = pay_body()
 
@@ -110,9 +68,7 @@ def test_two_hosts_one_key_execute_once(db_url, tmp_path, plugins, sandboxes, sa
         ), metrics[:2000]
     finally:
         for host in hosts:
-            host.terminate()
-        for host in hosts:
-            host.wait(timeout=30)
+            host.stop()
     from sqlalchemy import func, select
 
     from pishkhan_gateway.store.tables import LogEntry, Transaction

@@ -88,6 +88,12 @@ SETTINGS: dict[str, tuple[Any, Any, str]] = {
     "ADMISSION_WAIT_MS": (20, int, "How long a transaction may wait for a free slot."),
     "BREAKER_FAILURES": (5, int, "Consecutive agency failures that open its circuit breaker."),
     "BREAKER_RESET_SECONDS": (30.0, _float, "How long an open breaker fails fast before a trial."),
+    "BREAKER_DIR": (
+        None,
+        str,
+        "Where each agency's breaker state is kept, shared by every worker on the host; default "
+        "`<DATA_DIR>/breakers` (local disk; a tmpfs is fine).",
+    ),
     "SEAL_INTERVAL_SECONDS": (
         1.0,
         _float,
@@ -186,6 +192,8 @@ def complete(config: dict[str, Any]) -> dict[str, Any]:
         config["PSEUDONYM_KEY_FILE"] = str(data / "pseudonym.key")
     if not config.get("SESSION_KEY_FILE"):
         config["SESSION_KEY_FILE"] = str(data / "session.key")
+    if not config.get("BREAKER_DIR"):
+        config["BREAKER_DIR"] = str(data / "breakers")
     if not config.get("ENCRYPTION_KEY_FILE"):
         config["ENCRYPTION_KEY_FILE"] = str(data / "encryption.key")
     return config

@@ -1,7 +1,8 @@
 """Calling agency plugins safely: a circuit breaker per agency, bounded retries for inquiries only.
 
-Resilience lives here, not in each plugin. A plugin's own timeouts bound each call (it receives
-``AgencyContext.timeout``); retries (jittered exponential backoff, at most ``INQUIRY_RETRIES``)
+Resilience lives here, not in each plugin. One deadline, ``AgencyContext.timeout``, bounds each
+call with its retries (``agencyhttp.within``: sessions from ``soap``/``rest`` end a late exchange
+however the network behaves); retries (jittered exponential backoff, at most ``INQUIRY_RETRIES``)
 happen only for ``inquiry`` services and only inside that same timeout budget. Payments and
 requests are never retried: an unclear end is recorded as ``unknown`` and reconciled later.
 """
@@ -17,8 +18,9 @@ import pybreaker
 import structlog
 import tenacity
 
-from pishkhan_gateway import metrics
+from pishkhan_gateway import agencyhttp, metrics
 from pishkhan_gateway.agency import AgencyContext, Citizen, Result
+from pishkhan_gateway.breakers import SharedStorage
 from pishkhan_gateway.errors import (
     AgencyFault,
     AgencyRejected,
@@ -38,12 +40,19 @@ class CircuitOpen(AgencyUnavailable):
 
 
 class Dispatcher:
-    """One breaker per agency (per worker process), shared by all requests in it."""
+    """One breaker per agency, its state shared by every worker on the host (``breakers``)."""
 
     def __init__(
-        self, plugins: Plugins, *, failures: int, reset_seconds: float, inquiry_retries: int
+        self,
+        plugins: Plugins,
+        *,
+        failures: int,
+        reset_seconds: float,
+        inquiry_retries: int,
+        state_dir: str,
     ) -> None:
         self.plugins = plugins
+        self.state_dir = state_dir
         self.failures = failures
         self.reset_seconds = reset_seconds
         self.inquiry_retries = inquiry_retries
@@ -61,6 +70,7 @@ class Dispatcher:
                     name=agency,
                     exclude=[AgencyRejected, InvalidParams],
                     throw_new_error_on_trip=False,
+                    state_storage=SharedStorage(self.state_dir, agency),
                 )
                 self._breakers[agency] = breaker
             return breaker
@@ -98,11 +108,12 @@ class Dispatcher:
     ) -> int:
         """The agency amount. Not counted by the breaker: most quotes are local (a bill's amount
         is in its payment id), and their success says nothing about the agency's health."""
-        return self._mapped(
-            agency,
-            "inquiry",
-            lambda: self.plugins.quote(service=service, params=params, agency=agency),
-        )
+        with agencyhttp.within(agency.timeout):
+            return self._mapped(
+                agency,
+                "inquiry",
+                lambda: self.plugins.quote(service=service, params=params, agency=agency),
+            )
 
     def execute(
         self,
@@ -129,7 +140,8 @@ class Dispatcher:
 
         started, result = time.perf_counter(), "error"
         try:
-            answer = self._execute(agency, kind, call)
+            with agencyhttp.within(agency.timeout):  # retries included: one budget per call
+                answer = self._execute(agency, kind, call)
             result = "ok"
             return answer
         except AgencyRejected:

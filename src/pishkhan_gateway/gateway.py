@@ -48,6 +48,7 @@ class Gateway:
             failures=int(config["BREAKER_FAILURES"]),
             reset_seconds=float(config["BREAKER_RESET_SECONDS"]),
             inquiry_retries=int(config["INQUIRY_RETRIES"]),
+            state_dir=str(config["BREAKER_DIR"]),
         )
 
     def agency(self, name: str) -> AgencyContext:

@@ -7,6 +7,7 @@ provider plugins and fail closed: no provider, or a provider outage, is ``identi
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import hashlib
@@ -19,6 +20,7 @@ from typing import Any, Protocol
 import jdatetime
 from cachetools import TTLCache
 
+from pishkhan_gateway import agencyhttp
 from pishkhan_gateway.agency import AgencyContext, Citizen, CitizenRecord
 from pishkhan_gateway.errors import (
     AgencyError,
@@ -161,6 +163,11 @@ class IdentityCache:
         return owned
 
 
+def _deadline(agencies: Mapping[str, AgencyContext]) -> contextlib.AbstractContextManager[None]:
+    """Identity providers answer within the longest agency timeout, however the network acts."""
+    return agencyhttp.within(max((a.timeout for a in agencies.values()), default=10.0))
+
+
 def verify_identity(
     *,
     level: int,
@@ -214,7 +221,8 @@ def verify_before_otp(
     birth_date = parse_jalali_date(given["birth_date"], "birth_date")
     try:
         lookup = functools.partial(plugins.identity_lookup, national_code=code, agencies=agencies)
-        record = cache.record(code, lookup) if cache else lookup()
+        with _deadline(agencies):
+            record = cache.record(code, lookup) if cache else lookup()
     except AgencyError as exc:
         raise IdentityUnavailable(f"the Civil Registry cannot be reached: {exc.detail}") from exc
     if record is None:
@@ -231,7 +239,8 @@ def verify_before_otp(
         ask = functools.partial(
             plugins.mobile_owner, mobile=mobile, national_code=code, agencies=agencies
         )
-        owned = cache.owner(mobile, code, ask) if cache else ask()
+        with _deadline(agencies):
+            owned = cache.owner(mobile, code, ask) if cache else ask()
     except AgencyError as exc:
         raise IdentityUnavailable(f"mobile ownership cannot be checked: {exc.detail}") from exc
     if owned is None:

@@ -22,26 +22,17 @@ from typing import Any
 import jsonschema
 import requests
 
+from pishkhan_gateway import agencyhttp
 from pishkhan_gateway.agency import AgencyContext
 from pishkhan_gateway.errors import AgencyRejected, AgencyUnavailable
-from pishkhan_gateway.soap import MAX_REPLY_BYTES, transport_failure, unclear
+from pishkhan_gateway.soap import transport_failure, unclear
 
 
 @functools.lru_cache(maxsize=64)
 def _session(base_url: str) -> requests.Session:
-    session = requests.Session()
+    session = agencyhttp.session()
     session.headers["Accept"] = "application/json"
     return session
-
-
-def _read(response: requests.Response) -> bytes:
-    body = bytearray()
-    for chunk in response.iter_content(65536):
-        body += chunk
-        if len(body) > MAX_REPLY_BYTES:
-            response.close()
-            raise ValueError(f"reply exceeds {MAX_REPLY_BYTES} bytes")
-    return bytes(body)
 
 
 def call(
@@ -63,10 +54,10 @@ def call(
             method, url, json=json, params=params, timeout=agency.timeout, stream=True
         )
         with response:
-            body = _read(response)
+            body = agencyhttp.read_capped(response)
     except requests.exceptions.RequestException as exc:
         raise transport_failure(kind, exc) from None
-    except ValueError:
+    except agencyhttp.ReplyTooLarge:
         raise unclear(kind, "the agency's reply was refused as too large") from None
     if response.status_code == 503:
         raise AgencyUnavailable("the agency answered HTTP 503")

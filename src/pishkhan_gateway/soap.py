@@ -18,6 +18,8 @@ import zeep
 import zeep.exceptions
 from lxml import etree
 
+from pishkhan_gateway import agencyhttp
+from pishkhan_gateway.agencyhttp import ReplyTooLarge
 from pishkhan_gateway.errors import (
     AgencyFault,
     AgencyRejected,
@@ -26,29 +28,19 @@ from pishkhan_gateway.errors import (
     GatewayError,
 )
 
-MAX_REPLY_BYTES = 10 * 1024 * 1024
-
 
 class CappedTransport(zeep.Transport):
-    """A zeep transport that refuses replies over ``MAX_REPLY_BYTES`` while reading them, so a
-    hostile or broken agency cannot make a worker buffer an unbounded body."""
+    """A zeep transport on an ``agencyhttp`` session: the call ends by the dispatcher's deadline
+    and a reply over ``MAX_REPLY_BYTES`` is refused while it is read, so a hostile or broken
+    agency cannot make a worker buffer an unbounded body or wait on a trickle."""
 
     def post(self, address: str, message: Any, headers: dict[str, str]) -> Any:
         response = self.session.post(
             address, data=message, headers=headers, stream=True, timeout=self.operation_timeout
         )
-        body = bytearray()
-        for chunk in response.iter_content(65536):
-            body += chunk
-            if len(body) > MAX_REPLY_BYTES:
-                response.close()
-                raise ReplyTooLarge(f"the agency's reply exceeds {MAX_REPLY_BYTES} bytes")
-        response._content = bytes(body)
+        with response:
+            response._content = agencyhttp.read_capped(response)
         return response
-
-
-class ReplyTooLarge(Exception):
-    """The agency's reply was cut off at the size limit."""
 
 
 HARDENED = zeep.Settings(
@@ -63,7 +55,7 @@ def client(wsdl: str | Path, binding: str, url: str, timeout: float) -> Any:
     The WSDL is a local file (``contracts/<agency>/``): nothing is fetched from the network to
     learn the contract. ``timeout`` bounds every operation (connect and read).
     """
-    session = requests.Session()
+    session = agencyhttp.session()
     transport = CappedTransport(session=session, timeout=timeout, operation_timeout=timeout)
     wsdl_client = zeep.Client(str(wsdl), transport=transport, settings=HARDENED)
     return wsdl_client.create_service(binding, url)
@@ -80,7 +72,11 @@ def unclear(kind: str, detail: str) -> GatewayError:
 def transport_failure(kind: str, exc: requests.exceptions.RequestException) -> GatewayError:
     """The gateway's error for a failed HTTP exchange (shared by ``soap`` and ``rest``): not
     connected means the agency did not act; a read timeout or a broken connection may mean it did.
+    Past the call's deadline every failure is a timeout (``agencyhttp``'s watchdog ends a late
+    exchange by shutting its socket, which looks like a broken connection).
     """
+    if agencyhttp.expired():
+        return AgencyTimeout("the agency did not answer within the deadline")
     if isinstance(exc, requests.exceptions.ConnectTimeout):
         return AgencyUnavailable("the agency did not accept the connection in time")
     if isinstance(exc, requests.exceptions.Timeout):
