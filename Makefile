@@ -8,7 +8,7 @@ PORT   ?= 8080
 SANDBOX_PORT ?=
 PLUGINS := plugins/civilregistry plugins/insurance plugins/postbank plugins/telecom
 
-.PHONY: run test lint format bench postgres-server chromium clean
+.PHONY: run test crash lint format bench postgres-server chromium clean
 
 $(STAMP): pyproject.toml $(addsuffix /pyproject.toml,$(PLUGINS))
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed (set PYTHON=...)")'
@@ -47,6 +47,11 @@ format: $(STAMP)
 
 test: $(STAMP) postgres-server chromium lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The SIGKILL rounds at full length (make test runs 25 per database): 1,000 kills per database.
+CRASH_ROUNDS ?= 1000
+crash: $(STAMP) postgres-server
+	PISHKHAN_CRASH_ROUNDS=$(CRASH_ROUNDS) $(BIN)/python -m pytest -q -s tests/test_crash_safety.py -k sigkill
 
 # Benchmarks print figures beside baselines measured in the same run (see BENCHMARKS.md):
 # HTTP throughput and latency (wrk + an open-loop driver), then the log at BENCH_ENTRIES.

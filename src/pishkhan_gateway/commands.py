@@ -21,7 +21,7 @@ from pishkhan_gateway import auditing, offices, supervisors
 from pishkhan_gateway.errors import GatewayError
 from pishkhan_gateway.gateway import Gateway
 from pishkhan_gateway.identity import verify_before_otp
-from pishkhan_gateway.reconcile import reconcile
+from pishkhan_gateway.reconcile import reconcile, recover_interrupted
 from pishkhan_gateway.running import demo, sandbox, serve
 from pishkhan_gateway.tariffs import CATEGORIES, indexed, read_schedule_file
 
@@ -343,8 +343,17 @@ def audit_export(path: Path) -> None:
     help="Only transactions unknown for at least this many seconds",
 )
 def reconcile_command(older_than: int) -> None:
-    """Settle unknown payments and requests by asking their agencies; never re-executes."""
-    settlements = reconcile(_gw(), dt.timedelta(seconds=older_than))
+    """Settle unknown payments and requests by asking their agencies; never re-executes.
+
+    First, attempts a crashed worker left in flight for over PISHKHAN_INTERRUPTED_AFTER_SECONDS
+    are recorded as unknown, so they are settled too."""
+    gw = _gw()
+    recovered = recover_interrupted(gw)
+    for transaction_id in recovered:
+        click.echo(f"{transaction_id}\tunknown\tinterrupted by a crash; recorded as unknown")
+    if recovered:
+        click.echo(f"{len(recovered)} interrupted attempts recorded", err=True)
+    settlements = reconcile(gw, dt.timedelta(seconds=older_than))
     for s in settlements:
         click.echo(f"{s.transaction_id}\t{s.outcome}\t{s.detail}")
     unsettled = sum(s.outcome == "unknown" for s in settlements)

@@ -94,6 +94,12 @@ SETTINGS: dict[str, tuple[Any, Any, str]] = {
         "Where each agency's breaker state is kept, shared by every worker on the host; default "
         "`<DATA_DIR>/breakers` (local disk; a tmpfs is fine).",
     ),
+    "INTERRUPTED_AFTER_SECONDS": (
+        120.0,
+        _float,
+        "An attempt in flight (an intent) this old was interrupted by a crash: `reconcile` "
+        "records it as unknown and settles it. Keep it above the longest agency timeout.",
+    ),
     "SEAL_INTERVAL_SECONDS": (
         1.0,
         _float,

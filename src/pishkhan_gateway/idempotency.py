@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,9 +49,19 @@ def check_key(key: str) -> str:
 
 
 def claim(
-    store: Store, *, office_id: str, key: str, digest: str, transaction_id: str, wait_seconds: float
+    store: Store,
+    *,
+    office_id: str,
+    key: str,
+    digest: str,
+    transaction_id: str,
+    wait_seconds: float,
+    also: Callable[[], Sequence[Any]] = tuple,
 ) -> Replay | None:
     """Claim ``key`` for this request (None), or return the first request's response.
+
+    ``also()`` gives rows to insert in the same transaction as a successful claim (the
+    attempt's intent), so a claim never exists without them.
 
     Raises ``IdempotencyConflict`` if the key was used with another body, and
     ``IdempotencyInProgress`` if the first request is still running after ``wait_seconds``.
@@ -67,6 +78,7 @@ def claim(
                     created_at=utcnow(),
                 )
             )
+            session.add_all(also())
         return None
     except IntegrityError:
         pass
@@ -88,6 +100,7 @@ def claim(
                 digest=digest,
                 transaction_id=transaction_id,
                 wait_seconds=max(0.0, deadline - time.monotonic()),
+                also=also,
             )
         if row.request_sha256 != digest:
             raise IdempotencyConflict()

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from pishkhan_gateway.signing import Signer, canonical
 from pishkhan_gateway.store import Store
-from pishkhan_gateway.store.tables import IdempotencyRecord, LogEntry, Transaction
+from pishkhan_gateway.store.tables import IdempotencyRecord, Intent, LogEntry, Transaction
 from pishkhan_gateway.tariffs import TEHRAN
 
 ENTRY_VERSION = 1
@@ -51,6 +51,7 @@ class Outcome:
     agency_reference: str | None = None
     idempotency_key: str | None = None
     claimed: bool = False
+    intended: bool = False  # an intent was written before dispatch (intents.py)
     latency_ms: int = 0
     result: dict[str, Any] | None = None
 
@@ -60,6 +61,10 @@ class Outcome:
         if self.agency_amount is None or self.office_fee is None:
             return None
         return self.agency_amount + self.office_fee
+
+
+class AlreadyRecorded(Exception):
+    """Recovery found the attempt's intent gone: someone recorded it meanwhile."""
 
 
 @dataclass(frozen=True)
@@ -150,14 +155,25 @@ def record(
     signer: Signer,
     outcome: Outcome,
     respond: Callable[[int, dict[str, Any] | None], tuple[int, bytes]],
+    *,
+    intent_required: bool = False,
 ) -> Recorded:
     """Make the outcome durable and return the response to send, all in one DB transaction.
 
     ``respond(log_index, receipt)`` builds the HTTP status and body; when the attempt claimed an
     Idempotency-Key the same bytes are stored with it, so a replay is byte-identical. A claim
     whose attempt *failed* (nothing happened at the agency) is released so the key can be retried.
+    The attempt's intent, if it wrote one, is deleted in the same transaction (the outbox); with
+    ``intent_required`` (recovery) an intent already gone means it was recorded:
+    ``AlreadyRecorded``.
     """
     with store.write() as session:
+        if outcome.intended:
+            gone = session.execute(
+                delete(Intent).where(Intent.transaction_id == outcome.transaction_id)
+            ).rowcount
+            if intent_required and not gone:
+                raise AlreadyRecorded(outcome.transaction_id)
         index = append(session, log_entry(outcome), outcome.created_at)
         receipt = receipt_for(outcome, index, signer) if outcome.outcome == "succeeded" else None
         status, body = respond(index, receipt)

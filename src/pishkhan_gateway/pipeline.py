@@ -14,12 +14,13 @@ import functools
 import json
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
 
-from pishkhan_gateway import metrics, offices
+from pishkhan_gateway import intents, metrics, offices
 from pishkhan_gateway.errors import (
     AgencyTimeout,
     GatewayError,
@@ -105,6 +106,8 @@ def submit(gw: Gateway, submission: Submission) -> Reply:
                 sealed["mobile"] = citizen.mobile
             out.citizen_sealed = gw.vault.seal(out.transaction_id, sealed)
         check_tariff(gw, service, body, out, office.category)
+        # A payment or request leaves an intent before it is sent (recovered after a crash).
+        out.intended = out.kind != "inquiry"
         if submission.idempotency_key is not None:
             out.idempotency_key = check_key(submission.idempotency_key)
             replay = claim(
@@ -114,11 +117,14 @@ def submit(gw: Gateway, submission: Submission) -> Reply:
                 digest=request_digest(body),
                 transaction_id=out.transaction_id,
                 wait_seconds=float(gw.config["IDEMPOTENCY_WAIT_SECONDS"]),
+                also=lambda: [intents.row(out, claimed=True)] if out.intended else [],
             )
             if replay is not None:
                 log.info("idempotent_replay", office=out.office_id)
                 return Reply(replay.status, replay.body, {"Idempotent-Replayed": "true"})
             out.claimed = True
+        elif out.intended:
+            intents.write(gw.store, out)
         executing = True
         result = gw.dispatcher.execute(
             service=service,
@@ -139,6 +145,33 @@ def submit(gw: Gateway, submission: Submission) -> Reply:
             out.outcome = "unknown"
         out.code, out.http_status = exc.code, exc.status
     out.latency_ms = int((time.perf_counter() - started) * 1000)
+
+    recorded = record(gw.store, gw.signer, out, responder(out, error, result_data))
+    # A service id from the client is a label only once it is known (bounded cardinality).
+    label = out.service if out.service and gw.plugins.service(out.service) else "unknown"
+    metrics.TRANSACTIONS.labels(label, out.outcome, out.code or "").inc()
+    metrics.TRANSACTION_SECONDS.labels(label).observe(time.perf_counter() - started)
+    log.info(
+        "transaction",
+        transaction_id=out.transaction_id,
+        office=out.office_id,
+        service=out.service,
+        outcome=out.outcome,
+        code=out.code,
+        ms=out.latency_ms,
+        log_index=recorded.log_index,
+    )
+    headers = dict(error.headers) if error else {}
+    if error is None:
+        headers["Location"] = f"/v1/transactions/{out.transaction_id}"
+    return Reply(recorded.status, recorded.body, headers, out.transaction_id)
+
+
+def responder(
+    out: Outcome, error: GatewayError | None, result_data: dict[str, Any] | None = None
+) -> Callable[[int, dict[str, Any] | None], tuple[int, bytes]]:
+    """How the attempt answers once its log index (and receipt) are known: the success body, or
+    the problem document. Also used to record an attempt recovered after a crash."""
 
     def respond(log_index: int, receipt: dict[str, Any] | None) -> tuple[int, bytes]:
         if error is None:
@@ -161,25 +194,7 @@ def submit(gw: Gateway, submission: Submission) -> Reply:
         problem.update(transaction_id=out.transaction_id, outcome=out.outcome, log_index=log_index)
         return error.status, _json(problem)
 
-    recorded = record(gw.store, gw.signer, out, respond)
-    # A service id from the client is a label only once it is known (bounded cardinality).
-    label = out.service if out.service and gw.plugins.service(out.service) else "unknown"
-    metrics.TRANSACTIONS.labels(label, out.outcome, out.code or "").inc()
-    metrics.TRANSACTION_SECONDS.labels(label).observe(time.perf_counter() - started)
-    log.info(
-        "transaction",
-        transaction_id=out.transaction_id,
-        office=out.office_id,
-        service=out.service,
-        outcome=out.outcome,
-        code=out.code,
-        ms=out.latency_ms,
-        log_index=recorded.log_index,
-    )
-    headers = dict(error.headers) if error else {}
-    if error is None:
-        headers["Location"] = f"/v1/transactions/{out.transaction_id}"
-    return Reply(recorded.status, recorded.body, headers, out.transaction_id)
+    return respond
 
 
 def authenticate(gw: Gateway, submission: Submission, out: Outcome) -> offices.OfficeView:

@@ -8,6 +8,9 @@ by the transaction id the agency was given as its tracking id:
 - the agency certainly did not (``AgencyRejected``) → ``not_applied``;
 - the agency cannot say now (unavailable, timeout) → left ``unknown`` for the next round.
 
+Attempts a crashed worker left in flight (``intents``) are first recorded as ``unknown``
+(``recover_interrupted``), so they are settled the same way.
+
 Each settlement is a new log entry (``type: reconciliation``); the original entry is never
 touched, and the transaction row keeps its first outcome beside its ``settled_*`` fields.
 """
@@ -21,9 +24,10 @@ from dataclasses import dataclass
 import structlog
 from sqlalchemy import select, update
 
-from pishkhan_gateway import ledger
-from pishkhan_gateway.errors import AgencyError, AgencyRejected
+from pishkhan_gateway import intents, ledger
+from pishkhan_gateway.errors import AgencyError, AgencyRejected, AgencyTimeout
 from pishkhan_gateway.gateway import Gateway
+from pishkhan_gateway.pipeline import responder
 from pishkhan_gateway.store import utcnow
 from pishkhan_gateway.store.tables import Office, Transaction
 
@@ -38,6 +42,20 @@ class Settlement:
     outcome: str  # succeeded | not_applied | unknown
     detail: str
     log_index: int | None = None
+
+
+def recover_interrupted(gw: Gateway) -> list[str]:
+    """Record attempts left in flight for over ``INTERRUPTED_AFTER_SECONDS`` as ``unknown``."""
+    stopped = AgencyTimeout(
+        "the gateway stopped while the agency call was under way; the outcome is unknown and "
+        "will be reconciled"
+    )
+    return intents.recover(
+        gw.store,
+        gw.signer,
+        dt.timedelta(seconds=float(gw.config["INTERRUPTED_AFTER_SECONDS"])),
+        lambda out: responder(out, stopped),
+    )
 
 
 def reconcile(gw: Gateway, older_than: dt.timedelta = dt.timedelta(0)) -> list[Settlement]:

@@ -236,3 +236,18 @@ class AuditRun(Base):
     heads: Mapped[int] = mapped_column(Integer)
     problems: Mapped[int] = mapped_column(Integer)
     detail: Mapped[str] = mapped_column(Text)  # the first findings, one per line
+
+
+class Intent(Base):
+    """A payment or request about to be sent to its agency (the write-ahead half of the outbox).
+
+    Written before the agency call, deleted in the same database transaction that records the
+    outcome. One left behind means the worker died in between: ``reconcile`` records it as
+    ``unknown`` and then asks the agency what became of it (``intents.py``).
+    """
+
+    __tablename__ = "intents"
+
+    transaction_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+    outcome: Mapped[str] = mapped_column(Text)  # the Outcome so far, JSON (pseudonyms, sealed)
