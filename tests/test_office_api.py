@@ -122,6 +122,6 @@ def test_concurrent_duplicates_execute_once_with_identical_responses(app, counte
     finally:
         server.shutdown()
         server.server_close()
-    assert {status for status, _ in results} == {201}
+    assert {status for status, _ in results} == {201}, results[0][1].decode()
     assert len({body for _, body in results}) == 1
     assert sandbox.state("postbank")["calls"]["PayBill"] == 1

@@ -9,6 +9,7 @@ from typing import Any
 
 import structlog
 from flask import Flask, Response, g, request
+from flask.json.provider import DefaultJSONProvider
 
 from pishkhan_gateway import throttle
 from pishkhan_gateway.api import audit as audit_api
@@ -18,6 +19,7 @@ from pishkhan_gateway.api import system as system_api
 from pishkhan_gateway.api.problem import register_error_handlers
 from pishkhan_gateway.commands import register_commands
 from pishkhan_gateway.config import complete, from_env
+from pishkhan_gateway.errors import HeadersTooLarge
 from pishkhan_gateway.gateway import Gateway
 from pishkhan_gateway.logs import configure_logging
 from pishkhan_gateway.plugins import Plugins, load_plugins
@@ -44,6 +46,7 @@ def create_app(
     configure_logging(settings["LOG_LEVEL"])
 
     app = Flask("pishkhan_gateway")
+    app.json = _BoundedJSON(app)
     app.config.update(settings)
     app.config["MAX_CONTENT_LENGTH"] = int(settings["MAX_BODY_BYTES"])
     # The console's session cookie: signed with a key from a file, never readable by scripts,
@@ -61,6 +64,7 @@ def create_app(
     app.extensions["pishkhan"] = Gateway(app.config, plugins)
 
     _request_ids(app)
+    _header_limits(app)
     throttle.install(app)
     register_error_handlers(app)
     app.register_blueprint(offices_api.bp)
@@ -69,6 +73,35 @@ def create_app(
     app.register_blueprint(console_api.bp)
     register_commands(app)
     return app
+
+
+class _BoundedJSON(DefaultJSONProvider):
+    """Flask's JSON, with a body nested past the interpreter's stack refused as invalid JSON
+    (a ``RecursionError`` would otherwise escape ``request.get_json(silent=True)`` as a 500)."""
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        try:
+            return super().loads(s, **kwargs)
+        except RecursionError:
+            raise ValueError("JSON nested too deeply") from None
+
+
+MAX_HEADER_BYTES = 8192
+MAX_HEADERS_BYTES = 32768
+
+
+def _header_limits(app: Flask) -> None:
+    """Refuse oversized headers with a problem document before anything reads them. (gunicorn
+    refuses a single field over its own, larger, limit with a bare 400 before the app sees it.)"""
+
+    @app.before_request
+    def _check() -> None:
+        total = 0
+        for name, value in request.headers.items():
+            size = len(name) + len(value)
+            total += size
+            if size > MAX_HEADER_BYTES or total > MAX_HEADERS_BYTES:
+                raise HeadersTooLarge(f"the {name} header, or all headers together, is too large")
 
 
 def _request_ids(app: Flask) -> None:

@@ -10,7 +10,8 @@ could not be done; nothing happened) or ``unknown`` (it may have happened; recon
     ├── InternalError           internal_error
     ├── NotSealedYet            not_sealed_yet
     ├── RequestError            invalid_request, unsupported_media_type, payload_too_large,
-    │                           not_found, method_not_allowed, overloaded, rate_limited
+    │                           headers_too_large, not_found, method_not_allowed, overloaded,
+    │                           rate_limited
     ├── AuthenticationError     unauthorized, forbidden, operator_not_registered,
     │                           too_many_failures
     ├── LicenceError            office_suspended, office_revoked, licence_expired
@@ -153,6 +154,14 @@ PayloadTooLarge = _error(
     413,
     "The request body is too large",
     "حجم درخواست بیش از حد مجاز است",
+)
+HeadersTooLarge = _error(
+    "HeadersTooLarge",
+    RequestError,
+    "headers_too_large",
+    431,
+    "A request header (or all of them together) is too large",
+    "سرآیندهای درخواست بیش از حد بزرگ است",
 )
 NotFound = _error("NotFound", RequestError, "not_found", 404, "Not found", "یافت نشد")
 InternalError = _error(

@@ -218,8 +218,11 @@ def parse_body(content_type: str | None, raw: bytes) -> dict[str, Any]:
         raise UnsupportedMediaType(f"Content-Type is {mime or 'missing'}; send application/json")
     try:
         body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        # ValueError includes integers of thousands of digits (Python refuses to parse them)
         raise InvalidRequest("the body is not valid JSON") from None
+    if _too_deep(body, MAX_DEPTH):
+        raise InvalidRequest(f"the body is nested more than {MAX_DEPTH} levels deep")
     error = first_error(validator("transaction-request"), body)
     if error is not None:
         where, message = error
@@ -228,6 +231,24 @@ def parse_body(content_type: str | None, raw: bytes) -> dict[str, Any]:
     if type(fee) is not int:  # JSON Schema's "integer" admits 40000.0; money is never a float
         raise InvalidRequest("office_fee must be an integer number of rials", field="office_fee")
     return body
+
+
+MAX_DEPTH = 16  # the request schema needs 4; validators and canonical JSON recurse
+
+
+def _too_deep(value: Any, limit: int) -> bool:
+    """Is ``value`` nested deeper than ``limit``? (Iterative: the check itself cannot blow the
+    stack.)"""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            if depth > limit:
+                return True
+            stack.extend(
+                (child, depth + 1) for child in (item.values() if isinstance(item, dict) else item)
+            )
+    return False
 
 
 def resolve_service(gw: Gateway, body: dict[str, Any], out: Outcome) -> RegisteredService:

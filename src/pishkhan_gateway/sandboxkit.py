@@ -138,6 +138,9 @@ class Sandbox:
         self._reset = reset
         self.faults = Faults()
         self.lock = threading.Lock()
+        # Bumped by each reset: a call stalled across a reset must not touch the fresh ledger
+        # (a test's hung payment would otherwise land in the next test's sandbox).
+        self.generation = 0
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         request = Request(environ)
@@ -152,10 +155,13 @@ class Sandbox:
         call = f"{request.method} {request.path} {request.headers.get('SOAPAction', '')}"
         with self.lock:
             mode, latency_ms, hang_seconds = self.faults.take(call)
+            generation = self.generation
         if latency_ms:
             time.sleep(latency_ms / 1000)
         if mode == "hang":
             time.sleep(hang_seconds)
+        if (latency_ms or mode == "hang") and generation != self.generation:
+            return Response("the sandbox was reset during this call", status=503)
         if mode == "http500":
             return Response("internal error", status=500, mimetype="text/plain")
         if mode == "http503":
@@ -200,6 +206,7 @@ class Sandbox:
             with self.lock:
                 self._reset()
                 self.faults = Faults()
+                self.generation += 1
             return Response(status=204)
         if path == "/_sandbox/faults" and request.method == "DELETE":
             with self.lock:
