@@ -3,8 +3,8 @@ unknown payments reconciled without paying twice; hostile XML refused."""
 
 from __future__ import annotations
 
-import resource
 import time
+import tracemalloc
 
 import pytest
 
@@ -103,21 +103,38 @@ def test_reconcile_leaves_unknown_while_the_bank_is_down(client, counter, runner
     assert "1 settled, 0 still unknown" in runner.invoke(args=["reconcile"]).stderr
 
 
-def test_hostile_xml_reads_no_file_and_does_not_blow_memory(fast, client, counter, sandbox):
-    sandbox.faults("postbank", mode="xxe")
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    response = client.post("/v1/transactions", json=INQUIRY, headers=counter.headers())
-    grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
-    body = response.get_data(as_text=True)
-    assert response.get_json()["code"] == "agency_error"
-    assert "root:" not in body and "DTDForbidden" in body
-    assert grown_mb < 50
+HOSTILE_REPLIES = {
+    "xxe": "DTDForbidden",  # a local file through an external entity + a billion-laughs bomb
+    "xxe_http": "DTDForbidden",  # an external DTD and entity over HTTP
+    "dtd": "DTDForbidden",  # just an internal DTD
+    "deep_xml": "Excessive depth",  # 100,000 nested elements (libxml2's depth limit)
+    "oversized": "ReplyTooLarge",  # 12 MB, cut off at 10 MB
+}
 
 
-def test_an_oversized_reply_is_cut_off(fast, client, counter, sandbox):
-    sandbox.faults("postbank", mode="oversized")
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    response = client.post("/v1/transactions", json=INQUIRY, headers=counter.headers())
-    assert response.get_json()["code"] == "agency_error"
-    assert "ReplyTooLarge" in response.get_data(as_text=True)
-    assert (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024 < 50
+@pytest.mark.parametrize("mode", sorted(HOSTILE_REPLIES))
+@pytest.mark.parametrize("kind", ["inquiry", "payment"])
+def test_a_hostile_agency_reply_is_refused_fast_and_harmlessly(
+    fast, client, counter, gw, sandbox, mode, kind
+):
+    sandbox.faults("postbank", mode=mode)
+    client.post("/v1/transactions", json=INQUIRY, headers=counter.headers("warm-up"))
+    body = INQUIRY if kind == "inquiry" else pay_body()
+    tracemalloc.start()
+    started = time.monotonic()
+    response = client.post("/v1/transactions", json=body, headers=counter.headers())
+    elapsed = time.monotonic() - started
+    peak_mb = tracemalloc.get_traced_memory()[1] / 2**20
+    tracemalloc.stop()
+    problem = response.get_json()
+    code, outcome = MATRIX[mode][0 if kind == "inquiry" else 1]
+    assert (problem["code"], problem["outcome"]) == (code, outcome)
+    assert HOSTILE_REPLIES[mode] in problem["detail"]
+    assert "root:" not in response.get_data(as_text=True)
+    assert elapsed < 0.1 + (0.15 if mode == "oversized" else 0)  # 10 MB over loopback first
+    assert peak_mb < 50
+    assert sandbox.state("postbank")["xxe_fetches"] == 0
+    with gw.store.read() as session:
+        from pishkhan_gateway.store.tables import Transaction
+
+        assert session.get(Transaction, problem["transaction_id"]).outcome == outcome

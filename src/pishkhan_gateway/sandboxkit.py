@@ -9,14 +9,19 @@ knobs, set over HTTP so tests and people can use them:
 
     POST   /_sandbox/faults   {"mode": "http500"|"http503"|"malformed"|"hang"|"slow_reply"
                                        |"drop_after_apply"|"oversized"
-                                       |"soap_fault"|"xxe" (SOAP only),
+                                       |"soap_fault"|"xxe"|"xxe_http"|"dtd"
+                                       |"deep_xml" (SOAP only),
                                "latency_ms": 200, "times": 1, "hang_seconds": 30,
                                "only": "PayBill"}
                               (``hang`` stalls before doing anything; ``slow_reply`` does the
                               work, then stalls before answering: the payment happened but the
                               caller times out; ``drop_after_apply`` does the work, then cuts the
                               connection; ``oversized`` answers 12 MB; ``xxe`` answers with a
-                              DTD, an external entity and an entity-expansion bomb; ``only``
+                              DTD, an external entity and an entity-expansion bomb;
+                              ``xxe_http`` with an external DTD and entity fetched over HTTP
+                              from the sandbox itself (counted as ``xxe_fetches`` in the
+                              state); ``dtd`` with only an internal DTD; ``deep_xml`` nests
+                              100,000 elements; ``only``
                               limits the faults to calls whose method, path or SOAPAction
                               contains it; ``times`` counts those calls down)
     DELETE /_sandbox/faults   back to normal
@@ -66,6 +71,21 @@ XXE_REPLY = b"""<?xml version="1.0"?>
 ]>
 <soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/">
 <soap:Body><tns:Reply xmlns:tns="NS">&file;&d;</tns:Reply></soap:Body></soap:Envelope>"""
+# The same attack over the network: an external entity (and an external DTD) fetched from a URL,
+# here the sandbox's own /_sandbox/fetched, which counts what reached it (``xxe_fetches`` in the
+# state): a parser that resolves it leaks that it parsed, and can be steered at internal hosts.
+XXE_HTTP_REPLY = b"""<?xml version="1.0"?>
+<!DOCTYPE r SYSTEM "URL/dtd" [
+  <!ENTITY remote SYSTEM "URL/entity">
+]>
+<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/">
+<soap:Body><tns:Reply xmlns:tns="NS">&remote;</tns:Reply></soap:Body></soap:Envelope>"""
+# Only a document type declaration, nothing external: still refused (forbid_dtd).
+DTD_REPLY = b"""<?xml version="1.0"?>
+<!DOCTYPE soap:Envelope [ <!ATTLIST tns:Reply injected CDATA "from-the-dtd"> ]>
+<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/">
+<soap:Body><tns:Reply xmlns:tns="NS"/></soap:Body></soap:Envelope>"""
+DEEP_XML_LEVELS = 100_000
 OVERSIZED_BYTES = 12 * 1024 * 1024
 
 
@@ -141,6 +161,8 @@ class Sandbox:
         # Bumped by each reset: a call stalled across a reset must not touch the fresh ledger
         # (a test's hung payment would otherwise land in the next test's sandbox).
         self.generation = 0
+        self.fetched = 0  # requests to /_sandbox/fetched: a parser that followed an external URL
+        self.own_url = "http://127.0.0.1/"
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         request = Request(environ)
@@ -148,6 +170,7 @@ class Sandbox:
 
     def respond(self, request: Request) -> Response:
         """Dispatch one HTTP request, applying the fault knobs to the agency's own calls."""
+        self.own_url = request.host_url
         if request.path.startswith("/_sandbox/"):
             return self._control(request)
         if not self.is_call(request):
@@ -197,16 +220,20 @@ class Sandbox:
 
     def _control(self, request: Request) -> Response:
         path = request.path
+        if path.startswith("/_sandbox/fetched"):
+            with self.lock:
+                self.fetched += 1
+            return Response(b"<!ENTITY leaked 'yes'>", mimetype="text/xml")
         if path == "/_sandbox/state" and request.method == "GET":
             with self.lock:
-                return Response(
-                    json.dumps(self._state(), ensure_ascii=False), mimetype="application/json"
-                )
+                state = {**self._state(), "xxe_fetches": self.fetched}
+            return Response(json.dumps(state, ensure_ascii=False), mimetype="application/json")
         if path == "/_sandbox/reset" and request.method == "POST":
             with self.lock:
                 self._reset()
                 self.faults = Faults()
                 self.generation += 1
+                self.fetched = 0
             return Response(status=204)
         if path == "/_sandbox/faults" and request.method == "DELETE":
             with self.lock:
@@ -237,7 +264,7 @@ class SoapSandbox(Sandbox):
     ``SoapFault``.
     """
 
-    MODES = (*Sandbox.MODES, "soap_fault", "xxe")
+    MODES = (*Sandbox.MODES, "soap_fault", "xxe", "xxe_http", "dtd", "deep_xml")
     mimetype = "text/xml"
 
     def __init__(
@@ -272,7 +299,19 @@ class SoapSandbox(Sandbox):
             )
         if mode == "soap_fault":
             return self._fault(SoapFault("sandbox injected server fault", faultcode="soap:Server"))
-        return Response(XXE_REPLY.replace(b"NS", self.namespace.encode()), mimetype="text/xml")
+        if mode == "deep_xml":
+            return Response(self._deep(), mimetype="text/xml")
+        reply = {"xxe": XXE_REPLY, "xxe_http": XXE_HTTP_REPLY, "dtd": DTD_REPLY}[mode]
+        url = f"{self.own_url}_sandbox/fetched".encode()
+        reply = reply.replace(b"URL", url).replace(b"NS", self.namespace.encode())
+        return Response(reply, mimetype="text/xml")
+
+    def _deep(self) -> Iterator[bytes]:
+        """An envelope whose body nests ``DEEP_XML_LEVELS`` elements (small, but deep)."""
+        yield b"<soap:Envelope xmlns:soap='" + SOAP_ENV.encode() + b"'><soap:Body>"
+        yield b"<a>" * DEEP_XML_LEVELS
+        yield b"</a>" * DEEP_XML_LEVELS
+        yield b"</soap:Body></soap:Envelope>"
 
     def oversized(self) -> Iterator[bytes]:
         yield b"<soap:Envelope xmlns:soap='" + SOAP_ENV.encode() + b"'><soap:Body><x>"

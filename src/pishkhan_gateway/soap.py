@@ -117,6 +117,9 @@ def call(kind: str, operation: Callable[..., Any], **args: Any) -> Any:
     except zeep.exceptions.TransportError as exc:
         if exc.status_code == 503:
             raise AgencyUnavailable("the agency answered HTTP 503") from None
+        if exc.status_code == 200:  # zeep reports an unparseable reply this way (with all of it)
+            reason = str(exc.message).split(".\nContent:", 1)[0][:300]
+            raise unclear(kind, f"the agency's reply is not acceptable XML: {reason}") from None
         raise unclear(kind, f"the agency answered HTTP {exc.status_code}") from None
     except (
         zeep.exceptions.XMLSyntaxError,

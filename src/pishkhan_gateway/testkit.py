@@ -67,6 +67,9 @@ FAULT_OUTCOMES: dict[str, tuple[tuple[str, str], tuple[str, str]]] = {
     "drop_after_apply": (("agency_error", "failed"), ("agency_timeout", "unknown")),
     "oversized": (("agency_error", "failed"), ("agency_timeout", "unknown")),
     "xxe": (("agency_error", "failed"), ("agency_timeout", "unknown")),
+    "xxe_http": (("agency_error", "failed"), ("agency_timeout", "unknown")),
+    "dtd": (("agency_error", "failed"), ("agency_timeout", "unknown")),
+    "deep_xml": (("agency_error", "failed"), ("agency_timeout", "unknown")),
 }
 
 
