@@ -12,11 +12,8 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from prometheus_client import Counter
-
+from pishkhan_gateway import metrics
 from pishkhan_gateway.errors import Overloaded
-
-REFUSALS = Counter("pishkhan_overload_refusals", "Transactions refused for want of a free slot.")
 
 
 class Admission:
@@ -31,7 +28,7 @@ class Admission:
     def slot(self) -> Iterator[None]:
         """Hold one slot for the duration, or raise ``Overloaded``."""
         if not self._slots.acquire(timeout=self.wait_seconds):
-            REFUSALS.inc()
+            metrics.OVERLOAD_REFUSALS.inc()
             raise Overloaded(f"more than {self.limit} transactions in flight in this worker")
         try:
             yield

@@ -150,10 +150,18 @@ def offices_show(office_id: str) -> None:
 
 @offices_cli.command("issue-key")
 @click.argument("office_id")
-def offices_issue_key(office_id: str) -> None:
+@click.option(
+    "--valid-days",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Days until the credential expires (default CREDENTIAL_VALID_DAYS; 0: never).",
+)
+def offices_issue_key(office_id: str, valid_days: int | None) -> None:
     """Issue a bearer credential for the office; prints only the credential, once."""
+    if valid_days is None:
+        valid_days = int(current_app.config["CREDENTIAL_VALID_DAYS"])
     try:
-        click.echo(offices.issue_key(_gw().store, office_id))
+        click.echo(offices.issue_key(_gw().store, office_id, valid_days))
     except GatewayError as exc:
         _fail(exc)
 
@@ -262,10 +270,18 @@ def supervisors_add(supervisor_id: str, role: str, scope: str | None) -> None:
 
 @supervisors_cli.command("issue-key")
 @click.argument("supervisor_id")
-def supervisors_issue_key(supervisor_id: str) -> None:
+@click.option(
+    "--valid-days",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Days until the credential expires (default CREDENTIAL_VALID_DAYS; 0: never).",
+)
+def supervisors_issue_key(supervisor_id: str, valid_days: int | None) -> None:
     """Issue a bearer credential for the supervisor; prints only the credential, once."""
+    if valid_days is None:
+        valid_days = int(current_app.config["CREDENTIAL_VALID_DAYS"])
     try:
-        click.echo(supervisors.issue_key(_gw().store, supervisor_id))
+        click.echo(supervisors.issue_key(_gw().store, supervisor_id, valid_days))
     except GatewayError as exc:
         _fail(exc)
 

@@ -54,6 +54,12 @@ SETTINGS: dict[str, tuple[Any, Any, str]] = {
         "Secret signing the console's session cookies; default `<DATA_DIR>/session.key`, "
         "created 0600 on first start.",
     ),
+    "CREDENTIAL_VALID_DAYS": (
+        365,
+        int,
+        "Days an office or supervisor credential issued by `issue-key` stays valid (0: until "
+        "revoked); an expired one is refused as `unauthorized` and recorded.",
+    ),
     "SECURE_COOKIES": (
         False,
         lambda v: str(v).lower() in ("1", "true", "yes"),

@@ -6,6 +6,7 @@ high-entropy token (slow hashes are for guessable passwords), and it keeps authe
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
 import re
@@ -36,3 +37,19 @@ def parse(prefix: str, authorization: str | None) -> tuple[str, str] | None:
 def matches(stored_sha256: str, secret: str) -> bool:
     """Constant-time comparison of a secret with its stored digest."""
     return hmac.compare_digest(stored_sha256, digest(secret))
+
+
+def expiry(valid_days: int | None) -> dt.datetime | None:
+    """When a credential issued now for ``valid_days`` stops working (None or 0: never)."""
+    if not valid_days:
+        return None
+    return dt.datetime.now(dt.UTC) + dt.timedelta(days=valid_days)
+
+
+def expired(expires_at: dt.datetime | None) -> bool:
+    """Whether a credential's validity has ended (SQLite hands back naive UTC times)."""
+    if expires_at is None:
+        return False
+    if expires_at.tzinfo is None:
+        expires_at = expires_at.replace(tzinfo=dt.UTC)
+    return expires_at <= dt.datetime.now(dt.UTC)

@@ -6,8 +6,9 @@ all (``MultiProcessCollector``). Without that variable (the development server, 
 process's own registry is served.
 
 Counted on the request path: transactions by service, outcome and code, their latency, agency
-call latency by agency and kind, breaker state per agency. Read from the database at scrape time:
-log size, signed tree size and sealer lag (entries not yet under a signed head).
+call latency by agency and kind, refused access by code, breaker state per agency. Read from the
+database at scrape time: log size, signed tree size and sealer lag (entries not yet under a signed
+head).
 """
 
 from __future__ import annotations
@@ -50,6 +51,14 @@ AGENCY_SECONDS = Histogram(
     ["agency", "kind", "result"],
     buckets=BUCKETS,
 )
+OVERLOAD_REFUSALS = Counter(
+    "pishkhan_overload_refusals", "Transactions refused for want of a free slot."
+)
+ACCESS_DENIED = Counter(
+    "pishkhan_access_denied",
+    "Refused access outside the transaction endpoint (bad credentials, out of scope, not yours).",
+    ["code"],
+)
 BREAKER = Gauge(
     "pishkhan_breaker_state",
     "Circuit breaker per agency: 0 closed, 1 half-open, 2 open (the worst of the workers).",
@@ -83,7 +92,14 @@ def exposition(store: Store) -> tuple[bytes, str]:
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         MultiProcessCollector(registry)
     else:
-        for metric in (TRANSACTIONS, TRANSACTION_SECONDS, AGENCY_SECONDS, BREAKER):
+        for metric in (
+            TRANSACTIONS,
+            TRANSACTION_SECONDS,
+            AGENCY_SECONDS,
+            OVERLOAD_REFUSALS,
+            ACCESS_DENIED,
+            BREAKER,
+        ):
             registry.register(metric)
     registry.register(LogCollector(store))
     return generate_latest(registry), CONTENT_TYPE_LATEST

@@ -137,8 +137,9 @@ def set_status(store: Store, office_id: str, status: str, reason: str) -> None:
         raise InvalidRequest(f"no office {office_id}", field="office")
 
 
-def issue_key(store: Store, office_id: str) -> str:
-    """Create a credential for the office and return it; it is never shown again."""
+def issue_key(store: Store, office_id: str, valid_days: int | None = None) -> str:
+    """Create a credential for the office (valid ``valid_days``, or until revoked) and return
+    it; it is never shown again."""
     credential, credential_id, secret_sha256 = credentials.new(CREDENTIAL_PREFIX)
     with store.write() as session:
         if session.get(Office, office_id) is None:
@@ -149,6 +150,7 @@ def issue_key(store: Store, office_id: str) -> str:
                 office_id=office_id,
                 secret_sha256=secret_sha256,
                 created_at=utcnow(),
+                expires_at=credentials.expiry(valid_days),
             )
         )
     return credential
@@ -225,6 +227,7 @@ _CREDENTIAL_AND_OFFICE = (
     select(
         OfficeCredential.secret_sha256,
         OfficeCredential.revoked_at,
+        OfficeCredential.expires_at,
         OfficeCredential.office_id,
         Office.name,
         Office.licence_no,
@@ -246,8 +249,8 @@ _ACTIVE_OPERATOR = select(Operator.id).where(
 def authenticate(store: Store, authorization: str | None) -> OfficeView:
     """The office behind a ``Bearer pgk_…`` header, or ``Unauthorized``.
 
-    A revoked credential still names its office: ``Unauthorized.office_id`` carries it so the
-    refused attempt is recorded against that office.
+    A revoked or expired credential still names its office: ``Unauthorized.office_id`` carries
+    it so the refused attempt is recorded against that office.
     """
     parsed = credentials.parse(CREDENTIAL_PREFIX, authorization)
     if parsed is None:
@@ -259,8 +262,12 @@ def authenticate(store: Store, authorization: str | None) -> OfficeView:
         row = connection.execute(_CREDENTIAL_AND_OFFICE, {"id": credential_id}).first()
     if row is None or not credentials.matches(row.secret_sha256, secret):
         raise Unauthorized()
-    if row.revoked_at is not None:
-        error = Unauthorized("this credential has been revoked")
+    if row.revoked_at is not None or credentials.expired(row.expires_at):
+        error = Unauthorized(
+            "this credential has been revoked"
+            if row.revoked_at is not None
+            else "this credential has expired; ask for a new one"
+        )
         error.office_id = row.office_id  # type: ignore[attr-defined]
         raise error
     return OfficeView(

@@ -83,8 +83,9 @@ def add(store: Store, supervisor_id: str, role: str, scope: str | None) -> Scope
     return Scope(supervisor_id, role, scope)
 
 
-def issue_key(store: Store, supervisor_id: str) -> str:
-    """A new credential for the supervisor, shown once."""
+def issue_key(store: Store, supervisor_id: str, valid_days: int | None = None) -> str:
+    """A new credential for the supervisor (valid ``valid_days``, or until revoked), shown
+    once."""
     credential, credential_id, secret_sha256 = credentials.new(CREDENTIAL_PREFIX)
     with store.write() as session:
         if session.get(Supervisor, supervisor_id) is None:
@@ -95,6 +96,7 @@ def issue_key(store: Store, supervisor_id: str) -> str:
                 supervisor_id=supervisor_id,
                 secret_sha256=secret_sha256,
                 created_at=utcnow(),
+                expires_at=credentials.expiry(valid_days),
             )
         )
     return credential
@@ -111,6 +113,7 @@ def authenticate(store: Store, authorization: str | None) -> Scope:
         if (
             row is None
             or row.revoked_at is not None
+            or credentials.expired(row.expires_at)
             or not credentials.matches(row.secret_sha256, secret)
         ):
             raise Unauthorized()
@@ -123,7 +126,7 @@ def scope_of_credential(store: Store, credential_id: str) -> Scope:
     ``Unauthorized`` as soon as it is revoked."""
     with store.read() as session:
         row = session.get(SupervisorCredential, credential_id)
-        if row is None or row.revoked_at is not None:
-            raise Unauthorized("this credential has been revoked")
+        if row is None or row.revoked_at is not None or credentials.expired(row.expires_at):
+            raise Unauthorized("this credential has been revoked or has expired")
         supervisor = session.get_one(Supervisor, row.supervisor_id)
         return Scope(supervisor.id, supervisor.role, supervisor.scope)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import time
 
 import structlog
-from flask import Flask, Response, request
+from flask import Flask, Response, g, request
 from limits import parse, parse_many
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
@@ -49,13 +49,19 @@ def install(app: Flask) -> None:
 
     @app.after_request
     def _count_failures(response: Response) -> Response:
-        if response.status_code not in (401, 403) or not response.is_json:
+        if response.status_code not in (401, 403):
             return response
-        code = (response.get_json(silent=True) or {}).get("code")
-        if code in FAILED_AUTH_CODES:
+        code = (response.get_json(silent=True) or {}).get("code") if response.is_json else None
+        if code in FAILED_AUTH_CODES or g.get("auth_failed"):
             limiter.hit(limit, "auth-failures", client())
             log.warning("auth_failed", client=client(), path=request.path, code=code)
         return response
+
+
+def count_failure() -> None:
+    """Count this request as a failed authentication though its answer is not a problem
+    document (the console's sign-in page)."""
+    g.auth_failed = True
 
 
 class Quotas:

@@ -13,7 +13,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, request, stream_with_context
 from sqlalchemy import select
 
-from pishkhan_gateway import ledger, merkle, oversight, supervisors
+from pishkhan_gateway import denials, ledger, merkle, oversight, supervisors
 from pishkhan_gateway.api.problem import json_response
 from pishkhan_gateway.errors import Forbidden, InvalidRequest, NotFound
 from pishkhan_gateway.gateway import Gateway
@@ -33,6 +33,7 @@ def _supervisor(action: str, **details: Any) -> Scope:
     """Authenticate the supervisor and log the access before anything is read."""
     gw = _gateway()
     scope = supervisors.authenticate(gw.store, request.headers.get("Authorization"))
+    denials.set_actor(supervisor=scope.supervisor_id)
     oversight.log_access(gw.store, scope, action, details)
     return scope
 

@@ -35,7 +35,7 @@ from flask import (
 )
 from sqlalchemy import select
 
-from pishkhan_gateway import auditing, oversight, supervisors
+from pishkhan_gateway import auditing, denials, oversight, supervisors, throttle
 from pishkhan_gateway.errors import GatewayError, NotFound, Unauthorized
 from pishkhan_gateway.gateway import Gateway
 from pishkhan_gateway.ledger import jalali
@@ -126,6 +126,7 @@ def signed_in(action: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]
             except Unauthorized:
                 session.clear()
                 return redirect(url_for("console.signin", next=request.full_path))
+            denials.set_actor(supervisor=g.scope.supervisor_id)
             details = {**kwargs, **_logged_args()}
             oversight.log_access(_gateway().store, g.scope, f"console_{action}", details)
             return view(**kwargs)
@@ -171,6 +172,7 @@ def _context() -> dict[str, Any]:
 
 @bp.errorhandler(GatewayError)
 def _error(error: GatewayError) -> tuple[str, int]:
+    denials.note(error)
     return render_template("console/error.html", error=error, scope=g.get("scope")), error.status
 
 
@@ -190,8 +192,10 @@ def signin() -> Any:
         credential = request.form.get("credential", "").strip()
         try:
             scope = supervisors.authenticate(_gateway().store, f"Bearer {credential}")
-        except Unauthorized:
+        except Unauthorized as refused:
             error = "کلید ورود پذیرفته نشد"
+            denials.note(refused, credential=credential)
+            throttle.count_failure()
         else:
             session.clear()
             session["credential"] = credential.split(".")[0].removeprefix("psk_")

@@ -9,7 +9,7 @@ import structlog
 from flask import Blueprint, Response, current_app, render_template, request
 from sqlalchemy import select
 
-from pishkhan_gateway import history, merkle, offices, oversight, receipts, settlements
+from pishkhan_gateway import denials, history, merkle, offices, oversight, receipts, settlements
 from pishkhan_gateway.api.problem import PROBLEM, json_response
 from pishkhan_gateway.catalog import catalog
 from pishkhan_gateway.errors import InvalidRequest, NotFound, NotSealedYet, UnknownService
@@ -31,7 +31,9 @@ def _gateway() -> Gateway:
 
 def _office() -> offices.OfficeView:
     """Reads need the office credential only (a suspended office may still read its history)."""
-    return offices.authenticate(_gateway().store, request.headers.get("Authorization"))
+    office = offices.authenticate(_gateway().store, request.headers.get("Authorization"))
+    denials.set_actor(office=office.id)
+    return office
 
 
 @bp.post("/transactions")
@@ -110,7 +112,7 @@ def send_one_time_code() -> Response:
     to the citizen's own line; the code is then bound to this office, service and citizen.
     """
     gw = _gateway()
-    office = offices.authenticate(gw.store, request.headers.get("Authorization"))
+    office = _office()
     offices.authenticate_operator(
         gw.store, gw.pseudonyms, office, request.headers.get("X-Operator")
     )

@@ -9,6 +9,7 @@ import structlog
 from flask import Flask, Response
 from werkzeug.exceptions import HTTPException
 
+from pishkhan_gateway import denials
 from pishkhan_gateway.errors import (
     GatewayError,
     InternalError,
@@ -51,6 +52,7 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(GatewayError)
     def _gateway_error(error: GatewayError) -> Response:
+        denials.note(error)
         return problem_response(error)
 
     @app.errorhandler(HTTPException)
