@@ -1,7 +1,8 @@
 """Personal data never leaves in plain text: after a counter day through every service and every
 identity refusal, an unknown outcome reconciled, supervisor searches and exports, no national code
 or mobile of the sample people appears in any log line, stored row, export or response body — in
-ASCII or in Persian digits. (Sandboxes are the agencies' side and are not scanned.)"""
+ASCII or in Persian digits — and no key (signing, pseudonym, encryption, session) appears there in
+any encoding. (Sandboxes are the agencies' side and are not scanned.)"""
 
 from __future__ import annotations
 
@@ -104,6 +105,12 @@ def test_no_national_code_or_mobile_in_logs_rows_exports_or_bodies(
         found["logs"] = _leaks(out + err)
     if _leaks(exported.read_text(encoding="utf-8")):
         found["audit export"] = _leaks(exported.read_text(encoding="utf-8"))
+    secrets = _key_forms(tmp_path)
+    for where, text in [("logs", out + err), ("audit export", exported.read_text("utf-8"))] + [
+        (f"response {i}", body) for i, body in enumerate(bodies)
+    ]:
+        if any(form in text for form in secrets):
+            found[f"a key in {where}"] = True
     metadata = MetaData()
     metadata.reflect(gw.store.engine)
     with gw.store.engine.connect() as connection:
@@ -112,4 +119,27 @@ def test_no_national_code_or_mobile_in_logs_rows_exports_or_bodies(
                 text = ascii_digits(" ".join(map(str, row)))
                 if _leaks(text):
                     found[f"{table.name} row"] = _leaks(text)
+                raw = b" ".join(v if isinstance(v, bytes) else str(v).encode() for v in row)
+                if any(form.encode() in raw for form in secrets) or any(
+                    key in raw for key in _raw_keys(tmp_path)
+                ):
+                    found[f"a key in a {table.name} row"] = True
     assert not found, found
+
+
+def _raw_keys(data_dir) -> list[bytes]:
+    """The gateway's secret keys as they sit in their files (DATA_DIR defaults)."""
+    names = ("pseudonym.key", "encryption.key", "session.key", "signing-key.pem")
+    return [(data_dir / name).read_bytes() for name in names]
+
+
+def _key_forms(data_dir) -> list[str]:
+    """Every text form a key could leak in: hex, base64 (both alphabets), the PEM body."""
+    import base64
+
+    forms = []
+    for raw in _raw_keys(data_dir)[:3]:
+        forms += [raw.hex(), base64.b64encode(raw).decode(), base64.urlsafe_b64encode(raw).decode()]
+    pem = _raw_keys(data_dir)[3].decode().splitlines()
+    forms += [line for line in pem if line and not line.startswith("-----")]
+    return forms

@@ -35,7 +35,7 @@ from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from sqlalchemy import select, text
 
 from pishkhan_gateway import merkle
-from pishkhan_gateway.signing import Signer, verify
+from pishkhan_gateway.signing import PublicKeys, Signer, key_id, verify
 from pishkhan_gateway.store import Store, utcnow
 from pishkhan_gateway.store.tables import AuditRun, LogEntry, TreeHead
 
@@ -115,9 +115,10 @@ def parse_heads(documents: Iterable[str | bytes]) -> tuple[list[dict[str, Any]],
 
 
 def _valid_heads(
-    heads: Iterable[dict[str, Any]], public_key: Ed25519PublicKey, report: Report, *, kind: str
+    heads: Iterable[dict[str, Any]], public_key: PublicKeys, report: Report, *, kind: str
 ) -> list[dict[str, Any]]:
-    """The heads signed by ``public_key`` with a sane size; the others become findings."""
+    """The heads signed by ``public_key`` (one key, or the keyring of current and retired keys)
+    with a sane size; the others become findings."""
     valid = []
     for head in heads:
         size = head.get("tree_size")
@@ -134,7 +135,7 @@ def _valid_heads(
 def check_tree(
     entries: Iterable[tuple[int, bytes]],
     heads: Iterable[dict[str, Any]],
-    public_key: Ed25519PublicKey,
+    public_key: PublicKeys,
     *,
     log_size: int | None = None,
     witnesses: Iterable[dict[str, Any]] = (),
@@ -318,7 +319,7 @@ ENTRIES_SQL = 'SELECT "index", entry FROM log_entries ORDER BY "index"'
 
 def verify_store(
     store: Store,
-    public_key: Ed25519PublicKey,
+    public_key: PublicKeys,
     *,
     deep: bool = False,
     witnesses: Iterable[dict[str, Any]] = (),
@@ -388,6 +389,7 @@ def export_log(store: Store, signer: Signer, path: Path) -> int:
                     "type": "pishkhan.log.v1",
                     "key_id": signer.key_id,
                     "public_key": signer.public_pem,
+                    "public_keys": [k["public_key"] for k in signer.public_keys()],
                 }
             )
             + "\n"
@@ -409,9 +411,9 @@ def export_log(store: Store, signer: Signer, path: Path) -> int:
 
 
 def verify_export(
-    path: Path, public_key_pem: str | None = None, witnesses: Iterable[dict[str, Any]] = ()
+    path: Path, public_key_pems: Iterable[str] = (), witnesses: Iterable[dict[str, Any]] = ()
 ) -> Report:
-    """Verify an exported log file offline (with the given key, else the file's own)."""
+    """Verify an exported log file offline (with the given keys, else the file's own)."""
     heads: list[dict[str, Any]] = []
     with path.open(encoding="utf-8") as fh:
         header = json.loads(fh.readline())
@@ -419,9 +421,8 @@ def verify_export(
             item = json.loads(line)
             if "head" in item:
                 heads.append(item["head"])
-    key = load_pem_public_key((public_key_pem or header["public_key"]).encode())
-    if not isinstance(key, Ed25519PublicKey):
-        raise ValueError("the public key is not Ed25519")
+    pems = list(public_key_pems) or header.get("public_keys") or [header["public_key"]]
+    key = load_keyring(pems)
 
     def entries() -> Iterator[tuple[int, bytes]]:
         with path.open(encoding="utf-8") as fh:
@@ -431,3 +432,14 @@ def verify_export(
                     yield item["index"], base64.b64decode(item["entry"])
 
     return check_tree(entries(), heads, key, witnesses=witnesses)
+
+
+def load_keyring(pems: Iterable[str]) -> dict[str, Ed25519PublicKey]:
+    """``{key id: key}`` from PEM public keys (``ValueError`` for one that is not Ed25519)."""
+    keys = []
+    for pem in pems:
+        key = load_pem_public_key(pem.encode())
+        if not isinstance(key, Ed25519PublicKey):
+            raise ValueError("a public key is not Ed25519")
+        keys.append(key)
+    return {key_id(key): key for key in keys}

@@ -13,16 +13,16 @@ from pathlib import Path
 
 import click
 import jdatetime
-from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
-from pishkhan_gateway import auditing, offices, supervisors
+from pishkhan_gateway import auditing, keyfiles, offices, supervisors
 from pishkhan_gateway.errors import GatewayError
 from pishkhan_gateway.gateway import Gateway
 from pishkhan_gateway.identity import verify_before_otp
 from pishkhan_gateway.reconcile import reconcile, recover_interrupted
 from pishkhan_gateway.running import demo, sandbox, serve
+from pishkhan_gateway.signing import Signer, load_or_create_secret, rotate_secret
 from pishkhan_gateway.tariffs import CATEGORIES, indexed, read_schedule_file
 
 db_cli = AppGroup("db", help="The database schema.")
@@ -311,23 +311,29 @@ def audit_seal() -> None:
 )
 @click.option(
     "--public-key",
+    "public_keys",
+    multiple=True,
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="PEM public key to check heads with (default: the gateway's, or the file's)",
+    help="PEM public key to check heads with, repeatable for keys rotated out (default: the "
+    "gateway's current and retired keys, or the file's)",
 )
 def audit_verify(
-    export_file: Path | None, deep: bool, witness_files: tuple[Path, ...], public_key: Path | None
+    export_file: Path | None,
+    deep: bool,
+    witness_files: tuple[Path, ...],
+    public_keys: tuple[Path, ...],
 ) -> None:
     """Recompute the tree and check every signed head; exit 1 naming each bad entry."""
-    pem = public_key.read_text() if public_key else None
+    pems = [p.read_text() for p in public_keys]
     witnesses, unreadable = auditing.parse_heads(p.read_bytes() for p in witness_files)
     if unreadable:
         raise click.ClickException("a file given with --against is not a tree head (JSON)")
     if export_file is not None:
-        report = auditing.verify_export(export_file, pem, witnesses)
+        report = auditing.verify_export(export_file, pems, witnesses)
     else:
         gw = _gw()
-        key = load_pem_public_key(pem.encode()) if pem else gw.signer.public_key
-        report = auditing.verify_store(gw.store, key, deep=deep, witnesses=witnesses)  # type: ignore[arg-type]
+        keys = auditing.load_keyring(pems) if pems else gw.signer.keyring
+        report = auditing.verify_store(gw.store, keys, deep=deep, witnesses=witnesses)
         auditing.record_run(gw.store, report)
     for finding in report.findings:
         click.echo(str(finding))
@@ -376,6 +382,46 @@ def reconcile_command(older_than: int) -> None:
     click.echo(f"{len(settlements) - unsettled} settled, {unsettled} still unknown", err=True)
 
 
+keys_cli = AppGroup("keys", help="The gateway's key files: list and rotate.")
+_KEY_FILES = {
+    "signing": "SIGNING_KEY_FILE",
+    "pseudonym": "PSEUDONYM_KEY_FILE",
+    "encryption": "ENCRYPTION_KEY_FILE",
+}
+
+
+@keys_cli.command("rotate")
+@click.argument("kind", type=click.Choice(keyfiles.KINDS))
+def keys_rotate(kind: str) -> None:
+    """Put a fresh key in place, keeping the old one retired beside it (signing: only its
+    public half). Restart the workers afterwards (gunicorn: HUP)."""
+    path = Path(current_app.config[_KEY_FILES[kind]])
+    try:
+        if kind == "signing":
+            old, new = Signer.rotate(path)
+        else:
+            old, new = rotate_secret(path)
+    except keyfiles.KeyFileError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{kind} key rotated: {old} retired, {new} current", err=True)
+
+
+@keys_cli.command("list")
+def keys_list() -> None:
+    """Each key file with its current and retired key ids (never the keys)."""
+    for kind, setting in _KEY_FILES.items():
+        path = Path(current_app.config[setting])
+        try:
+            if kind == "signing":
+                current = Signer.from_file(path).key_id
+            else:
+                current = keyfiles.secret_id(load_or_create_secret(path))
+        except keyfiles.KeyFileError as exc:
+            raise click.ClickException(str(exc)) from None
+        retired = [p.name.rsplit(".", 2)[-2] for p in keyfiles.retired(path)]
+        click.echo(f"{kind}\t{path}\tcurrent: {current}\tretired: {', '.join(retired) or '-'}")
+
+
 def register_commands(app: Flask) -> None:
     """Attach every command to ``app.cli``."""
     for command in (
@@ -385,6 +431,7 @@ def register_commands(app: Flask) -> None:
         tariffs_cli,
         supervisors_cli,
         audit_cli,
+        keys_cli,
         reconcile_command,
         serve,
         sandbox,

@@ -9,6 +9,7 @@ could not be done; nothing happened) or ``unknown`` (it may have happened; recon
     GatewayError
     ├── InternalError           internal_error
     ├── NotSealedYet            not_sealed_yet
+    ├── SealedDataInvalid       sealed_data_invalid
     ├── RequestError            invalid_request, unsupported_media_type, payload_too_large,
     │                           headers_too_large, not_found, method_not_allowed, overloaded,
     │                           rate_limited
@@ -179,6 +180,14 @@ NotSealedYet = _error(
     503,
     "The log has not sealed this entry yet; retry shortly",
     "این رکورد هنوز در درخت ثبت مهر نشده است؛ کمی بعد دوباره تلاش کنید",
+)
+SealedDataInvalid = _error(
+    "SealedDataInvalid",
+    GatewayError,
+    "sealed_data_invalid",
+    500,
+    "The sealed personal data does not open: it was moved, altered, or its key is not held",
+    "داده‌های شخصی مهرشده باز نمی‌شود: جابه‌جا یا دستکاری شده یا کلید آن در دسترس نیست",
 )
 MethodNotAllowed = _error(
     "MethodNotAllowed",
@@ -472,6 +481,10 @@ AgencyFault = _error(
 
 ALL_ERRORS: tuple[type[GatewayError], ...] = (
     InternalError,
+    NotSealedYet,
+    SealedDataInvalid,
+    HeadersTooLarge,
+    Forbidden,
     InvalidRequest,
     UnsupportedMediaType,
     PayloadTooLarge,

@@ -12,7 +12,7 @@ from pishkhan_gateway.identity import IdentityCache, Pseudonymizer
 from pishkhan_gateway.otp import OneTimeCodes
 from pishkhan_gateway.plugins import Plugins
 from pishkhan_gateway.sealer import Sealer
-from pishkhan_gateway.signing import Signer, load_or_create_secret
+from pishkhan_gateway.signing import Signer, load_secret_ring
 from pishkhan_gateway.store import Store
 from pishkhan_gateway.tariffs import Tariffs
 from pishkhan_gateway.throttle import Quotas
@@ -27,8 +27,8 @@ class Gateway:
         self.store = Store(config["DATABASE_URL"])
         self.plugins = plugins
         self.signer = Signer.from_file(config["SIGNING_KEY_FILE"])
-        self.pseudonyms = Pseudonymizer(load_or_create_secret(config["PSEUDONYM_KEY_FILE"]))
-        self.vault = Vault(load_or_create_secret(config["ENCRYPTION_KEY_FILE"]))
+        self.pseudonyms = Pseudonymizer(load_secret_ring(config["PSEUDONYM_KEY_FILE"]))
+        self.vault = Vault(load_secret_ring(config["ENCRYPTION_KEY_FILE"]))
         self.sealer = Sealer(self.store, self.signer, int(config["SEAL_BATCH"]))
         self.tariffs = Tariffs(self.store, float(config["TARIFF_CACHE_SECONDS"]))
         self.identity_cache = IdentityCache(

@@ -14,7 +14,7 @@ import hashlib
 import hmac
 import re
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 import jdatetime
@@ -88,16 +88,24 @@ class Pseudonymizer:
     Domain-separated, so a national code and a mobile never share a pseudonym.
     """
 
-    def __init__(self, key: bytes) -> None:
-        self._key = key
+    def __init__(self, keys: bytes | Sequence[bytes]) -> None:
+        # the current key first, then retired ones (records made under them are still found)
+        self._keys = [keys] if isinstance(keys, bytes) else list(keys)
+        self._key = self._keys[0]
 
-    def keyed(self, domain: bytes, value: str) -> str:
-        """HMAC-SHA256 (hex) of ``value`` in ``domain`` under the pseudonym key."""
-        return hmac.new(self._key, domain + b":" + value.encode(), hashlib.sha256).hexdigest()
+    def keyed(self, domain: bytes, value: str, key: bytes | None = None) -> str:
+        """HMAC-SHA256 (hex) of ``value`` in ``domain`` under the (current) pseudonym key."""
+        message = domain + b":" + value.encode()
+        return hmac.new(key or self._key, message, hashlib.sha256).hexdigest()
 
     def national_code(self, code: str) -> str:
         """Pseudonym of a (normalised) national code."""
         return self.keyed(b"national_code", code)
+
+    def national_codes(self, code: str) -> tuple[str, ...]:
+        """Its pseudonyms under every key held, current first: for finding what was recorded
+        before a key rotation."""
+        return tuple(self.keyed(b"national_code", code, key) for key in self._keys)
 
     def mobile(self, mobile: str) -> str:
         """Pseudonym of a (normalised) mobile number."""

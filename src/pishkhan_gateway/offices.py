@@ -193,12 +193,12 @@ def revoke_operator(
     store: Store, pseudonyms: Pseudonymizer, office_id: str, national_code: str
 ) -> None:
     """Revoke an operator of an office, effective on the next request."""
-    pseudonym = pseudonyms.national_code(normalise_national_code(national_code))
+    pseudonym = pseudonyms.national_codes(normalise_national_code(national_code))
     with store.write() as session:
         operator = session.scalar(
             select(Operator).where(
                 Operator.office_id == office_id,
-                Operator.national_code_hmac == pseudonym,
+                Operator.national_code_hmac.in_(pseudonym),
                 Operator.revoked_at.is_(None),
             )
         )
@@ -239,9 +239,9 @@ _CREDENTIAL_AND_OFFICE = (
     .join(Office, Office.id == OfficeCredential.office_id)
     .where(OfficeCredential.id == bindparam("id"))
 )
-_ACTIVE_OPERATOR = select(Operator.id).where(
+_ACTIVE_OPERATOR = select(Operator.national_code_hmac).where(
     Operator.office_id == bindparam("office"),
-    Operator.national_code_hmac == bindparam("pseudonym"),
+    Operator.national_code_hmac.in_(bindparam("pseudonyms", expanding=True)),
     Operator.revoked_at.is_(None),
 )
 
@@ -288,16 +288,16 @@ def authenticate_operator(
     if not national_code:
         raise OperatorNotRegistered("send X-Operator: <operator's national code>")
     try:
-        pseudonym = pseudonyms.national_code(normalise_national_code(national_code))
+        candidates = pseudonyms.national_codes(normalise_national_code(national_code))
     except InvalidNationalCode:
         raise OperatorNotRegistered("X-Operator is not a valid national code") from None
     with store.engine.connect() as connection:
         found = connection.execute(
-            _ACTIVE_OPERATOR, {"office": office.id, "pseudonym": pseudonym}
+            _ACTIVE_OPERATOR, {"office": office.id, "pseudonyms": list(candidates)}
         ).scalar()
     if found is None:
         raise OperatorNotRegistered()
-    return pseudonym
+    return str(found)  # as registered: an operator keeps one pseudonym across key rotations
 
 
 def today() -> dt.date:

@@ -113,7 +113,7 @@ class Filters:
             start=parse_moment(args["from"], "from") if args.get("from") else None,
             end=parse_moment(args["to"], "to", end=True) if args.get("to") else None,
             citizen=(
-                pseudonyms.national_code(ascii_digits(code.strip()))
+                pseudonyms.national_codes(ascii_digits(code.strip()))  # every key's
                 if code
                 else args.get("citizen") or None
             ),
@@ -138,7 +138,9 @@ class Filters:
             (Transaction.code, self.code),
             (Transaction.citizen, self.citizen),
         ):
-            if value is not None:
+            if isinstance(value, tuple):
+                where.append(column.in_(value))
+            elif value is not None:
                 where.append(column == value)
         if self.start is not None:
             where.append(Transaction.created_at >= self.start)

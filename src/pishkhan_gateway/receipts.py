@@ -38,9 +38,9 @@ def check(store: Store, signer: Signer, receipt: Any) -> dict[str, Any]:
     """Is ``receipt`` genuine and unaltered? ``{"valid": bool, "reason": ...}``."""
     if not isinstance(receipt, dict) or "signature" not in receipt:
         return {"valid": False, "reason": "not a signed receipt"}
-    if receipt.get("key_id") != signer.key_id:
+    if receipt.get("key_id") not in signer.keyring:
         return {"valid": False, "reason": "signed by an unknown key"}
-    if not verify(receipt, signer.public_key):
+    if not verify(receipt, signer.keyring):
         return {"valid": False, "reason": "the signature does not match: the receipt was altered"}
     recorded = stored(store, str(receipt.get("transaction_id", "")))
     if recorded != receipt:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import os
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
@@ -21,32 +20,42 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from pishkhan_gateway import keyfiles
+
 
 def canonical(obj: Any) -> bytes:
     """RFC 8785 canonical JSON bytes of ``obj``."""
     return rfc8785.dumps(obj)
 
 
-def _write_secret_file(path: Path, data: bytes) -> None:
-    """Create ``path`` with mode 0600; never overwrite (a race loser reads the winner's key)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
-
-
 def load_or_create_secret(path: str | Path, size: int = 32) -> bytes:
-    """Read a raw secret key file, creating it (0600) with ``size`` random bytes if absent."""
+    """Read a raw secret key file (refused unless 0600-like), creating it with ``size`` random
+    bytes if absent."""
     path = Path(path)
     if not path.exists():
-        _write_secret_file(path, secrets.token_bytes(size))
-    data = path.read_bytes()
+        keyfiles.write_private(path, secrets.token_bytes(size))
+    data = keyfiles.read_private(path)
     if len(data) < 32:
         raise ValueError(f"secret key file {path} holds {len(data)} bytes; at least 32 needed")
     return data
+
+
+def load_secret_ring(path: str | Path, size: int = 32) -> list[bytes]:
+    """The current secret at ``path`` (created if absent), then its retired predecessors."""
+    path = Path(path)
+    current = load_or_create_secret(path, size)
+    return [current, *(keyfiles.read_private(p) for p in keyfiles.retired(path))]
+
+
+def rotate_secret(path: str | Path, size: int = 32) -> tuple[str, str]:
+    """Replace the secret at ``path`` with a fresh one, keeping the old one retired beside it;
+    ``(old id, new id)``."""
+    path = Path(path)
+    old = load_or_create_secret(path, size)
+    keyfiles.retire(path, keyfiles.secret_id(old), old)
+    new = secrets.token_bytes(size)
+    keyfiles.write_private(path, new, replace=True)
+    return keyfiles.secret_id(old), keyfiles.secret_id(new)
 
 
 class Signer:
@@ -59,22 +68,49 @@ class Signer:
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
         ).decode()
         self.key_id = key_id(self.public_key)
+        # key id → public key: the current key, then retired keys (``from_file`` adds them)
+        self.keyring: dict[str, Ed25519PublicKey] = {self.key_id: self.public_key}
 
     @classmethod
     def from_file(cls, path: str | Path) -> Signer:
-        """Load the PEM (PKCS#8) key at ``path``, generating it on first use."""
+        """Load the PEM (PKCS#8) key at ``path``, generating it on first use, with the public
+        keys of its retired predecessors (for verifying what they signed)."""
         path = Path(path)
         if not path.exists():
-            pem = Ed25519PrivateKey.generate().private_bytes(
-                serialization.Encoding.PEM,
-                serialization.PrivateFormat.PKCS8,
-                serialization.NoEncryption(),
-            )
-            _write_secret_file(path, pem)
-        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+            keyfiles.write_private(path, _new_private_pem())
+        key = serialization.load_pem_private_key(keyfiles.read_private(path), password=None)
         if not isinstance(key, Ed25519PrivateKey):
             raise ValueError(f"{path} is not an Ed25519 private key")
-        return cls(key)
+        signer = cls(key)
+        for retired in keyfiles.retired(path):
+            old = serialization.load_pem_public_key(keyfiles.read_private(retired))
+            if isinstance(old, Ed25519PublicKey):
+                signer.keyring[key_id(old)] = old
+        return signer
+
+    @staticmethod
+    def rotate(path: str | Path) -> tuple[str, str]:
+        """A fresh signing key at ``path``; the old one's public half is kept retired beside it,
+        its private half destroyed. ``(old key id, new key id)``."""
+        path = Path(path)
+        old = Signer.from_file(path)
+        keyfiles.retire(path, old.key_id[:16], old.public_pem.encode())
+        keyfiles.write_private(path, _new_private_pem(), replace=True)
+        return old.key_id, Signer.from_file(path).key_id
+
+    def public_keys(self) -> list[dict[str, str]]:
+        """Every key this gateway has signed with: the current first, then retired ones."""
+        return [
+            {
+                "key_id": kid,
+                "algorithm": "Ed25519",
+                "public_key": public.public_bytes(
+                    serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+                ).decode(),
+                "current": kid == self.key_id,
+            }
+            for kid, public in self.keyring.items()
+        ]
 
     def sign(self, obj: Mapping[str, Any]) -> dict[str, Any]:
         """Return ``obj`` with ``key_id`` and ``signature`` added."""
@@ -92,8 +128,26 @@ def key_id(public_key: Ed25519PublicKey) -> str:
     return hashlib.sha256(der).hexdigest()
 
 
-def verify(obj: Mapping[str, Any], public_key: Ed25519PublicKey) -> bool:
-    """True if ``obj['signature']`` is a valid signature of the rest of ``obj``."""
+PublicKeys = Ed25519PublicKey | Mapping[str, Ed25519PublicKey]
+
+
+def keyring(keys: PublicKeys) -> dict[str, Ed25519PublicKey]:
+    """``{key id: key}`` for one key or a keyring."""
+    if isinstance(keys, Ed25519PublicKey):
+        return {key_id(keys): keys}
+    return dict(keys)
+
+
+def verify(obj: Mapping[str, Any], keys: PublicKeys) -> bool:
+    """True if ``obj['signature']`` is a valid signature of the rest of ``obj`` by one of
+    ``keys`` (one key, or a keyring: then the key named by ``obj['key_id']``)."""
+    if isinstance(keys, Ed25519PublicKey):
+        public_key = keys
+    else:
+        found = keys.get(str(obj.get("key_id", "")))
+        if found is None:
+            return False
+        public_key = found
     try:
         encoded = obj["signature"]
         signature = base64.b64decode(encoded, validate=True)
@@ -104,3 +158,9 @@ def verify(obj: Mapping[str, Any], public_key: Ed25519PublicKey) -> bool:
     except (KeyError, ValueError, TypeError, InvalidSignature):
         return False
     return True
+
+
+def _new_private_pem() -> bytes:
+    return Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )

@@ -9,35 +9,54 @@ from __future__ import annotations
 import base64
 import json
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-VERSION = b"\x01"
+from pishkhan_gateway.keyfiles import secret_id
+
+LEGACY = b"\x01"  # version ‖ nonce ‖ ciphertext (before keys could rotate)
+VERSION = b"\x02"  # version ‖ key id (8 bytes) ‖ nonce ‖ ciphertext
 
 
 class Vault:
-    """Seals and opens small JSON objects for one transaction each."""
+    """Seals and opens small JSON objects for one transaction each.
 
-    def __init__(self, key: bytes) -> None:
-        self._aead = AESGCM(key[:32])
+    ``keys``: the current key first, then retired ones. Values are sealed under the current key
+    and name it; a value opens under whichever key it names, so rotation loses nothing.
+    """
+
+    def __init__(self, keys: Sequence[bytes]) -> None:
+        self._current = bytes.fromhex(secret_id(keys[0]))
+        self._keys = {bytes.fromhex(secret_id(key)): AESGCM(key[:32]) for key in keys}
 
     def seal(self, transaction_id: str, value: Mapping[str, Any]) -> str:
-        """``value`` encrypted for ``transaction_id``: base64 of version ‖ nonce ‖ ciphertext."""
+        """``value`` encrypted for ``transaction_id`` with a fresh 96-bit nonce: base64 of
+        version ‖ key id ‖ nonce ‖ ciphertext (the transaction id is the associated data)."""
         nonce = secrets.token_bytes(12)
         plain = json.dumps(dict(value), separators=(",", ":")).encode()
-        sealed = self._aead.encrypt(nonce, plain, transaction_id.encode())
-        return base64.b64encode(VERSION + nonce + sealed).decode()
+        sealed = self._keys[self._current].encrypt(nonce, plain, transaction_id.encode())
+        return base64.b64encode(VERSION + self._current + nonce + sealed).decode()
 
     def open(self, transaction_id: str, token: str) -> dict[str, Any]:
-        """The value sealed for ``transaction_id``; ``ValueError`` if it was not, or was altered."""
+        """The value sealed for ``transaction_id``; ``ValueError`` if it was not, or was altered,
+        or its key is not held."""
         raw = base64.b64decode(token)
-        if raw[:1] != VERSION:
+        if raw[:1] == VERSION:
+            aead = self._keys.get(raw[1:9])
+            if aead is None:
+                raise ValueError("the sealed value names a key this gateway does not hold")
+            candidates, body = [aead], raw[9:]
+        elif raw[:1] == LEGACY:
+            candidates, body = list(self._keys.values()), raw[1:]
+        else:
             raise ValueError("unknown sealed-value version")
-        try:
-            plain = self._aead.decrypt(raw[1:13], raw[13:], transaction_id.encode())
-        except InvalidTag:
-            raise ValueError("the sealed value does not open for this transaction") from None
-        return json.loads(plain)
+        for aead in candidates:
+            try:
+                plain = aead.decrypt(body[:12], body[12:], transaction_id.encode())
+            except InvalidTag:
+                continue
+            return json.loads(plain)
+        raise ValueError("the sealed value does not open for this transaction")

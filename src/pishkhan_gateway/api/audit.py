@@ -10,18 +10,20 @@ import base64
 import json
 from typing import Any
 
+import structlog
 from flask import Blueprint, Response, current_app, request, stream_with_context
 from sqlalchemy import select
 
 from pishkhan_gateway import denials, ledger, merkle, oversight, supervisors
 from pishkhan_gateway.api.problem import json_response
-from pishkhan_gateway.errors import Forbidden, InvalidRequest, NotFound
+from pishkhan_gateway.errors import Forbidden, InvalidRequest, NotFound, SealedDataInvalid
 from pishkhan_gateway.gateway import Gateway
 from pishkhan_gateway.sealer import latest_head, node_lookup
 from pishkhan_gateway.store.tables import LogEntry, Transaction
 from pishkhan_gateway.supervisors import Scope
 
 bp = Blueprint("audit", __name__)
+log = structlog.get_logger(__name__)
 MAX_ENTRIES = 1000
 
 
@@ -66,10 +68,16 @@ def tree_head() -> Response:
 
 @bp.get("/v1/audit/public-key")
 def public_key() -> Response:
-    """The Ed25519 key that signs receipts and tree heads (PEM SubjectPublicKeyInfo)."""
+    """The Ed25519 key that signs receipts and tree heads (PEM SubjectPublicKeyInfo); ``keys``
+    lists it with every key rotated out before it (what older receipts and heads name)."""
     signer = _gateway().signer
     return json_response(
-        {"key_id": signer.key_id, "algorithm": "Ed25519", "public_key": signer.public_pem}
+        {
+            "key_id": signer.key_id,
+            "algorithm": "Ed25519",
+            "public_key": signer.public_pem,
+            "keys": signer.public_keys(),
+        }
     )
 
 
@@ -172,7 +180,11 @@ def reveal(transaction_id: str) -> Response:
         row = session.get(Transaction, transaction_id)
     if row is None or row.citizen_sealed is None:
         raise NotFound(f"no sealed personal data for transaction {transaction_id}")
-    revealed = gw.vault.open(transaction_id, row.citizen_sealed)
+    try:
+        revealed = gw.vault.open(transaction_id, row.citizen_sealed)
+    except ValueError as exc:
+        log.error("sealed_data_invalid", transaction_id=transaction_id, reason=str(exc))
+        raise SealedDataInvalid(str(exc)) from None
     return json_response({"transaction_id": transaction_id, "reason": reason, **revealed})
 
 
