@@ -92,6 +92,25 @@ def test_same_idempotency_key_pays_once_and_replays_the_same_response(client, co
     assert sandbox.state("postbank")["calls"]["PayBill"] == 1
 
 
+def test_a_key_still_replays_after_a_day_and_a_reconcile(client, counter, gw, sandbox, runner):
+    """Keys are kept (never pruned): a counter retrying a day later gets the same answer."""
+    from pishkhan_gateway.store.tables import IdempotencyRecord
+
+    first = post(client, counter, pay_body(), key="k-day")
+    with gw.store.write() as session:
+        session.execute(
+            IdempotencyRecord.__table__.update().values(
+                created_at=dt.datetime.now(dt.UTC) - dt.timedelta(hours=25)
+            )
+        )
+    assert runner.invoke(args=["reconcile"]).exit_code == 0
+    again = post(client, counter, pay_body(), key="k-day")
+    assert again.get_data() == first.get_data() and again.headers["Idempotent-Replayed"]
+    other = post(client, counter, pay_body(BILL_2), key="k-day")
+    assert other.get_json()["code"] == "idempotency_conflict"
+    assert sandbox.state("postbank")["calls"]["PayBill"] == 1
+
+
 def test_same_key_with_a_different_body_is_an_idempotency_conflict(client, counter, sandbox):
     assert post(client, counter, pay_body(), key="k-2").status_code == 201
     assert_problem(post(client, counter, pay_body(BILL_2), key="k-2"), 409, "idempotency_conflict")
