@@ -28,3 +28,20 @@ def test_the_readme_lists_every_hook():
 
 def test_the_readme_shows_the_two_commands():
     assert "make run" in README and "make test" in README
+
+
+def test_every_test_security_md_names_exists():
+    """SECURITY.md's claims point at tests (``file.py::name``, or ``::name`` for the file just
+    named); each must be a test function of that file."""
+    import re
+
+    text = (ROOT / "SECURITY.md").read_text()
+    current, named, missing = None, 0, []
+    for reference in re.findall(r"`((?:test_\w+\.py)?::test_\w+)`", text):
+        file, _, name = reference.partition("::")
+        current = file or current
+        source = (ROOT / "tests" / current).read_text()
+        named += 1
+        if not re.search(rf"^def {name}\(", source, re.MULTILINE):
+            missing.append(f"{current}::{name}")
+    assert named > 40 and not missing, missing
