@@ -139,7 +139,13 @@ def test_a_hostile_agency_reply_is_refused_fast_and_harmlessly(
     assert (problem["code"], problem["outcome"]) == (code, outcome)
     assert HOSTILE_REPLIES[mode] in problem["detail"]
     assert "root:" not in response.get_data(as_text=True)
-    assert elapsed < 0.1 + (0.15 if mode == "oversized" else 0)  # 10 MB over loopback first
+    # typically 30-60 ms; the best of three rides out a load spike on a 2-core CI box, while a
+    # parser that expanded entities or a reader that buffered everything would be slow every time
+    for _ in range(2):
+        started = time.monotonic()
+        client.post("/v1/transactions", json=body, headers=counter.headers())
+        elapsed = min(elapsed, time.monotonic() - started)
+    assert elapsed < 0.1
     assert peak_mb < 50
     assert sandbox.state("postbank")["xxe_fetches"] == 0
     with gw.store.read() as session:

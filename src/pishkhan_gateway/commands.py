@@ -35,6 +35,21 @@ supervisors_cli = AppGroup(
 audit_cli = AppGroup("audit", help="The tamper-evident transaction log.")
 
 
+_VALID_DAYS = click.option(
+    "--valid-days",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Days until the credential expires (default CREDENTIAL_VALID_DAYS; 0: never).",
+)
+
+
+def _days(valid_days: int | None) -> int:
+    """A credential's validity: as given, else the configured default."""
+    if valid_days is None:
+        return int(current_app.config["CREDENTIAL_VALID_DAYS"])
+    return valid_days
+
+
 def _gw() -> Gateway:
     return current_app.extensions["pishkhan"]
 
@@ -150,18 +165,11 @@ def offices_show(office_id: str) -> None:
 
 @offices_cli.command("issue-key")
 @click.argument("office_id")
-@click.option(
-    "--valid-days",
-    type=click.IntRange(min=0),
-    default=None,
-    help="Days until the credential expires (default CREDENTIAL_VALID_DAYS; 0: never).",
-)
+@_VALID_DAYS
 def offices_issue_key(office_id: str, valid_days: int | None) -> None:
     """Issue a bearer credential for the office; prints only the credential, once."""
-    if valid_days is None:
-        valid_days = int(current_app.config["CREDENTIAL_VALID_DAYS"])
     try:
-        click.echo(offices.issue_key(_gw().store, office_id, valid_days))
+        click.echo(offices.issue_key(_gw().store, office_id, _days(valid_days)))
     except GatewayError as exc:
         _fail(exc)
 
@@ -270,18 +278,11 @@ def supervisors_add(supervisor_id: str, role: str, scope: str | None) -> None:
 
 @supervisors_cli.command("issue-key")
 @click.argument("supervisor_id")
-@click.option(
-    "--valid-days",
-    type=click.IntRange(min=0),
-    default=None,
-    help="Days until the credential expires (default CREDENTIAL_VALID_DAYS; 0: never).",
-)
+@_VALID_DAYS
 def supervisors_issue_key(supervisor_id: str, valid_days: int | None) -> None:
     """Issue a bearer credential for the supervisor; prints only the credential, once."""
-    if valid_days is None:
-        valid_days = int(current_app.config["CREDENTIAL_VALID_DAYS"])
     try:
-        click.echo(supervisors.issue_key(_gw().store, supervisor_id, valid_days))
+        click.echo(supervisors.issue_key(_gw().store, supervisor_id, _days(valid_days)))
     except GatewayError as exc:
         _fail(exc)
 

@@ -13,9 +13,9 @@ other refusal that means "not you" or "not yours" is appended as an ``access_den
 
 The entry names the actor as far as it is known (``office`` — which puts the entry in that
 province's scope — or ``supervisor``, and the id half of the credential presented, never its
-secret), the client address, the method and the route (the URL
-rule, never the query string, which may carry a national code), and the code. It is also logged
-(``access_denied``) and counted (``pishkhan_access_denied_total``).
+secret), the client address, the method and the route (the URL rule, never the query string,
+which may carry a national code), and the code. It is also logged (``access_denied``) and counted
+(``pishkhan_access_denied_total``).
 
 A client over its failed-authentication limit is refused with ``too_many_failures`` before its
 credential is looked at; that refusal is logged and counted but not recorded, so a flood of

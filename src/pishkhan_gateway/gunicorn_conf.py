@@ -37,9 +37,8 @@ max_requests = 20000  # recycle workers now and then: bounded memory over months
 max_requests_jitter = 2000
 limit_request_line = 8190
 limit_request_fields = 64
-limit_request_field_size = (
-    16384  # above the app's 8 KiB, so most oversized headers get a problem document
-)
+# above the app's 8 KiB, so most oversized headers get a problem document (431) from the app
+limit_request_field_size = 16384
 accesslog = "-"
 # No query strings in the access log: a supervisor's search may carry a national code.
 access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'

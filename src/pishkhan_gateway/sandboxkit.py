@@ -315,9 +315,9 @@ class SoapSandbox(Sandbox):
 
     def oversized(self) -> Iterator[bytes]:
         yield b"<soap:Envelope xmlns:soap='" + SOAP_ENV.encode() + b"'><soap:Body><x>"
-        chunk = b"<y>" + b"z" * 1017 + b"</y>"
-        for _ in range(OVERSIZED_BYTES // len(chunk)):
-            yield chunk
+        block = (b"<y>" + b"z" * 1017 + b"</y>") * 64  # 64 KB writes: as fast as a sender can
+        for _ in range(OVERSIZED_BYTES // len(block)):
+            yield block
         yield b"</x></soap:Body></soap:Envelope>"
 
     def _soap(self, request: Request) -> Response:
@@ -449,9 +449,9 @@ class JsonSandbox(Sandbox):
 
     def oversized(self) -> Iterator[bytes]:
         yield b'{"padding": ['
-        chunk = b'"' + b"z" * 1021 + b'",'
-        for _ in range(OVERSIZED_BYTES // len(chunk)):
-            yield chunk
+        block = (b'"' + b"z" * 1021 + b'",') * 64
+        for _ in range(OVERSIZED_BYTES // len(block)):
+            yield block
         yield b'"z"]}'
 
     @staticmethod
