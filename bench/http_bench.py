@@ -267,6 +267,16 @@ def main() -> None:
         data = work / name
         data.mkdir()
         headers = prepare(db_url, data)
+        # Before/after in the same run: every outcome in a transaction of its own.
+        single = gateway_env(data, db_url, {"PISHKHAN_GROUP_COMMIT": "false"})
+        server = Server("noop_app:app", single, work / f"noop-{name}-single.log")
+        try:
+            before = wrk(server.url + "/v1/transactions", args.seconds, noop, headers, work)
+        finally:
+            server.stop()
+        rows.append((f"(2) … without group commit, {name}", f"{before:,.0f} req/s",
+                     f"{before / baseline:.2f}"))  # fmt: skip
+        print(rows[-1])
         server = Server("noop_app:app", gateway_env(data, db_url), work / f"noop-{name}.log")
         try:
             url = server.url + "/v1/transactions"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from sqlalchemy import text
 
 from pishkhan_gateway.store import Store
 from pishkhan_gateway.store.tables import Base
@@ -29,4 +30,18 @@ def test_sqlite_runs_in_wal_with_full_sync(tmp_path):
     with store.engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
+    store.dispose()
+
+
+def test_a_one_statement_read_opens_no_sqlite_transaction(tmp_path):
+    """``Store.statement()`` (the credential check) skips BEGIN: nothing holds a read snapshot
+    between requests, and the statement is not charged a round of its own."""
+    store = Store(f"sqlite:///{tmp_path / 'x.db'}")
+    store.upgrade()
+    with store.statement() as connection:
+        assert connection.exec_driver_sql("SELECT size FROM log_state").scalar() == 0
+        assert not connection.connection.dbapi_connection.in_transaction
+    with store.read() as session:
+        session.execute(text("SELECT size FROM log_state")).scalar()
+        assert session.connection().connection.dbapi_connection.in_transaction
     store.dispose()

@@ -18,6 +18,16 @@ def _float(value: str | float) -> float:
     return float(value)
 
 
+def _bool(value: str | bool) -> bool:
+    if isinstance(value, bool):
+        return value
+    if value.strip().lower() in ("1", "true", "yes", "on"):
+        return True
+    if value.strip().lower() in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"not a yes/no value: {value!r}")
+
+
 # name -> (default, parser, meaning). The README's table is checked against this by a test.
 SETTINGS: dict[str, tuple[Any, Any, str]] = {
     "DATA_DIR": ("var", str, "Directory for the embedded database and generated key files."),
@@ -90,6 +100,12 @@ SETTINGS: dict[str, tuple[Any, Any, str]] = {
         int,
         "Transactions one worker process runs at once; beyond it a request waits at most "
         "`PISHKHAN_ADMISSION_WAIT_MS` and is refused with `overloaded` (503, `Retry-After`).",
+    ),
+    "GROUP_COMMIT": (
+        True,
+        _bool,
+        "Record the outcomes of concurrent transactions in shared database transactions (one "
+        "commit and fsync for all of them); each is still answered only after its commit.",
     ),
     "ADMISSION_WAIT_MS": (20, int, "How long a transaction may wait for a free slot."),
     "BREAKER_FAILURES": (5, int, "Consecutive agency failures that open its circuit breaker."),

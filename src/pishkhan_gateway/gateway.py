@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from pishkhan_gateway import metrics
 from pishkhan_gateway.admission import Admission
 from pishkhan_gateway.agency import AgencyContext
 from pishkhan_gateway.dispatch import Dispatcher
@@ -24,7 +25,9 @@ class Gateway:
 
     def __init__(self, config: Mapping[str, Any], plugins: Plugins) -> None:
         self.config = config
-        self.store = Store(config["DATABASE_URL"])
+        self.store = Store(config["DATABASE_URL"], group_commit=bool(config["GROUP_COMMIT"]))
+        if self.store.commits is not None:
+            self.store.commits.on_batch = metrics.COMMIT_BATCH.observe
         self.plugins = plugins
         self.signer = Signer.from_file(config["SIGNING_KEY_FILE"])
         self.pseudonyms = Pseudonymizer(load_secret_ring(config["PSEUDONYM_KEY_FILE"]))

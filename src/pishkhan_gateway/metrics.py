@@ -51,6 +51,11 @@ AGENCY_SECONDS = Histogram(
     ["agency", "kind", "result"],
     buckets=BUCKETS,
 )
+COMMIT_BATCH = Histogram(
+    "pishkhan_commit_batch_size",
+    "Outcomes recorded per database commit (group commit; 1 when the load is light).",
+    buckets=(1, 2, 4, 8, 16, 32, 64, 128),
+)
 OVERLOAD_REFUSALS = Counter(
     "pishkhan_overload_refusals", "Transactions refused for want of a free slot."
 )

@@ -239,10 +239,16 @@ _CREDENTIAL_AND_OFFICE = (
     .join(Office, Office.id == OfficeCredential.office_id)
     .where(OfficeCredential.id == bindparam("id"))
 )
-_ACTIVE_OPERATOR = select(Operator.national_code_hmac).where(
-    Operator.office_id == bindparam("office"),
+_REGISTERED_OPERATOR = select(Operator.national_code_hmac).where(
     Operator.national_code_hmac.in_(bindparam("pseudonyms", expanding=True)),
     Operator.revoked_at.is_(None),
+)
+_ACTIVE_OPERATOR = _REGISTERED_OPERATOR.where(Operator.office_id == bindparam("office"))
+_CREDENTIAL_OFFICE_AND_OPERATOR = _CREDENTIAL_AND_OFFICE.add_columns(
+    _REGISTERED_OPERATOR.where(Operator.office_id == OfficeCredential.office_id)
+    .limit(1)
+    .scalar_subquery()
+    .label("operator")
 )
 
 
@@ -252,14 +258,47 @@ def authenticate(store: Store, authorization: str | None) -> OfficeView:
     A revoked or expired credential still names its office: ``Unauthorized.office_id`` carries
     it so the refused attempt is recorded against that office.
     """
+    credential_id, secret = _credential(authorization)
+    # One prepared Core query per request (credential and office together): this runs on every
+    # transaction, and the ORM's per-call overhead was most of its cost.
+    with store.statement() as connection:
+        row = connection.execute(_CREDENTIAL_AND_OFFICE, {"id": credential_id}).first()
+    return _office(row, secret)
+
+
+def authenticate_counter(
+    store: Store, pseudonyms: Pseudonymizer, authorization: str | None, operator: str | None
+) -> tuple[OfficeView, str]:
+    """``authenticate`` and ``authenticate_operator`` in one query (the transaction's hot path):
+    the office, and the pseudonym of its operator. The credential is judged first."""
+    credential_id, secret = _credential(authorization)
+    refusal: OperatorNotRegistered | None = None
+    try:
+        candidates = _operator_candidates(pseudonyms, operator)
+    except OperatorNotRegistered as exc:
+        candidates, refusal = [], exc
+    with store.statement() as connection:
+        row = connection.execute(
+            _CREDENTIAL_OFFICE_AND_OPERATOR, {"id": credential_id, "pseudonyms": candidates}
+        ).first()
+    office = _office(row, secret)
+    if refusal is None and row.operator is None:
+        refusal = OperatorNotRegistered()
+    if refusal is not None:
+        refusal.office_id = office.id  # type: ignore[attr-defined]
+        raise refusal
+    return office, str(row.operator)
+
+
+def _credential(authorization: str | None) -> tuple[str, str]:
     parsed = credentials.parse(CREDENTIAL_PREFIX, authorization)
     if parsed is None:
         raise Unauthorized("send Authorization: Bearer <office credential>")
-    credential_id, secret = parsed
-    # One prepared Core query per request (credential and office together): this runs on every
-    # transaction, and the ORM's per-call overhead was most of its cost.
-    with store.engine.connect() as connection:
-        row = connection.execute(_CREDENTIAL_AND_OFFICE, {"id": credential_id}).first()
+    return parsed
+
+
+def _office(row: Any, secret: str) -> OfficeView:
+    """The office of a credential row, unless the secret is wrong or the credential is dead."""
     if row is None or not credentials.matches(row.secret_sha256, secret):
         raise Unauthorized()
     if row.revoked_at is not None or credentials.expired(row.expires_at):
@@ -281,19 +320,24 @@ def authenticate(store: Store, authorization: str | None) -> OfficeView:
     )
 
 
+def _operator_candidates(pseudonyms: Pseudonymizer, national_code: str | None) -> list[str]:
+    """The pseudonyms an operator's national code may be registered under (one per key)."""
+    if not national_code:
+        raise OperatorNotRegistered("send X-Operator: <operator's national code>")
+    try:
+        return list(pseudonyms.national_codes(normalise_national_code(national_code)))
+    except InvalidNationalCode:
+        raise OperatorNotRegistered("X-Operator is not a valid national code") from None
+
+
 def authenticate_operator(
     store: Store, pseudonyms: Pseudonymizer, office: OfficeView, national_code: str | None
 ) -> str:
     """The operator's pseudonym if registered (and not revoked) at this office."""
-    if not national_code:
-        raise OperatorNotRegistered("send X-Operator: <operator's national code>")
-    try:
-        candidates = pseudonyms.national_codes(normalise_national_code(national_code))
-    except InvalidNationalCode:
-        raise OperatorNotRegistered("X-Operator is not a valid national code") from None
-    with store.engine.connect() as connection:
+    candidates = _operator_candidates(pseudonyms, national_code)
+    with store.statement() as connection:
         found = connection.execute(
-            _ACTIVE_OPERATOR, {"office": office.id, "pseudonyms": list(candidates)}
+            _ACTIVE_OPERATOR, {"office": office.id, "pseudonyms": candidates}
         ).scalar()
     if found is None:
         raise OperatorNotRegistered()

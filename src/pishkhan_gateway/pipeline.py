@@ -198,16 +198,16 @@ def responder(
 
 
 def authenticate(gw: Gateway, submission: Submission, out: Outcome) -> offices.OfficeView:
-    """Step 1: the office credential, then the operator registered to that office."""
+    """Step 1: the office credential, then the operator registered to that office (one query).
+    A refusal names the office when the credential was good (or merely revoked or expired)."""
     try:
-        office = offices.authenticate(gw.store, submission.authorization)
+        office, out.operator = offices.authenticate_counter(
+            gw.store, gw.pseudonyms, submission.authorization, submission.operator
+        )
     except GatewayError as exc:
         out.office_id = getattr(exc, "office_id", None)
         raise
     out.office_id, out.office_name, out.licence_no = office.id, office.name, office.licence_no
-    out.operator = offices.authenticate_operator(
-        gw.store, gw.pseudonyms, office, submission.operator
-    )
     return office
 
 

@@ -15,17 +15,20 @@ import datetime as dt
 import fcntl
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
+
+from pishkhan_gateway.store.groupcommit import GroupCommit
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -64,6 +67,9 @@ class WriterQueue:
         self._threads.release()
 
 
+T = TypeVar("T")
+
+
 def utcnow() -> dt.datetime:
     """Now, in UTC, timezone-aware."""
     return dt.datetime.now(dt.UTC)
@@ -72,7 +78,7 @@ def utcnow() -> dt.datetime:
 class Store:
     """Engines for one database URL, and the two ways to use them."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, group_commit: bool = True) -> None:
         self.url = url
         parsed = make_url(url)
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
@@ -85,9 +91,13 @@ class Store:
             engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
         self.engine: Engine = engine
         self._write_engine = engine.execution_options(pishkhan_write=True)
+        self._statement_engine = engine.execution_options(pishkhan_one_statement=True)
         self._writers: WriterQueue | None = None
         if self.is_sqlite and parsed.database and parsed.database != ":memory:":
             self._writers = WriterQueue(Path(parsed.database + "-writer.lock"))
+        # Not for an in-memory SQLite database: each thread would see a database of its own.
+        shared = not self.is_sqlite or self._writers is not None
+        self.commits = GroupCommit(self.write) if group_commit and shared else None
 
     @contextmanager
     def write(self) -> Iterator[Session]:
@@ -98,6 +108,21 @@ class Store:
             session.begin(),
         ):
             yield session
+
+    def write_grouped(self, job: Callable[[Session], T]) -> T:
+        """``job(session)`` in a write transaction shared with other threads' jobs (group commit,
+        ``groupcommit.py``); returns once it committed. Without group commit, a transaction of
+        its own. Never call it while holding ``write()``: the shared writer would wait for you."""
+        if self.commits is None:
+            with self.write() as session:
+                return job(session)
+        return self.commits.run(job)
+
+    def statement(self) -> Connection:
+        """A connection for one read statement (``with store.statement() as c: c.execute(…)``):
+        on SQLite it skips the ``BEGIN`` that multi-statement reads need for a consistent
+        snapshot, which costs as much as a small query (the hot path's credential check)."""
+        return self._statement_engine.connect()
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -119,7 +144,9 @@ class Store:
             return MigrationContext.configure(connection).get_current_revision() == head
 
     def dispose(self) -> None:
-        """Close pooled connections."""
+        """Stop the group-commit writer and close pooled connections."""
+        if self.commits is not None:
+            self.commits.close()
         self.engine.dispose()
 
 
@@ -146,5 +173,7 @@ def _sqlite_pragmas(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection):  # type: ignore[no-untyped-def]
-        write = connection.get_execution_options().get("pishkhan_write")
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+        options = connection.get_execution_options()
+        if options.get("pishkhan_one_statement"):
+            return  # one statement is atomic and consistent on its own (autocommit)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if options.get("pishkhan_write") else "BEGIN")
