@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml $(addsuffix /pyproject.toml,$(PLUGINS))
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed (set PYTHON=...)")'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[test]' $(addprefix -e ,$(PLUGINS))
+	$(BIN)/python -m pip install -q -e '.[test,bench]' $(addprefix -e ,$(PLUGINS))
 	@touch $(STAMP)
 
 run: $(STAMP)

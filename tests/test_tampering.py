@@ -255,3 +255,48 @@ def test_a_fork_is_caught_against_a_saved_head(client, counter, gw, tmp_path):
         f.kind for f in verify_store(gw.store, gw.signer.public_key, witnesses=[first]).findings
     }
     assert kinds == {"forked"}
+
+
+def parallel_verdict(url: str, gw, witnesses=()):
+    """``verdict`` through the fast pass by blocks (two helper processes, blocks of 4)."""
+    store = Store(url)
+    try:
+        return verify_store(
+            store,
+            gw.signer.public_key,
+            witnesses=witnesses,
+            workers=2,
+            parallel_from=0,
+            block=4,
+        )
+    finally:
+        store.dispose()
+
+
+def test_the_block_pass_confirms_an_intact_log_in_helper_processes(pristine, gw):
+    path, head = pristine
+    report = parallel_verdict(f"sqlite:///{path}", gw, witnesses=[head])
+    assert report.ok, report.findings
+    assert report.helpers_peak_kb > 0  # the helpers hashed it, not the sequential pass
+    sequential = verdict(f"sqlite:///{path}", gw)
+    assert (report.entries, report.heads, report.sealed) == (
+        sequential.entries,
+        sequential.heads,
+        sequential.sealed,
+    )
+    assert sequential.helpers_peak_kb == 0  # 40 entries: below the default threshold
+
+
+@pytest.mark.parametrize("mutation", [*MUTATIONS, rolled_back], ids=lambda m: m.__name__)
+def test_the_block_pass_never_passes_what_the_sequential_pass_fails(
+    pristine, gw, tmp_path, mutation
+):
+    """Whatever the block pass cannot confirm goes to the sequential pass: same findings."""
+    path, head = pristine
+    rng = random.Random(mutation.__name__)
+    for _ in range(2):
+        url = mutated_copy(path, tmp_path, mutation, rng)
+        for witnesses in ((), (head,)):
+            fast, slow = parallel_verdict(url, gw, witnesses), verdict(url, gw, witnesses)
+            assert fast.findings == slow.findings
+            assert fast.ok is slow.ok

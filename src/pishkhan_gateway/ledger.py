@@ -9,6 +9,7 @@ Merkle tree and signed tree heads over them are built by a sealer off the reques
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -85,7 +86,13 @@ def iso(moment: dt.datetime) -> str:
 def jalali(moment: dt.datetime) -> str:
     """Tehran wall-clock time in the Jalali calendar, ``1405/09/03 12:30:00``."""
     local = moment.astimezone(TEHRAN)
-    return jdatetime.datetime.fromgregorian(datetime=local).strftime("%Y/%m/%d %H:%M:%S")
+    return f"{_jalali_day(local.date())} {local:%H:%M:%S}"
+
+
+@functools.lru_cache(maxsize=64)
+def _jalali_day(day: dt.date) -> str:
+    # The calendar conversion is most of a receipt's time stamp and changes once a day.
+    return jdatetime.date.fromgregorian(date=day).strftime("%Y/%m/%d")
 
 
 def log_entry(outcome: Outcome) -> dict[str, Any]:

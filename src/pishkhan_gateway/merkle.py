@@ -139,6 +139,16 @@ def verify_consistency(
     return sn == 0 and fr == root1 and sr == root2
 
 
+def fold_edge(edge: list[bytes]) -> bytes:
+    """MTH of a tree from the perfect subtrees along its right edge (largest first)."""
+    if not edge:
+        return EMPTY_ROOT
+    root = edge[-1]
+    for left in reversed(edge[:-1]):
+        root = node_hash(left, root)
+    return root
+
+
 class CompactTree:
     """A tree grown leaf by leaf keeping only its right edge (one hash per set bit of size).
 
@@ -173,12 +183,7 @@ class CompactTree:
 
     def root(self) -> bytes:
         """MTH of all leaves so far."""
-        if not self._edge:
-            return EMPTY_ROOT
-        root = self._edge[-1]
-        for left in reversed(self._edge[:-1]):
-            root = node_hash(left, root)
-        return root
+        return fold_edge(self._edge)
 
     @staticmethod
     def edge_keys(size: int) -> list[tuple[int, int]]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
@@ -24,8 +25,36 @@ from pishkhan_gateway import keyfiles
 
 
 def canonical(obj: Any) -> bytes:
-    """RFC 8785 canonical JSON bytes of ``obj``."""
+    """RFC 8785 canonical JSON bytes of ``obj``.
+
+    What the gateway signs and logs is plain JSON: strings, safe integers (money is integer
+    rials), booleans, nulls, lists and objects with ASCII keys. For such a value the standard
+    library's sorted, compact, non-ASCII-escaping ``json.dumps`` writes exactly the RFC 8785
+    bytes (same escapes, and code-point order is UTF-16 order for ASCII keys) at a fifth of the
+    cost of ``rfc8785``, which is on every transaction's path three times. Anything else — a
+    float, a non-ASCII key, an integer past 2^53 — goes to ``rfc8785`` itself. A property test
+    holds the two to the same bytes.
+    """
+    if _plain(obj):
+        return _dumps(obj).encode()
     return rfc8785.dumps(obj)
+
+
+_SAFE_INTEGER = 2**53 - 1
+_dumps = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode
+
+
+def _plain(obj: Any) -> bool:
+    kind = type(obj)
+    if kind is str or kind is bool or obj is None:
+        return True
+    if kind is int:
+        return -_SAFE_INTEGER <= obj <= _SAFE_INTEGER
+    if kind is dict:
+        return all(type(k) is str and k.isascii() and _plain(v) for k, v in obj.items())
+    if kind is list or kind is tuple:
+        return all(_plain(v) for v in obj)
+    return False
 
 
 def load_or_create_secret(path: str | Path, size: int = 32) -> bytes:
