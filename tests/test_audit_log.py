@@ -139,6 +139,19 @@ def test_the_block_pass_in_helper_processes_agrees_on_both_databases(
     assert (fast.entries, fast.heads, fast.sealed) == (11, 4, 11)
 
 
+def test_when_a_helper_cannot_run_the_sequential_pass_still_verifies(
+    client, counter, gw, monkeypatch, tmp_path
+):
+    from pishkhan_gateway import blockroots
+
+    fill(client, counter, 5)
+    gw.sealer.seal_all()
+    monkeypatch.setattr(blockroots, "__file__", str(tmp_path / "gone.py"))
+    report = verify_store(gw.store, gw.signer.public_key, workers=2, parallel_from=0, block=2)
+    assert report.ok and report.entries == 5
+    assert report.helpers_peak_kb == 0  # the sequential pass answered
+
+
 # -- tampering, directly in the database ----------------------------------------------------
 
 

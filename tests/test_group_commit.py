@@ -181,3 +181,16 @@ def test_without_group_commit_each_outcome_has_its_own_transaction(
     )
     assert reply.status_code == 201 and reply.get_json()["log_index"] == 0
     gw.store.dispose()
+
+
+def test_a_failing_metric_does_not_stop_the_writer():
+    db = FakeDatabase()
+
+    def broken(size: int) -> None:
+        raise RuntimeError("metrics directory gone")
+
+    commits = GroupCommit(db.begin, on_batch=broken)
+    assert commits.run(write(1)) == 1
+    assert commits.run(write(2)) == 2  # the writer lived on
+    assert db.committed == [1, 2]
+    commits.close()

@@ -20,6 +20,7 @@ No library does this for SQLAlchemy sessions (it is a few dozen lines over ``que
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import threading
@@ -72,15 +73,26 @@ class GroupCommit:
             if self._thread is not None and self._pid == os.getpid():
                 self._queue.put(None)
                 self._thread.join(timeout=10)
+                while True:  # whatever came in behind the stop is refused, not left waiting
+                    try:
+                        late = self._queue.get_nowait()
+                    except queue.Empty:
+                        break
+                    if late is not None:
+                        late.future.set_exception(RuntimeError("the store was closed"))
             self._thread = None
 
+    def _running(self) -> bool:
+        return self._thread is not None and self._pid == os.getpid() and self._thread.is_alive()
+
     def _ensure_writer(self) -> None:
-        if self._thread is not None and self._pid == os.getpid():
+        if self._running():
             return
         with self._lock:
-            if self._thread is None or self._pid != os.getpid():
-                # After a fork the parent's writer thread does not exist in the child.
-                self._queue = queue.SimpleQueue()
+            if not self._running():
+                if self._pid != os.getpid():
+                    # After a fork the parent's writer thread and its queue are not ours.
+                    self._queue = queue.SimpleQueue()
                 self._pid = os.getpid()
                 self._thread = threading.Thread(
                     target=self._write_forever, name="pishkhan-group-commit", daemon=True
@@ -123,8 +135,9 @@ class GroupCommit:
                 for job in batch:
                     job.future.set_exception(exc)
                 return
-            if self.on_batch is not None:
-                self.on_batch(len(batch))
             for job, result in zip(batch, results, strict=True):
                 job.future.set_result(result)
+            if self.on_batch is not None:
+                with contextlib.suppress(Exception):  # a metric must not stop the writer
+                    self.on_batch(len(batch))
             return
