@@ -257,7 +257,8 @@ def main() -> None:
             figure = f"admitted p99 {d['p99']:.1f} ms"
             note = (
                 f"refused {d['refused']} of {d['sent']} (p99 {d['refused_p99']:.1f} ms), "
-                f"errors {d['errors']}, not sent (driver behind) {d['unsent']}"
+                f"errors {d['errors']}, not sent (every connection waiting, or the driver "
+                f"2 s behind) {d['unsent']}"
             )
             rows.append((f"    open loop 2× capacity ({2 * peak:.0f}/s), {name}", figure, note))
             print(rows[-1])
