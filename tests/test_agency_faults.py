@@ -35,7 +35,10 @@ def test_fault_knob_yields_the_documented_code(fast, client, counter, gw, sandbo
     elapsed = time.monotonic() - started
     code, outcome = MATRIX[fault][0 if kind == "inquiry" else 1]
     assert (problem["code"], problem["outcome"]) == (code, outcome), problem
-    assert elapsed <= 0.5 + 0.1  # the agency timeout bounds the wait, whatever the fault
+    # The agency timeout (0.5 s) cuts the 1.5 s hang, whatever the fault. The whole transaction
+    # is timed here, on a busy 2-core box; the tight bound (timeout + 100 ms) is
+    # test_network_faults.py's, which retries a late answer once.
+    assert elapsed <= 0.5 + 0.4
     breaker = gw.dispatcher.breaker("postbank")
     assert (breaker.current_state, breaker.fail_counter) == ("closed", 1)  # counted, not yet open
     with gw.store.read() as session:
