@@ -1,6 +1,6 @@
 """The transaction log at scale: `audit verify` and streamed export over N entries.
 
-    python bench/log_scale.py [--entries 1000000] [--keep DIR]
+    python bench/log_scale.py [--entries 1000000]
 
 Fills an SQLite log with N realistic transaction entries (and their rows), seals it, then runs
 each measurement in a fresh process so its peak memory (ru_maxrss) is its own:
