@@ -34,15 +34,15 @@ def fill(db_url: str, data_dir: Path, n: int) -> None:
     """Write n entries and rows directly (the pipeline's own format), then seal."""
     import datetime as dt
 
-    from pishkhan_gateway import ledger
-    from pishkhan_gateway.sealer import Sealer
-    from pishkhan_gateway.signing import Signer, canonical
+    from pishkhan_gateway.auditlog.sealer import Sealer
+    from pishkhan_gateway.crypto.signing import Signer, canonical
+    from pishkhan_gateway.pipeline.record import Outcome, log_entry
     from pishkhan_gateway.store import Store
 
     store = Store(db_url)
     store.upgrade()
     created = dt.datetime(2026, 11, 24, 8, 0, tzinfo=dt.UTC)
-    template = ledger.Outcome(
+    template = Outcome(
         transaction_id="tx_" + "0" * 32,
         created_at=created,
         outcome="succeeded",
@@ -59,7 +59,7 @@ def fill(db_url: str, data_dir: Path, n: int) -> None:
         agency_reference="PB0123456789AB",
         latency_ms=12,
     )
-    entry = canonical(ledger.log_entry(template))
+    entry = canonical(log_entry(template))
     placeholder = b"tx_" + b"0" * 32
     raw = store.engine.raw_connection()
     cursor = raw.cursor()
@@ -115,10 +115,11 @@ def fill(db_url: str, data_dir: Path, n: int) -> None:
 
 def measure(kind: str, db_url: str, data_dir: Path) -> dict[str, float]:
     """One measurement, in this (fresh) process."""
-    from pishkhan_gateway import auditing, oversight
-    from pishkhan_gateway.signing import Signer
+    from pishkhan_gateway import oversight
+    from pishkhan_gateway.auditlog import verify as auditing
+    from pishkhan_gateway.crypto.signing import Signer
+    from pishkhan_gateway.registry.supervisors import Scope
     from pishkhan_gateway.store import Store
-    from pishkhan_gateway.supervisors import Scope
 
     store = Store(db_url)
     key = Signer.from_file(data_dir / "signing-key.pem").public_key

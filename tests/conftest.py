@@ -23,9 +23,10 @@ import psycopg
 import pytest
 import requests
 
-from pishkhan_gateway import offices, sandboxkit
 from pishkhan_gateway.app import create_app
 from pishkhan_gateway.plugins import Plugins, load_plugins
+from pishkhan_gateway.registry import offices
+from pishkhan_gateway.sdk import sandboxkit
 from pishkhan_gateway.store import Store
 from pishkhan_gateway.tariffs import read_schedule_file
 

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select, update
 
 from conftest import BILL_2, OTHER_OPERATOR, make_app, open_counter, pay_body
-from pishkhan_gateway import offices, supervisors
+from pishkhan_gateway.registry import offices, supervisors
 from pishkhan_gateway.store.tables import LogEntry, Office, OfficeCredential, Transaction
 from test_reference_agencies import FULL_CITIZEN, SIM, send_otp, transact
 

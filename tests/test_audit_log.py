@@ -12,8 +12,9 @@ from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from sqlalchemy import delete, update
 
 from conftest import BILL, BILL_2, open_counter, pay_body
-from pishkhan_gateway import merkle, supervisors
-from pishkhan_gateway.auditing import verify_store
+from pishkhan_gateway.auditlog import merkle
+from pishkhan_gateway.auditlog.verify import verify_store
+from pishkhan_gateway.registry import supervisors
 from pishkhan_gateway.store.tables import LogEntry, MerkleNode, Transaction
 
 
@@ -43,7 +44,7 @@ def test_signed_head_matches_a_root_recomputed_with_hashlib_alone(client, counte
         f"/v1/audit/entries?start=0&end={head['tree_size']}", headers=regulator
     ).get_json()["entries"]
 
-    def mth(items):  # RFC 6962, in a few lines, independent of pishkhan_gateway.merkle
+    def mth(items):  # RFC 6962, in a few lines, independent of pishkhan_gateway.auditlog.merkle
         if len(items) == 1:
             return hashlib.sha256(b"\x00" + items[0]).digest()
         k = 1 << ((len(items) - 1).bit_length() - 1)
@@ -142,7 +143,7 @@ def test_the_block_pass_in_helper_processes_agrees_on_both_databases(
 def test_when_a_helper_cannot_run_the_sequential_pass_still_verifies(
     client, counter, gw, monkeypatch, tmp_path
 ):
-    from pishkhan_gateway import blockroots
+    from pishkhan_gateway.auditlog import blockroots
 
     fill(client, counter, 5)
     gw.sealer.seal_all()

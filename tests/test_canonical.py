@@ -12,9 +12,9 @@ import rfc8785
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pishkhan_gateway import signing
-from pishkhan_gateway.ledger import jalali
-from pishkhan_gateway.tariffs import TEHRAN
+from pishkhan_gateway.crypto import signing
+from pishkhan_gateway.jalali import TEHRAN
+from pishkhan_gateway.jalali import format_moment as jalali
 
 SAFE = 2**53 - 1
 # Every code point but lone surrogates (not encodable as UTF-8, refused by both writers).

@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 from conftest import TARIFFS, pay_body
-from pishkhan_gateway import offices
+from pishkhan_gateway.registry import offices
 
 
 def add_office(runner, office_id="cli-1", **extra):

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from conftest import OTHER_OPERATOR, open_counter, pay_body
-from pishkhan_gateway import supervisors
+from pishkhan_gateway.registry import supervisors
 
 
 @pytest.fixture
@@ -82,7 +82,7 @@ def test_an_agency_cannot_act_on_a_licence(client, desk, gw):
         "/console/offices/office-1/suspend", data={"reason": "no reason at all", "csrf": token}
     )
     assert reply.status_code == 403
-    from pishkhan_gateway import offices
+    from pishkhan_gateway.registry import offices
 
     assert offices.get_office(gw.store, "office-1").status == "active"
 

@@ -16,7 +16,8 @@ import pytest
 from werkzeug.serving import make_server
 
 from conftest import OTHER_OPERATOR, make_app, open_counter, pay_body
-from pishkhan_gateway import auditing, supervisors
+from pishkhan_gateway.auditlog import verify as auditing
+from pishkhan_gateway.registry import supervisors
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 FLAGS = [
@@ -123,7 +124,7 @@ def test_regulator_searches_verifies_and_suspends(browser, site):
     page.click("button[value=suspend]")
     page.wait_for_selector("#done")
     assert page.inner_text("#licence-status") == "تعلیق"
-    from pishkhan_gateway import offices
+    from pishkhan_gateway.registry import offices
 
     office = offices.get_office(site["gw"].store, "tehran-1")
     assert office.status == "suspended" and "۱۷" in office.status_reason

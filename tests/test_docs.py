@@ -5,8 +5,8 @@ from __future__ import annotations
 import inspect
 
 from conftest import ROOT
-from pishkhan_gateway import hookspecs
 from pishkhan_gateway.config import SETTINGS
+from pishkhan_gateway.sdk import hookspecs
 
 README = (ROOT / "README.md").read_text()
 

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from pishkhan_gateway.identity import ascii_digits, is_valid_national_code
+from pishkhan_gateway.ids import is_valid_national_code
+from pishkhan_gateway.jalali import ascii_digits
 from pishkhan_postbank import billing
 
 VECTORS = json.loads((Path(__file__).parent / "data" / "iran_ids.json").read_text())

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from pishkhan_gateway import merkle
+from pishkhan_gateway.auditlog import merkle
 
 VECTORS = Path(__file__).parent / "data" / "rfc6962"
 

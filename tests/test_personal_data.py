@@ -9,8 +9,8 @@ from __future__ import annotations
 from sqlalchemy import MetaData, select
 
 from conftest import OPERATOR, OTHER_OPERATOR, open_counter
-from pishkhan_gateway import supervisors
-from pishkhan_gateway.identity import ascii_digits
+from pishkhan_gateway.jalali import ascii_digits
+from pishkhan_gateway.registry import supervisors
 from test_reference_agencies import FULL_CITIZEN, NINE, send_otp, transact
 
 SAMPLE_CODES = ["0499370899", "0684159414", "0963695398", "0650451252", OPERATOR, OTHER_OPERATOR]

@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from conftest import BILL, BILL_2, TARIFFS, open_counter, pay_body
-from pishkhan_gateway import supervisors
+from pishkhan_gateway.crypto.signing import Signer
 from pishkhan_gateway.errors import InvalidRequest
-from pishkhan_gateway.signing import Signer
+from pishkhan_gateway.registry import supervisors
 from pishkhan_gateway.store.tables import LogEntry
 from pishkhan_gateway.tariffs import indexed, read_schedule_file
 

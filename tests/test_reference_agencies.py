@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from conftest import BILL, CITIZEN
-from pishkhan_gateway.sandboxkit import Sandbox, SoapSandbox
+from pishkhan_gateway.sdk.sandboxkit import Sandbox, SoapSandbox
 from pishkhan_gateway.testkit import FAULT_OUTCOMES
 
 BIRTH_DATE = "1369-05-12"
@@ -295,7 +295,7 @@ def test_one_counter_visit_asks_the_registry_once(client, counter, sandbox):
 
 
 def test_identity_cache_can_be_turned_off(client, counter, sandbox, gw):
-    from pishkhan_gateway.identity import IdentityCache
+    from pishkhan_gateway.pipeline.identity import IdentityCache
 
     gw.identity_cache = IdentityCache(0, gw.pseudonyms)
     for _ in range(2):

@@ -12,10 +12,10 @@ import pytest
 from sqlalchemy import update
 
 from conftest import BILL_2, CITIZEN, make_app, pay_body
-from pishkhan_gateway import supervisors
-from pishkhan_gateway.keyfiles import KeyFileError
+from pishkhan_gateway.crypto.keyfiles import KeyFileError
+from pishkhan_gateway.crypto.vault import Vault
+from pishkhan_gateway.registry import supervisors
 from pishkhan_gateway.store.tables import Transaction
-from pishkhan_gateway.vault import Vault
 from test_reference_agencies import FULL_CITIZEN
 
 KEY_FILES = ("signing-key.pem", "pseudonym.key", "encryption.key", "session.key")
@@ -37,22 +37,22 @@ def test_a_key_file_others_may_read_is_refused_at_start(
         make_app(db_url, tmp_path, plugins, sandboxes)
 
 
-def test_a_sealed_value_is_fresh_each_time_and_bound_to_its_row():
+def test_an_encrypted_value_is_fresh_each_time_and_bound_to_its_row():
     vault = Vault([os.urandom(32)])
-    one, two = vault.seal("tx_a", {"national_code": CITIZEN}), vault.seal("tx_a", {"x": 1})
+    one, two = vault.encrypt("tx_a", {"national_code": CITIZEN}), vault.encrypt("tx_a", {"x": 1})
     raw_one, raw_two = base64.b64decode(one), base64.b64decode(two)
     assert raw_one[9:21] != raw_two[9:21]  # a fresh 96-bit nonce per record
-    nonces = {base64.b64decode(vault.seal("tx_a", {}))[9:21] for _ in range(1000)}
+    nonces = {base64.b64decode(vault.encrypt("tx_a", {}))[9:21] for _ in range(1000)}
     assert len(nonces) == 1000
-    assert vault.open("tx_a", one) == {"national_code": CITIZEN}
+    assert vault.decrypt("tx_a", one) == {"national_code": CITIZEN}
     with pytest.raises(ValueError, match="does not open"):
-        vault.open("tx_b", one)  # moved to another row
+        vault.decrypt("tx_b", one)  # moved to another row
     flipped = bytearray(raw_one)
     flipped[-1] ^= 1
     with pytest.raises(ValueError):
-        vault.open("tx_a", base64.b64encode(bytes(flipped)).decode())
+        vault.decrypt("tx_a", base64.b64encode(bytes(flipped)).decode())
     with pytest.raises(ValueError, match="does not hold"):
-        Vault([os.urandom(32)]).open("tx_a", one)
+        Vault([os.urandom(32)]).decrypt("tx_a", one)
 
 
 def _regulator(gw) -> dict[str, str]:
@@ -78,10 +78,10 @@ def _reveal(client, auth, transaction_id):
 def test_a_seal_moved_to_another_row_does_not_open(client, gw, counter, sandbox):
     first, second = _history(client, counter), _history(client, counter)
     with gw.store.read() as session:
-        sealed = session.get(Transaction, first).citizen_sealed
+        sealed = session.get(Transaction, first).citizen_encrypted
     with gw.store.write() as session:
         session.execute(
-            update(Transaction).where(Transaction.id == second).values(citizen_sealed=sealed)
+            update(Transaction).where(Transaction.id == second).values(citizen_encrypted=sealed)
         )
     auth = _regulator(gw)
     assert _reveal(client, auth, first).get_json()["national_code"] == CITIZEN

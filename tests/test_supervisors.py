@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from conftest import BILL, BILL_2, CITIZEN, open_counter, pay_body
-from pishkhan_gateway import supervisors
+from pishkhan_gateway.registry import supervisors
 from pishkhan_gateway.store.tables import LogEntry
 
 
@@ -295,7 +295,7 @@ def test_a_sealed_value_opens_only_for_its_own_transaction(client, gw, counter):
     tx, _ = _reveal_setup(client, gw, counter)
     other = client.post("/v1/transactions", json=pay_body(BILL_2), headers=counter.headers())
     with gw.store.write() as session:
-        sealed = session.get(Transaction, tx).citizen_sealed
-        session.get(Transaction, other.get_json()["transaction_id"]).citizen_sealed = sealed
+        sealed = session.get(Transaction, tx).citizen_encrypted
+        session.get(Transaction, other.get_json()["transaction_id"]).citizen_encrypted = sealed
     with pytest.raises(ValueError):
-        gw.vault.open(other.get_json()["transaction_id"], sealed)
+        gw.vault.decrypt(other.get_json()["transaction_id"], sealed)

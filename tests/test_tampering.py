@@ -20,7 +20,7 @@ import rfc8785
 from sqlalchemy import text
 
 from conftest import BILL, BILL_2, pay_body
-from pishkhan_gateway.auditing import verify_store
+from pishkhan_gateway.auditlog.verify import verify_store
 from pishkhan_gateway.store import Store
 
 pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)

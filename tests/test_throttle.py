@@ -63,7 +63,7 @@ def test_offices_and_operators_have_quotas(db_url, tmp_path, plugins, sandboxes,
     gw = app.extensions["pishkhan"]
     client = app.test_client()
     counter = open_counter(gw, "office-1")
-    from pishkhan_gateway import offices
+    from pishkhan_gateway.registry import offices
 
     offices.add_operator(gw.store, gw.pseudonyms, "office-1", "0084575948")
     second = {"X-Operator": "0084575948"}

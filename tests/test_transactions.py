@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from sqlalchemy import func, select
 
 from conftest import BILL, BILL_2, CITIZEN, OTHER_OPERATOR, open_counter, pay_body
-from pishkhan_gateway import offices
+from pishkhan_gateway.registry import offices
 from pishkhan_gateway.store.tables import LogEntry, Transaction
 
 

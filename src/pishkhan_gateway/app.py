@@ -11,19 +11,19 @@ import structlog
 from flask import Flask, Response, g, request
 from flask.json.provider import DefaultJSONProvider
 
-from pishkhan_gateway import throttle
 from pishkhan_gateway.api import audit as audit_api
 from pishkhan_gateway.api import console as console_api
 from pishkhan_gateway.api import offices as offices_api
 from pishkhan_gateway.api import system as system_api
+from pishkhan_gateway.api import throttle
 from pishkhan_gateway.api.problem import register_error_handlers
 from pishkhan_gateway.commands import register_commands
 from pishkhan_gateway.config import complete, from_env
+from pishkhan_gateway.crypto.signing import load_or_create_secret
 from pishkhan_gateway.errors import HeadersTooLarge
 from pishkhan_gateway.gateway import Gateway
 from pishkhan_gateway.logs import configure_logging
 from pishkhan_gateway.plugins import Plugins, load_plugins
-from pishkhan_gateway.signing import load_or_create_secret
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 

@@ -6,8 +6,8 @@ import datetime as dt
 from typing import Any
 
 from pishkhan_gateway.gateway import Gateway
-from pishkhan_gateway.ledger import jalali
-from pishkhan_gateway.offices import OfficeView
+from pishkhan_gateway.jalali import format_moment
+from pishkhan_gateway.registry.offices import OfficeView
 
 CATEGORY_FA = {
     "metropolis": "کلان‌شهر",
@@ -56,5 +56,5 @@ def catalog(gw: Gateway, office: OfficeView, at: dt.datetime) -> dict[str, Any]:
             else None
         ),
         "services": services,
-        "printed_jalali": jalali(at),
+        "printed_jalali": format_moment(at),
     }

@@ -6,18 +6,19 @@ from collections.abc import Mapping
 from typing import Any
 
 from pishkhan_gateway import metrics
-from pishkhan_gateway.admission import Admission
-from pishkhan_gateway.agency import AgencyContext
-from pishkhan_gateway.dispatch import Dispatcher
-from pishkhan_gateway.identity import IdentityCache, Pseudonymizer
-from pishkhan_gateway.otp import OneTimeCodes
+from pishkhan_gateway.auditlog.sealer import Sealer
+from pishkhan_gateway.crypto.pseudonyms import Pseudonymizer
+from pishkhan_gateway.crypto.signing import Signer, load_secret_ring
+from pishkhan_gateway.crypto.vault import Vault
+from pishkhan_gateway.pipeline.admission import Admission
+from pishkhan_gateway.pipeline.dispatch import Dispatcher
+from pishkhan_gateway.pipeline.identity import IdentityCache
+from pishkhan_gateway.pipeline.otp import OneTimeCodes
+from pishkhan_gateway.pipeline.quotas import Quotas
 from pishkhan_gateway.plugins import Plugins
-from pishkhan_gateway.sealer import Sealer
-from pishkhan_gateway.signing import Signer, load_secret_ring
+from pishkhan_gateway.sdk.values import AgencyContext
 from pishkhan_gateway.store import Store
 from pishkhan_gateway.tariffs import Tariffs
-from pishkhan_gateway.throttle import Quotas
-from pishkhan_gateway.vault import Vault
 
 
 class Gateway:

@@ -1,17 +1,21 @@
-"""An office's own transactions: one by id, or pages of its history (newest first)."""
+"""An office's own transactions: one by id, pages of its history (newest first), and the
+inclusion proof of one."""
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
 from typing import Any
 
 from sqlalchemy import select
 
-from pishkhan_gateway.errors import InvalidRequest
-from pishkhan_gateway.ledger import iso
+from pishkhan_gateway.auditlog import merkle
+from pishkhan_gateway.auditlog.sealer import Sealer, latest_head, node_lookup
+from pishkhan_gateway.errors import InvalidRequest, NotFound, NotSealedYet
+from pishkhan_gateway.jalali import iso
 from pishkhan_gateway.store import Store
-from pishkhan_gateway.store.tables import Transaction
+from pishkhan_gateway.store.tables import LogEntry, Transaction
 
 OUTCOMES = ("succeeded", "refused", "failed", "unknown")
 MAX_PAGE = 200
@@ -89,3 +93,31 @@ def page(
     items = [view(r) for r in rows[:limit]]
     more = len(rows) > limit
     return {"items": items, "next_cursor": str(rows[limit - 1].log_index) if more else None}
+
+
+def proof(store: Store, sealer: Sealer, office_id: str, transaction_id: str) -> dict[str, Any]:
+    """The inclusion proof of one of the office's transactions in the latest signed tree (the
+    tree is sealed now if the entry is not in it yet); ``NotFound`` for anyone else's."""
+    found = get(store, office_id, transaction_id)
+    if found is None:
+        raise NotFound(f"no transaction {transaction_id} for this office")
+    index = found["log_index"]
+    with store.read() as session:
+        head = latest_head(session)
+    if head is None or head.tree_size <= index:
+        head = sealer.seal_all() or head  # not sealed yet: seal now rather than make it wait
+    if head is None or head.tree_size <= index:
+        error = NotSealedYet()
+        error.headers = {"Retry-After": "1"}
+        raise error
+    with store.read() as session:
+        path = merkle.inclusion_path(node_lookup(session), index, head.tree_size)
+        entry = bytes(session.scalar(select(LogEntry.entry).where(LogEntry.index == index)))
+    return {
+        "transaction_id": transaction_id,
+        "log_index": index,
+        "leaf_hash": merkle.leaf_hash(entry).hex(),
+        "entry": base64.b64encode(entry).decode(),
+        "audit_path": [p.hex() for p in path],
+        "tree_head": head.document,
+    }

@@ -1,28 +1,31 @@
 """Receipts: fetching, verifying, and the printable Persian page with its QR code.
 
-A receipt is signed at record time (``ledger.receipt_for``). It is genuine when its signature
-verifies with the gateway's key *and* it equals the receipt the gateway recorded for that
-transaction. The printed page carries a QR code of a short public check URL
-(``/v1/receipts/{id}/check?s=<signature prefix>``): scanning it shows whether the paper in hand
-is genuine, without the whole receipt in the code.
+A receipt is signed at record time (``sign_receipt``, by the pipeline's record step). It is
+genuine when its signature verifies with the gateway's key *and* it equals the receipt the
+gateway recorded for that transaction. The printed page carries a QR code of a short public
+check URL (``/v1/receipts/{id}/check?s=<signature prefix>``): scanning it shows whether the
+paper in hand is genuine, without the whole receipt in the code.
 """
 
 from __future__ import annotations
 
 import io
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import qrcode
 import qrcode.image.svg
 from sqlalchemy import select
 
-from pishkhan_gateway.signing import Signer, verify
+from pishkhan_gateway.crypto.signing import Signer, verify
+from pishkhan_gateway.jalali import format_moment, iso
 from pishkhan_gateway.store import Store
 from pishkhan_gateway.store.tables import Transaction
 
+if TYPE_CHECKING:
+    from pishkhan_gateway.pipeline.record import Outcome
+
 CHECK_PREFIX = 16  # signature characters in the QR's check URL: 96 bits, plenty against guessing
-_PERSIAN_DIGITS = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
 
 
 def stored(store: Store, transaction_id: str) -> dict[str, Any] | None:
@@ -77,13 +80,23 @@ def qr_svg(text: str) -> str:
     return svg[svg.index("<svg") :]  # inline: without the XML declaration
 
 
-def persian_digits(value: Any) -> str:
-    """``123`` → ``۱۲۳``."""
-    return str(value).translate(_PERSIAN_DIGITS)
-
-
-def rials(value: int | None) -> str:
-    """Integer rials with Persian digits and the Persian thousands separator."""
-    if value is None:
-        return "—"
-    return persian_digits(f"{value:,}").replace(",", "٬")
+def sign_receipt(outcome: Outcome, log_index: int, signer: Signer) -> dict[str, Any]:
+    """The signed receipt of a succeeded transaction."""
+    return signer.sign(
+        {
+            "type": "pishkhan.receipt.v1",
+            "transaction_id": outcome.transaction_id,
+            "office_id": outcome.office_id,
+            "office_name": outcome.office_name,
+            "licence_no": outcome.licence_no,
+            "service": outcome.service,
+            "service_title_fa": outcome.service_title_fa,
+            "time": iso(outcome.created_at),
+            "time_jalali": format_moment(outcome.created_at),
+            "agency_reference": outcome.agency_reference,
+            "agency_amount": outcome.agency_amount,
+            "office_fee": outcome.office_fee,
+            "total": outcome.total,
+            "log_index": log_index,
+        }
+    )

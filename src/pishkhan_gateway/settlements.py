@@ -5,12 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-import jdatetime
 from sqlalchemy import func, select
 
+from pishkhan_gateway.jalali import TEHRAN, format_date
 from pishkhan_gateway.store import Store
 from pishkhan_gateway.store.tables import Transaction
-from pishkhan_gateway.tariffs import TEHRAN
 
 
 def daily(store: Store, office_id: str, day: dt.date) -> dict[str, Any]:
@@ -54,7 +53,7 @@ def daily(store: Store, office_id: str, day: dt.date) -> dict[str, Any]:
     }
     return {
         "office_id": office_id,
-        "date": jdatetime.date.fromgregorian(date=day).strftime("%Y-%m-%d"),
+        "date": format_date(day, "-"),
         "date_gregorian": day.isoformat(),
         "services": services,
         "totals": totals,

@@ -18,17 +18,15 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
-import jdatetime
 from sqlalchemy import select
 
 from pishkhan_gateway.errors import InvalidRequest, TariffExceeded
+from pishkhan_gateway.jalali import midnight_utc, parse_date
 from pishkhan_gateway.schemas import first_error, validator
 from pishkhan_gateway.store import Store, utcnow
 from pishkhan_gateway.store.tables import TariffSchedule
 
-TEHRAN = ZoneInfo("Asia/Tehran")
 CATEGORIES = ("metropolis", "province_center", "city_large", "city", "village")
 
 
@@ -57,10 +55,7 @@ class Schedule:
 
 def jalali_midnight_utc(jalali: str) -> dt.datetime:
     """00:00 Tehran time on a Jalali ``YYYY-MM-DD``, as a UTC datetime."""
-    year, month, day = (int(p) for p in jalali.split("-"))
-    gregorian = jdatetime.date(year, month, day).togregorian()
-    local = dt.datetime.combine(gregorian, dt.time(0, 0), tzinfo=TEHRAN)
-    return local.astimezone(dt.UTC)
+    return midnight_utc(parse_date(jalali))
 
 
 def read_schedule_file(path: str | Path) -> dict[str, Any]:

@@ -43,15 +43,17 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import jdatetime
 import pytest
 import requests
 
-from pishkhan_gateway import hookimpl, offices, sandboxkit
-from pishkhan_gateway.agency import CitizenRecord
-from pishkhan_gateway.contract import FIELDS, read_services
+from pishkhan_gateway import hookimpl
 from pishkhan_gateway.errors import IdentityMismatch
+from pishkhan_gateway.jalali import parse_date
 from pishkhan_gateway.plugins import ENTRY_POINT_GROUP, Plugins, load_plugins
+from pishkhan_gateway.registry import offices
+from pishkhan_gateway.sdk import sandboxkit
+from pishkhan_gateway.sdk.contract import FIELDS, read_services
+from pishkhan_gateway.sdk.values import CitizenRecord
 
 OPERATOR = "0790419904"  # a well-formed national code for the kit's counter operator
 
@@ -100,8 +102,7 @@ class Refusal:
 
 
 def _jalali(text: str) -> dt.date:
-    year, month, day = (int(p) for p in re.split(r"[-/]", text))
-    return jdatetime.date(year, month, day).togregorian()
+    return parse_date(text)
 
 
 class _StandIns:
@@ -376,7 +377,7 @@ class AgencyPluginTests:
     ) -> None:
         import zeep
 
-        from pishkhan_gateway.soap import HARDENED
+        from pishkhan_gateway.sdk.soap import HARDENED
 
         class Offline(zeep.Transport):
             def load(self, url: str) -> bytes:

@@ -16,6 +16,4 @@ class TestCityHall(AgencyPluginTests):
             call="renewals",
         ),
     )
-    refusals = (
-        Refusal("cityhall.permit.status", {"permit_no": "999999"}, CITIZEN, "NO_PERMIT"),
-    )
+    refusals = (Refusal("cityhall.permit.status", {"permit_no": "999999"}, CITIZEN, "NO_PERMIT"),)

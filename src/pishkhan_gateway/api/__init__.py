@@ -1,1 +1,5 @@
-"""HTTP blueprints by audience: ``offices`` (the counter), ``system`` (health, docs, keys)."""
+"""The HTTP surface, by audience: ``offices`` (the counter), ``audit`` (supervisors and the
+public log), ``console`` (the supervisors' Persian web pages), ``system`` (health, metrics, keys);
+with ``openapi`` (the document at ``/openapi.json``), ``problem`` (errors as problem+json) and
+``throttle`` (failed authentications per client). Handlers parse and respond; they decide
+nothing."""

@@ -14,13 +14,17 @@ import structlog
 from flask import Blueprint, Response, current_app, request, stream_with_context
 from sqlalchemy import select
 
-from pishkhan_gateway import denials, ledger, merkle, oversight, supervisors
+from pishkhan_gateway import oversight
+from pishkhan_gateway.api import denials
 from pishkhan_gateway.api.problem import json_response
+from pishkhan_gateway.auditlog import merkle
+from pishkhan_gateway.auditlog.append import record_event
+from pishkhan_gateway.auditlog.sealer import latest_head, node_lookup
 from pishkhan_gateway.errors import Forbidden, InvalidRequest, NotFound, SealedDataInvalid
 from pishkhan_gateway.gateway import Gateway
-from pishkhan_gateway.sealer import latest_head, node_lookup
+from pishkhan_gateway.registry import supervisors
+from pishkhan_gateway.registry.supervisors import Scope
 from pishkhan_gateway.store.tables import LogEntry, Transaction
-from pishkhan_gateway.supervisors import Scope
 
 bp = Blueprint("audit", __name__)
 log = structlog.get_logger(__name__)
@@ -108,6 +112,7 @@ def entries() -> Response:
 
 
 @bp.get("/v1/audit/proof/inclusion")
+@denials.own_record_lookup
 def inclusion_proof() -> Response:
     """RFC 6962 audit path for the entry at ``index`` in the tree of ``tree_size``."""
     index, size = _int("index"), _int("tree_size")
@@ -165,6 +170,7 @@ def export() -> Response:
 
 
 @bp.post("/v1/audit/transactions/<transaction_id>/reveal")
+@denials.own_record_lookup
 def reveal(transaction_id: str) -> Response:
     """The citizen's national code and mobile of one transaction, for the regulator only, with
     a stated reason; the request (who, which transaction, why) is logged before anything opens."""
@@ -178,10 +184,10 @@ def reveal(transaction_id: str) -> Response:
         raise Forbidden("only the regulator may reveal personal data")
     with gw.store.read() as session:
         row = session.get(Transaction, transaction_id)
-    if row is None or row.citizen_sealed is None:
+    if row is None or row.citizen_encrypted is None:
         raise NotFound(f"no sealed personal data for transaction {transaction_id}")
     try:
-        revealed = gw.vault.open(transaction_id, row.citizen_sealed)
+        revealed = gw.vault.decrypt(transaction_id, row.citizen_encrypted)
     except ValueError as exc:
         log.error("sealed_data_invalid", transaction_id=transaction_id, reason=str(exc))
         raise SealedDataInvalid(str(exc)) from None
@@ -189,6 +195,7 @@ def reveal(transaction_id: str) -> Response:
 
 
 @bp.get("/v1/audit/offices/<office_id>/scorecard")
+@denials.own_record_lookup
 def scorecard(office_id: str) -> Response:
     """Volumes, fees, violations, identity failures and error rates of one office."""
     filters = _filters()
@@ -219,7 +226,7 @@ def publish_tariffs() -> Response:
     if not isinstance(document, dict):
         raise InvalidRequest("send the schedule as a JSON object")
     schedule = gw.tariffs.load(document)
-    ledger.record_event(
+    record_event(
         gw.store,
         {
             "type": "tariff_published",

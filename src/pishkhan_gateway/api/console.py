@@ -19,7 +19,6 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-import jdatetime
 from flask import (
     Blueprint,
     Response,
@@ -35,15 +34,16 @@ from flask import (
 )
 from sqlalchemy import select
 
-from pishkhan_gateway import auditing, denials, oversight, supervisors, throttle
+from pishkhan_gateway import oversight
+from pishkhan_gateway.api import denials, throttle
+from pishkhan_gateway.auditlog import verify as auditing
+from pishkhan_gateway.auditlog.sealer import latest_head
 from pishkhan_gateway.errors import GatewayError, NotFound, Unauthorized
 from pishkhan_gateway.gateway import Gateway
-from pishkhan_gateway.ledger import jalali
-from pishkhan_gateway.receipts import persian_digits, rials
-from pishkhan_gateway.sealer import latest_head
+from pishkhan_gateway.jalali import TEHRAN, format_date, format_moment, persian_digits, rials
+from pishkhan_gateway.registry import supervisors
+from pishkhan_gateway.registry.supervisors import Scope
 from pishkhan_gateway.store.tables import LogEntry, Office, Transaction
-from pishkhan_gateway.supervisors import Scope
-from pishkhan_gateway.tariffs import TEHRAN
 
 bp = Blueprint(
     "console",
@@ -88,7 +88,7 @@ def _jalali(value: str | dt.datetime | None) -> str:
     )
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=dt.UTC)
-    return persian_digits(jalali(moment))
+    return persian_digits(format_moment(moment))
 
 
 @bp.app_template_filter("jalali_date")
@@ -96,7 +96,7 @@ def _jalali_date(value: str | dt.date | None) -> str:
     if value is None:
         return "—"
     day = dt.date.fromisoformat(value) if isinstance(value, str) else value
-    return persian_digits(jdatetime.date.fromgregorian(date=day).strftime("%Y/%m/%d"))
+    return persian_digits(format_date(day))
 
 
 @bp.app_template_filter("percent")

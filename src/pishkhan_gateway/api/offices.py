@@ -2,24 +2,24 @@
 
 from __future__ import annotations
 
-import base64
 from typing import Any
 
 import structlog
 from flask import Blueprint, Response, current_app, render_template, request
-from sqlalchemy import select
 
-from pishkhan_gateway import denials, history, merkle, offices, oversight, receipts, settlements
+from pishkhan_gateway import history, jalali, oversight, receipts, settlements
+from pishkhan_gateway.api import denials
 from pishkhan_gateway.api.problem import PROBLEM, json_response
 from pishkhan_gateway.catalog import catalog
-from pishkhan_gateway.errors import InvalidRequest, NotFound, NotSealedYet, UnknownService
+from pishkhan_gateway.errors import InvalidRequest, NotFound
 from pishkhan_gateway.gateway import Gateway
-from pishkhan_gateway.identity import verify_before_otp
-from pishkhan_gateway.pipeline import Submission, parse_body, submit
-from pishkhan_gateway.sealer import latest_head, node_lookup
+from pishkhan_gateway.jalali import TEHRAN
+from pishkhan_gateway.pipeline import Submission, submit
+from pishkhan_gateway.pipeline.identity import verify_before_otp
+from pishkhan_gateway.pipeline.otp import request_code
+from pishkhan_gateway.pipeline.request import CitizenInput
+from pishkhan_gateway.registry import offices
 from pishkhan_gateway.store import utcnow
-from pishkhan_gateway.store.tables import LogEntry
-from pishkhan_gateway.tariffs import TEHRAN
 
 bp = Blueprint("offices", __name__, url_prefix="/v1")
 log = structlog.get_logger(__name__)
@@ -37,6 +37,7 @@ def _office() -> offices.OfficeView:
 
 
 @bp.post("/transactions")
+@denials.records_itself
 def create_transaction() -> Response:
     """Run a counter transaction; every outcome is recorded before this returns (unless the
     worker is at capacity: then ``overloaded`` at once, nothing recorded, nothing executed)."""
@@ -83,7 +84,7 @@ def register_operator() -> Response:
         raise InvalidRequest("birth_date (Jalali) matches the operator at the Civil Registry")
     person = verify_before_otp(
         level=2,
-        citizen={"national_code": body["national_code"], "birth_date": body.get("birth_date")},
+        citizen=CitizenInput(national_code=body["national_code"], birth_date=body["birth_date"]),
         plugins=gw.plugins,
         agencies=gw.agencies(),
         cache=gw.identity_cache,
@@ -112,36 +113,18 @@ def send_one_time_code() -> Response:
     to the citizen's own line; the code is then bound to this office, service and citizen.
     """
     gw = _gateway()
-    office = _office()
-    offices.authenticate_operator(
-        gw.store, gw.pseudonyms, office, request.headers.get("X-Operator")
-    )
-    offices.check_licence(office)
-    body = parse_body(request.headers.get("Content-Type"), request.get_data(cache=False))
-    service = gw.plugins.service(body["service"])
-    if service is None:
-        raise UnknownService(f"no service {body['service']!r}; see GET /v1/services")
-    if service.service.identity_level < 3:
-        raise InvalidRequest("this service does not need a one-time code", field="service")
-    agencies = gw.agencies()
-    citizen = verify_before_otp(
-        level=3,
-        citizen=body.get("citizen"),
-        plugins=gw.plugins,
-        agencies=agencies,
-        cache=gw.identity_cache,
-    )
-    sent = gw.otps.send(
-        office_id=office.id,
-        service_id=service.service.id,
-        service_title_fa=service.service.title_fa,
-        citizen=citizen,
-        agencies=agencies,
+    sent = request_code(
+        gw,
+        _office(),
+        operator=request.headers.get("X-Operator"),
+        content_type=request.headers.get("Content-Type"),
+        body=request.get_data(cache=False),
     )
     return json_response(sent, 202)
 
 
 @bp.get("/transactions/<transaction_id>")
+@denials.own_record_lookup
 def get_transaction(transaction_id: str) -> Response:
     """One of the office's own transactions (404 for anyone else's)."""
     found = history.get(_gateway().store, _office().id, transaction_id)
@@ -151,33 +134,11 @@ def get_transaction(transaction_id: str) -> Response:
 
 
 @bp.get("/transactions/<transaction_id>/proof")
+@denials.own_record_lookup
 def transaction_proof(transaction_id: str) -> Response:
     """The inclusion proof of one of the office's transactions in the latest signed tree."""
     gw = _gateway()
-    found = history.get(gw.store, _office().id, transaction_id)
-    if found is None:
-        raise NotFound(f"no transaction {transaction_id} for this office")
-    with gw.store.read() as session:
-        head = latest_head(session)
-    if head is None or head.tree_size <= found["log_index"]:
-        head = gw.sealer.seal_all() or head  # not sealed yet: seal now rather than make it wait
-    if head is None or head.tree_size <= found["log_index"]:
-        error = NotSealedYet()
-        error.headers = {"Retry-After": "1"}
-        raise error
-    with gw.store.read() as session:
-        path = merkle.inclusion_path(node_lookup(session), found["log_index"], head.tree_size)
-        entry = session.scalar(select(LogEntry.entry).where(LogEntry.index == found["log_index"]))
-    return json_response(
-        {
-            "transaction_id": transaction_id,
-            "log_index": found["log_index"],
-            "leaf_hash": merkle.leaf_hash(bytes(entry)).hex(),
-            "entry": base64.b64encode(bytes(entry)).decode(),
-            "audit_path": [p.hex() for p in path],
-            "tree_head": head.document,
-        }
-    )
+    return json_response(history.proof(gw.store, gw.sealer, _office().id, transaction_id))
 
 
 @bp.get("/transactions")
@@ -228,6 +189,7 @@ def tariff_board() -> Response:
 
 
 @bp.get("/receipts/<transaction_id>")
+@denials.own_record_lookup
 def receipt(transaction_id: str) -> Response:
     """The signed receipt of one of the office's transactions (``?format=html``: printable)."""
     found = history.get(_gateway().store, _office().id, transaction_id)
@@ -266,5 +228,5 @@ def settlement() -> Response:
 
 
 def _html(template: str, status: int = 200, **context: object) -> Response:
-    body = render_template(template, fa=receipts.persian_digits, rials=receipts.rials, **context)
+    body = render_template(template, fa=jalali.persian_digits, rials=jalali.rials, **context)
     return Response(body, status=status, mimetype="text/html")

@@ -9,7 +9,7 @@ import structlog
 from flask import Flask, Response
 from werkzeug.exceptions import HTTPException
 
-from pishkhan_gateway import denials
+from pishkhan_gateway.api import denials
 from pishkhan_gateway.errors import (
     GatewayError,
     InternalError,

@@ -7,9 +7,9 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from pishkhan_gateway import __version__, metrics
+from pishkhan_gateway.api.openapi import document
 from pishkhan_gateway.api.problem import json_response
 from pishkhan_gateway.gateway import Gateway
-from pishkhan_gateway.openapi import document
 
 bp = Blueprint("system", __name__)
 

@@ -92,7 +92,9 @@ class Transaction(Base):
     code: Mapped[str | None] = mapped_column(String(64))
     http_status: Mapped[int] = mapped_column(Integer)
     citizen: Mapped[str | None] = mapped_column(String(64), index=True)  # pseudonym
-    citizen_sealed: Mapped[str | None] = mapped_column(Text)  # AES-GCM, see vault.py
+    citizen_encrypted: Mapped[str | None] = mapped_column(
+        "citizen_sealed", Text, key="citizen_encrypted"
+    )  # AES-GCM (crypto/vault.py); the column keeps its first name
     agency_amount: Mapped[int | None] = mapped_column(BigInteger)
     office_fee: Mapped[int | None] = mapped_column(BigInteger)
     total: Mapped[int | None] = mapped_column(BigInteger)

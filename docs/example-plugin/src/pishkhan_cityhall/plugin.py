@@ -3,8 +3,7 @@
 from importlib import resources
 from pathlib import Path
 
-from pishkhan_gateway import Agency, Result, hookimpl, rest
-from pishkhan_gateway.contract import declared_services
+from pishkhan_gateway import Agency, Result, declared_services, hookimpl, rest
 
 CONTRACT = Path(str(resources.files("pishkhan_cityhall") / "contract"))
 RENEWAL_FEE = 500_000  # rials, charged by the city hall

@@ -1,7 +1,7 @@
 """A sandbox city hall: two permits, renewals remembered by the gateway's tracking id."""
 
 from pishkhan_cityhall.plugin import CONTRACT
-from pishkhan_gateway.sandboxkit import JsonError, JsonSandbox
+from pishkhan_gateway import JsonError, JsonSandbox
 
 PERMITS = {"100001": "1405-12-29", "100002": "1403-06-31"}
 

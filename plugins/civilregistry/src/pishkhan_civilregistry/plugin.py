@@ -9,8 +9,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import jdatetime
-
 from pishkhan_gateway import (
     Agency,
     AgencyContext,
@@ -22,10 +20,11 @@ from pishkhan_gateway import (
     InvalidParams,
     Result,
     Service,
+    declared_services,
     hookimpl,
+    parse_date,
     soap,
 )
-from pishkhan_gateway.contract import declared_services
 
 CONTRACT = Path(str(resources.files("pishkhan_civilregistry").joinpath("contract")))
 WSDL = CONTRACT / "civilregistry.wsdl"
@@ -33,7 +32,6 @@ NAMESPACE = "urn:pishkhan:sandbox:civilregistry:v1"
 BINDING = f"{{{NAMESPACE}}}CivilRegistryBinding"
 DUPLICATE_FEE = 300_000  # rials: the registry's government fee for a duplicate certificate
 AGENCY = "civilregistry"
-_DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹", "0123456789")
 
 
 def _sandbox() -> Any:
@@ -63,8 +61,7 @@ def pishkhan_services() -> list[Service]:
 
 def _jalali(text: str, field: str) -> dt.date:
     try:
-        year, month, day = (int(part) for part in text.replace("/", "-").split("-"))
-        return jdatetime.date(year, month, day).togregorian()
+        return parse_date(text)
     except ValueError:
         raise InvalidParams(f"{field} is not a Jalali date", field=field) from None
 
@@ -73,7 +70,7 @@ def _jalali(text: str, field: str) -> dt.date:
 def pishkhan_check_params(service: Service, params: Mapping[str, Any]) -> None:
     if service.id == "civilregistry.identity.verify":
         # Persian digits were accepted by the schema; the core normalises nothing in params.
-        _jalali(params["birth_date"].translate(_DIGITS), "birth_date")
+        _jalali(params["birth_date"], "birth_date")
 
 
 @hookimpl
@@ -101,7 +98,7 @@ def pishkhan_execute(
     agency_amount: int,
 ) -> Result:
     if service.id == "civilregistry.identity.verify":
-        birth_date = _jalali(params["birth_date"].translate(_DIGITS), "birth_date")
+        birth_date = _jalali(params["birth_date"], "birth_date")
         person = _person(agency, citizen.national_code or "")
         if not person.Found or person.BirthDate != birth_date:
             return Result(data={"matched": False})

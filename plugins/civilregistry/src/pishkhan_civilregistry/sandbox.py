@@ -12,10 +12,8 @@ import json
 from importlib import resources
 from typing import Any
 
-import jdatetime
-
 from pishkhan_civilregistry.plugin import DUPLICATE_FEE, NAMESPACE, WSDL
-from pishkhan_gateway.sandboxkit import SoapFault, SoapSandbox
+from pishkhan_gateway import SoapFault, SoapSandbox, parse_date
 
 READY_AFTER = dt.timedelta(days=7)
 
@@ -25,11 +23,7 @@ def sample_people() -> dict[str, dict[str, Any]]:
     text = resources.files("pishkhan_civilregistry").joinpath("sample_people.json").read_text()
     people = {}
     for person in json.loads(text)["people"]:
-        year, month, day = (int(p) for p in person["birth_date"].split("-"))
-        people[person["national_code"]] = {
-            **person,
-            "birth_date": jdatetime.date(year, month, day).togregorian(),
-        }
+        people[person["national_code"]] = {**person, "birth_date": parse_date(person["birth_date"])}
     return people
 
 

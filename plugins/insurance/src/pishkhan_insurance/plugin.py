@@ -16,10 +16,10 @@ from pishkhan_gateway import (
     Citizen,
     Result,
     Service,
+    declared_services,
     hookimpl,
     soap,
 )
-from pishkhan_gateway.contract import declared_services
 
 CONTRACT = Path(str(resources.files("pishkhan_insurance").joinpath("contract")))
 WSDL = CONTRACT / "insurance.wsdl"

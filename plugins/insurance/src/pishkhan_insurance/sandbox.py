@@ -12,7 +12,7 @@ import datetime as dt
 import secrets
 from typing import Any
 
-from pishkhan_gateway.sandboxkit import SoapFault, SoapSandbox
+from pishkhan_gateway import SoapFault, SoapSandbox
 from pishkhan_insurance.plugin import HEALTH_FEES, NAMESPACE, WSDL
 
 # Monthly self-employed premium by income bracket, in rials (sample data).

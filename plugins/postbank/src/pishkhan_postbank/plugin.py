@@ -16,10 +16,10 @@ from pishkhan_gateway import (
     InvalidParams,
     Result,
     Service,
+    declared_services,
     hookimpl,
     soap,
 )
-from pishkhan_gateway.contract import declared_services
 from pishkhan_postbank import billing
 
 CONTRACT = Path(str(resources.files("pishkhan_postbank").joinpath("contract")))

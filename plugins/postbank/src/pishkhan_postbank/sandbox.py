@@ -11,7 +11,7 @@ import datetime as dt
 import secrets
 from typing import Any
 
-from pishkhan_gateway.sandboxkit import SoapFault, SoapSandbox
+from pishkhan_gateway import SoapFault, SoapSandbox
 from pishkhan_postbank import billing
 from pishkhan_postbank.plugin import NAMESPACE, WSDL
 

@@ -17,10 +17,10 @@ from pishkhan_gateway import (
     Citizen,
     Result,
     Service,
+    declared_services,
     hookimpl,
     rest,
 )
-from pishkhan_gateway.contract import declared_services
 
 CONTRACT = Path(str(resources.files("pishkhan_telecom").joinpath("contract")))
 OPENAPI = CONTRACT / "openapi.json"

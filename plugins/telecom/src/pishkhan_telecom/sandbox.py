@@ -11,7 +11,7 @@ import json
 from importlib import resources
 from typing import Any
 
-from pishkhan_gateway.sandboxkit import JsonError, JsonSandbox
+from pishkhan_gateway import JsonError, JsonSandbox
 from pishkhan_telecom.plugin import OPENAPI, SIM_FEE
 
 

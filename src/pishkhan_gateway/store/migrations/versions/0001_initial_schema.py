@@ -137,7 +137,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("office_id", "national_code_hmac"),
     )
-    # The log starts empty; appends advance this one row (see ledger.py).
+    # The log starts empty; appends advance this one row (see auditlog/append.py).
     op.execute("INSERT INTO log_state (id, size) VALUES (1, 0)")
     # ### end Alembic commands ###
 

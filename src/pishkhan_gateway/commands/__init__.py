@@ -1,0 +1,89 @@
+"""The ``pishkhan-gateway`` commands (DESIGN.md §6), registered on the app's Flask CLI.
+
+Each reads the same environment as the server. A command that issues a credential prints only
+the credential on stdout, so scripts can capture it.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+
+from pishkhan_gateway.commands.common import fail, gateway
+from pishkhan_gateway.commands.log import audit_cli, keys_cli, reconcile_command
+from pishkhan_gateway.commands.registry import offices_cli, operators_cli, supervisors_cli
+from pishkhan_gateway.commands.running import demo, sandbox, serve
+from pishkhan_gateway.errors import GatewayError
+from pishkhan_gateway.tariffs import indexed, read_schedule_file
+
+db_cli = AppGroup("db", help="The database schema.")
+
+
+tariffs_cli = AppGroup("tariffs", help="The regulator's tariff schedules.")
+
+
+@db_cli.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the database schema to the latest version."""
+    gateway().store.upgrade()
+    click.echo("database is at the latest schema", err=True)
+
+
+@tariffs_cli.command("load")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def tariffs_load(path: Path) -> None:
+    """Validate and load a tariff schedule file (TOML or JSON)."""
+    try:
+        schedule = gateway().tariffs.load(read_schedule_file(path))
+    except GatewayError as exc:
+        fail(exc)
+    click.echo(f"loaded {schedule.name!r}, effective {schedule.effective_jalali}", err=True)
+
+
+@tariffs_cli.command("index")
+@click.option("--rate", required=True, help="The announced inflation rate, e.g. 0.32")
+@click.option("--effective", required=True, help="Jalali date the new caps take effect")
+@click.option("--name", default=None, help="Name of the new schedule")
+def tariffs_index(rate: str, effective: str, name: str | None) -> None:
+    """Make and load next year's schedule from the latest one, rounded to 1,000 rials."""
+    gw = gateway()
+    schedules = gw.tariffs.schedules()
+    if not schedules:
+        click.echo("error: no schedule loaded to index from", err=True)
+        sys.exit(2)
+    try:
+        schedule = gw.tariffs.load(indexed(schedules[-1].document, rate, effective, name))
+    except GatewayError as exc:
+        fail(exc)
+    click.echo(f"loaded {schedule.name!r}, effective {schedule.effective_jalali}", err=True)
+    click.echo(json.dumps(schedule.document, ensure_ascii=False, indent=2))
+
+
+@tariffs_cli.command("list")
+def tariffs_list() -> None:
+    """List loaded schedules (effective Jalali date, name, services priced)."""
+    for schedule in gateway().tariffs.schedules():
+        click.echo(f"{schedule.effective_jalali}\t{schedule.name}\t{len(schedule.caps)} services")
+
+
+def register_commands(app: Flask) -> None:
+    """Attach every command to ``app.cli``."""
+    for command in (
+        db_cli,
+        offices_cli,
+        operators_cli,
+        tariffs_cli,
+        supervisors_cli,
+        audit_cli,
+        keys_cli,
+        reconcile_command,
+        serve,
+        sandbox,
+        demo,
+    ):
+        app.cli.add_command(command)

@@ -1,0 +1,158 @@
+"""``audit`` (seal, verify, export), ``reconcile`` and ``keys``: the log and the keys behind it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import AppGroup, with_appcontext
+
+from pishkhan_gateway.auditlog import verify as auditing
+from pishkhan_gateway.commands.common import gateway
+from pishkhan_gateway.crypto import keyfiles
+from pishkhan_gateway.crypto.signing import Signer, load_or_create_secret, rotate_secret
+from pishkhan_gateway.pipeline.reconcile import reconcile, recover_interrupted
+
+audit_cli = AppGroup("audit", help="The tamper-evident transaction log.")
+
+
+@audit_cli.command("seal")
+def audit_seal() -> None:
+    """Fold every pending entry into the tree and sign a tree head now."""
+    head = gateway().sealer.seal_all()
+    click.echo(json.dumps(head.document if head else None, indent=2))
+
+
+@audit_cli.command("verify")
+@click.option(
+    "--export",
+    "export_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Verify this exported log file offline instead of the database",
+)
+@click.option("--deep", is_flag=True, help="Also check canonical form and every transaction row")
+@click.option(
+    "--against",
+    "witness_files",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A signed tree head saved earlier (GET /v1/audit/tree-head); the log must still "
+    "produce it. Catches a database rolled back to an older copy. Repeatable.",
+)
+@click.option(
+    "--public-key",
+    "public_keys",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="PEM public key to check heads with, repeatable for keys rotated out (default: the "
+    "gateway's current and retired keys, or the file's)",
+)
+def audit_verify(
+    export_file: Path | None,
+    deep: bool,
+    witness_files: tuple[Path, ...],
+    public_keys: tuple[Path, ...],
+) -> None:
+    """Recompute the tree and check every signed head; exit 1 naming each bad entry."""
+    pems = [p.read_text() for p in public_keys]
+    witnesses, unreadable = auditing.parse_heads(p.read_bytes() for p in witness_files)
+    if unreadable:
+        raise click.ClickException("a file given with --against is not a tree head (JSON)")
+    if export_file is not None:
+        report = auditing.verify_export(export_file, pems, witnesses)
+    else:
+        gw = gateway()
+        keys = auditing.load_keyring(pems) if pems else gw.signer.keyring
+        report = auditing.verify_store(gw.store, keys, deep=deep, witnesses=witnesses)
+        auditing.record_run(gw.store, report)
+    for finding in report.findings:
+        click.echo(str(finding))
+    verdict = "OK" if report.ok else f"FAILED ({len(report.findings)} problems)"
+    click.echo(
+        f"{verdict}: {report.entries} entries, {report.heads} signed heads, {report.sealed} sealed",
+        err=not report.ok,
+    )
+    sys.exit(0 if report.ok else 1)
+
+
+@audit_cli.command("export")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+def audit_export(path: Path) -> None:
+    """Write the whole log (entries and signed heads) to a file that verifies offline."""
+    gw = gateway()
+    gw.sealer.seal_all()
+    count = auditing.export_log(gw.store, gw.signer, path)
+    click.echo(f"{count} entries written to {path}", err=True)
+
+
+@click.command("reconcile")
+@with_appcontext
+@click.option(
+    "--older-than",
+    default=0,
+    type=int,
+    show_default=True,
+    help="Only transactions unknown for at least this many seconds",
+)
+def reconcile_command(older_than: int) -> None:
+    """Settle unknown payments and requests by asking their agencies; never re-executes.
+
+    First, attempts a crashed worker left in flight for over PISHKHAN_INTERRUPTED_AFTER_SECONDS
+    are recorded as unknown, so they are settled too."""
+    gw = gateway()
+    recovered = recover_interrupted(gw)
+    for transaction_id in recovered:
+        click.echo(f"{transaction_id}\tunknown\tinterrupted by a crash; recorded as unknown")
+    if recovered:
+        click.echo(f"{len(recovered)} interrupted attempts recorded", err=True)
+    settlements = reconcile(gw, dt.timedelta(seconds=older_than))
+    for s in settlements:
+        click.echo(f"{s.transaction_id}\t{s.outcome}\t{s.detail}")
+    unsettled = sum(s.outcome == "unknown" for s in settlements)
+    click.echo(f"{len(settlements) - unsettled} settled, {unsettled} still unknown", err=True)
+
+
+keys_cli = AppGroup("keys", help="The gateway's key files: list and rotate.")
+
+
+_KEY_FILES = {
+    "signing": "SIGNING_KEY_FILE",
+    "pseudonym": "PSEUDONYM_KEY_FILE",
+    "encryption": "ENCRYPTION_KEY_FILE",
+}
+
+
+@keys_cli.command("rotate")
+@click.argument("kind", type=click.Choice(keyfiles.KINDS))
+def keys_rotate(kind: str) -> None:
+    """Put a fresh key in place, keeping the old one retired beside it (signing: only its
+    public half). Restart the workers afterwards (gunicorn: HUP)."""
+    path = Path(current_app.config[_KEY_FILES[kind]])
+    try:
+        if kind == "signing":
+            old, new = Signer.rotate(path)
+        else:
+            old, new = rotate_secret(path)
+    except keyfiles.KeyFileError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{kind} key rotated: {old} retired, {new} current", err=True)
+
+
+@keys_cli.command("list")
+def keys_list() -> None:
+    """Each key file with its current and retired key ids (never the keys)."""
+    for kind, setting in _KEY_FILES.items():
+        path = Path(current_app.config[setting])
+        try:
+            if kind == "signing":
+                current = Signer.from_file(path).key_id
+            else:
+                current = keyfiles.secret_id(load_or_create_secret(path))
+        except keyfiles.KeyFileError as exc:
+            raise click.ClickException(str(exc)) from None
+        retired = [p.name.rsplit(".", 2)[-2] for p in keyfiles.retired(path)]
+        click.echo(f"{kind}\t{path}\tcurrent: {current}\tretired: {', '.join(retired) or '-'}")

@@ -1,0 +1,149 @@
+"""``POST /v1/transactions``: the counter's one endpoint, step by step (DESIGN.md §2).
+
+    authenticate → admit (licence, quotas) → parse_request → resolve_service → verify_identity
+        → price → hold (Idempotency-Key and intent) → dispatch → record
+
+One module per step. Each step takes the values and parts it needs and returns a frozen value
+(the ``Counter``, the ``TransactionRequest``, the ``Fees``, the agency's ``Result``) or raises
+one ``GatewayError``; the recorded ``Outcome`` is assembled once, at the end, from those values
+and the error (``record.assemble``), and is durable before the response exists. No Flask here:
+``api/offices.py`` turns HTTP into a ``Submission`` and the ``Reply`` back into HTTP.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from typing import TYPE_CHECKING, Any
+
+import structlog
+
+from pishkhan_gateway import metrics
+from pishkhan_gateway.errors import GatewayError
+from pishkhan_gateway.pipeline import intents
+from pishkhan_gateway.pipeline.authenticate import admit, authenticate
+from pishkhan_gateway.pipeline.idempotency import hold
+from pishkhan_gateway.pipeline.identity import citizen_pseudonym, verify_identity
+from pishkhan_gateway.pipeline.record import Outcome, Recorded, assemble, record, responder
+from pishkhan_gateway.pipeline.request import Reply, Submission, parse_request
+from pishkhan_gateway.pipeline.service import resolve_service
+from pishkhan_gateway.pipeline.tariff import price
+from pishkhan_gateway.store import utcnow
+
+if TYPE_CHECKING:
+    from pishkhan_gateway.gateway import Gateway
+
+__all__ = ["Reply", "Submission", "new_transaction_id", "submit"]
+
+log = structlog.get_logger(__name__)
+
+
+def new_transaction_id() -> str:
+    """``tx_`` + milliseconds (hex, sortable by time) + 80 random bits."""
+    return f"tx_{int(time.time() * 1000):012x}{secrets.token_hex(10)}"
+
+
+def submit(gw: Gateway, sub: Submission) -> Reply:
+    """Run one transaction through every step and return the recorded reply."""
+    started, tx, now = time.perf_counter(), new_transaction_id(), utcnow()
+    done: dict[str, Any] = {}  # each step's value, by the name ``assemble`` takes it under
+    error: GatewayError | None = None
+    try:
+        done["counter"] = counter = authenticate(
+            gw.store, gw.pseudonyms, sub.authorization, sub.operator
+        )
+        admit(counter, gw.quotas)
+        done["request"] = request = parse_request(sub.content_type, sub.body)
+        done["service"] = service = resolve_service(gw.plugins, request)
+        done["citizen"] = citizen = verify_identity(
+            level=service.service.identity_level,
+            citizen=request.citizen,
+            plugins=gw.plugins,
+            agencies=gw.agencies(),
+            cache=gw.identity_cache,
+            otp=gw.otps.checker(counter.office.id, service.service.id, sub.idempotency_key),
+        )
+        agency = gw.agency(service.service.agency)
+        done["fees"] = fees = price(
+            tariffs=gw.tariffs,
+            dispatcher=gw.dispatcher,
+            service=service,
+            params=request.params,
+            office_fee=request.office_fee,
+            category=counter.office.category,
+            agency=agency,
+            at=now,
+        )
+        key = {"idempotency_key": sub.idempotency_key, "claimed": sub.idempotency_key is not None}
+        replay = hold(
+            gw.store,
+            office_id=counter.office.id,
+            key=sub.idempotency_key,
+            digest=request.digest,
+            transaction_id=tx,
+            wait_seconds=float(gw.config["IDEMPOTENCY_WAIT_SECONDS"]),
+            intent=intents.for_attempt(_outcome(gw, tx, now, started, None, {**done, **key})),
+        )
+        if replay is not None:
+            log.info("idempotent_replay", office=counter.office.id)
+            return Reply(replay.status, replay.body, {"Idempotent-Replayed": "true"})
+        done.update(key, started_dispatch=True)
+        done["result"] = gw.dispatcher.execute(
+            service=service,
+            params=request.params,
+            citizen=citizen,
+            agency=agency,
+            transaction_id=tx,
+            agency_amount=fees.agency_amount,
+        )
+    except GatewayError as exc:
+        error = exc
+    outcome = _outcome(gw, tx, now, started, error, done)
+    recorded = record(gw.store, gw.signer, outcome, responder(outcome, error))
+    return _reply(outcome, error, recorded, started)
+
+
+def _outcome(
+    gw: Gateway, tx: str, now: Any, started: float, error: GatewayError | None, done: dict
+) -> Outcome:
+    request = done.get("request")
+    return assemble(
+        transaction_id=tx,
+        created_at=now,
+        error=error,
+        started_dispatch=bool(done.get("started_dispatch")),
+        latency_ms=int((time.perf_counter() - started) * 1000),
+        citizen_pseudonym=citizen_pseudonym(request.citizen, gw.pseudonyms) if request else None,
+        counter=done.get("counter"),
+        request=request,
+        service=done.get("service"),
+        citizen=done.get("citizen"),
+        fees=done.get("fees"),
+        result=done.get("result"),
+        idempotency_key=done.get("idempotency_key"),
+        claimed=bool(done.get("claimed")),
+        vault=gw.vault,
+    )
+
+
+def _reply(
+    outcome: Outcome, error: GatewayError | None, recorded: Recorded, started: float
+) -> Reply:
+    """Count, log and answer a recorded attempt."""
+    label = outcome.service if outcome.kind else "unknown"  # a label only once the service is known
+    metrics.TRANSACTIONS.labels(label, outcome.outcome, outcome.code or "").inc()
+    metrics.TRANSACTION_SECONDS.labels(label).observe(time.perf_counter() - started)
+    log.info(
+        "transaction",
+        transaction_id=outcome.transaction_id,
+        office=outcome.office_id,
+        service=outcome.service,
+        outcome=outcome.outcome,
+        code=outcome.code,
+        ms=outcome.latency_ms,
+        log_index=recorded.log_index,
+    )
+    headers = dict(error.headers) if error else {}
+    if error is None:
+        headers["Location"] = f"/v1/transactions/{outcome.transaction_id}"
+    return Reply(recorded.status, recorded.body, headers, outcome.transaction_id)

@@ -1,0 +1,44 @@
+"""Step 1 (with authentication and the licence): transaction quotas per office and operator.
+
+Each office and each operator may submit so many transactions (``OFFICE_RATE_LIMIT``,
+``OPERATOR_RATE_LIMIT``, on ``limits``' moving window); beyond that the pipeline refuses with
+``rate_limited`` (429), recorded in the log like every refusal. The storage is
+``PISHKHAN_RATE_LIMIT_STORAGE``: ``memory://`` counts per process; a shared store (``redis://…``)
+counts across workers and hosts.
+"""
+
+from __future__ import annotations
+
+import time
+
+from limits import parse_many
+from limits.storage import storage_from_string
+from limits.strategies import MovingWindowRateLimiter
+
+from pishkhan_gateway.errors import RateLimited
+
+
+class Quotas:
+    """Transactions per office and per operator (shared storage when configured)."""
+
+    def __init__(self, storage: str, office: str, operator: str) -> None:
+        self._limiter = MovingWindowRateLimiter(storage_from_string(storage))
+        self._office = parse_many(office)
+        self._operator = parse_many(operator)
+
+    def take(self, office_id: str, operator: str) -> None:
+        """Count one transaction, or raise ``RateLimited`` naming the limit it broke (a refused
+        attempt uses up nothing)."""
+        checks = [
+            *((limit, "office", office_id) for limit in self._office),
+            *((limit, "operator", f"{office_id}/{operator}") for limit in self._operator),
+        ]
+        for limit, who, key in checks:
+            if not self._limiter.test(limit, "quota", who, key):
+                reset = self._limiter.get_window_stats(limit, "quota", who, key).reset_time
+                raise RateLimited(
+                    f"the {who} limit of {limit} is used up",
+                    retry_after=max(1, int(reset - time.time()) + 1),
+                )
+        for limit, who, key in checks:
+            self._limiter.hit(limit, "quota", who, key)

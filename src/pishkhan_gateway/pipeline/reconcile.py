@@ -1,0 +1,160 @@
+"""Settling ``unknown`` outcomes: ask the agency what became of each, never perform it again.
+
+A payment or request whose agency call ended unclearly (timeout, dropped connection, garbled
+reply) is recorded as ``unknown``. ``reconcile`` asks the owning plugin's ``pishkhan_reconcile``
+by the transaction id the agency was given as its tracking id:
+
+- the agency applied it → ``succeeded``, with the agency's reference and a signed receipt;
+- the agency certainly did not (``AgencyRejected``) → ``not_applied``;
+- the agency cannot say now (unavailable, timeout) → left ``unknown`` for the next round.
+
+Attempts a crashed worker left in flight (``intents``) are first recorded as ``unknown``
+(``recover_interrupted``), so they are settled the same way.
+
+Each settlement is a new log entry (``type: reconciliation``); the original entry is never
+touched, and the transaction row keeps its first outcome beside its ``settled_*`` fields.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+
+import structlog
+from sqlalchemy import select, update
+
+from pishkhan_gateway.auditlog.append import ENTRY_VERSION, append
+from pishkhan_gateway.errors import AgencyError, AgencyRejected, AgencyTimeout
+from pishkhan_gateway.gateway import Gateway
+from pishkhan_gateway.jalali import iso
+from pishkhan_gateway.pipeline import intents
+from pishkhan_gateway.pipeline.record import Outcome, responder
+from pishkhan_gateway.receipts import sign_receipt
+from pishkhan_gateway.store import utcnow
+from pishkhan_gateway.store.tables import Office, Transaction
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class Settlement:
+    """What reconciliation did with one unknown transaction."""
+
+    transaction_id: str
+    outcome: str  # succeeded | not_applied | unknown
+    detail: str
+    log_index: int | None = None
+
+
+def recover_interrupted(gw: Gateway) -> list[str]:
+    """Record attempts left in flight for over ``INTERRUPTED_AFTER_SECONDS`` as ``unknown``."""
+    stopped = AgencyTimeout(
+        "the gateway stopped while the agency call was under way; the outcome is unknown and "
+        "will be reconciled"
+    )
+    return intents.recover(
+        gw.store,
+        gw.signer,
+        dt.timedelta(seconds=float(gw.config["INTERRUPTED_AFTER_SECONDS"])),
+        lambda out: responder(out, stopped),
+    )
+
+
+def reconcile(gw: Gateway, older_than: dt.timedelta = dt.timedelta(0)) -> list[Settlement]:
+    """Try to settle every unsettled ``unknown`` transaction older than ``older_than``."""
+    cutoff = utcnow() - older_than
+    with gw.store.read() as session:
+        pending = list(
+            session.scalars(
+                select(Transaction)
+                .where(
+                    Transaction.outcome == "unknown",
+                    Transaction.settled_outcome.is_(None),
+                    Transaction.created_at <= cutoff,
+                )
+                .order_by(Transaction.log_index)
+            )
+        )
+    return [_settle(gw, row) for row in pending]
+
+
+def _settle(gw: Gateway, row: Transaction) -> Settlement:
+    service = gw.plugins.service(row.service or "")
+    if service is None:
+        return Settlement(row.id, "unknown", f"service {row.service} is not installed")
+    try:
+        result = gw.plugins.reconcile(
+            service=service, transaction_id=row.id, agency=gw.agency(service.service.agency)
+        )
+    except AgencyRejected as exc:
+        return _record(gw, row, "not_applied", None, f"the agency says: {exc.reason}")
+    except AgencyError as exc:
+        return Settlement(row.id, "unknown", f"the agency cannot say yet: {exc.detail}")
+    if result is None:
+        return Settlement(row.id, "unknown", "the plugin cannot reconcile this service")
+    return _record(gw, row, "succeeded", result.reference, "the agency applied it")
+
+
+def _record(
+    gw: Gateway, row: Transaction, outcome: str, reference: str | None, detail: str
+) -> Settlement:
+    now = utcnow()
+    with gw.store.write() as session:
+        current = session.get(Transaction, row.id)
+        if current is None or current.settled_outcome is not None:
+            return Settlement(
+                row.id,
+                current.settled_outcome if current else "unknown",
+                "settled by another reconciler",
+            )
+        index = append(
+            session,
+            {
+                "v": ENTRY_VERSION,
+                "type": "reconciliation",
+                "time": iso(now),
+                "transaction_id": row.id,
+                "office": row.office_id,
+                "service": row.service,
+                "agency": row.agency,
+                "outcome": outcome,
+                "agency_reference": reference,
+            },
+            now,
+        )
+        receipt = None
+        if outcome == "succeeded":
+            office = session.get(Office, row.office_id) if row.office_id else None
+            settled = Outcome(
+                transaction_id=row.id,
+                created_at=now,
+                outcome="succeeded",
+                office_id=row.office_id,
+                office_name=office.name if office else None,
+                licence_no=office.licence_no if office else None,
+                service=row.service,
+                service_title_fa=_title(gw, row.service),
+                agency_amount=row.agency_amount,
+                office_fee=row.office_fee,
+                agency_reference=reference,
+            )
+            receipt = json.dumps(sign_receipt(settled, index, gw.signer), ensure_ascii=False)
+        session.execute(
+            update(Transaction)
+            .where(Transaction.id == row.id)
+            .values(
+                settled_outcome=outcome,
+                settled_at=now,
+                settled_log_index=index,
+                settled_reference=reference,
+                receipt=receipt,
+            )
+        )
+    log.info("reconciled", transaction_id=row.id, outcome=outcome, log_index=index)
+    return Settlement(row.id, outcome, detail, index)
+
+
+def _title(gw: Gateway, service_id: str | None) -> str | None:
+    registered = gw.plugins.service(service_id or "")
+    return registered.service.title_fa if registered else None

@@ -1,0 +1,295 @@
+"""Step 7: recording. The ``Outcome`` is assembled once from the steps' values and the error
+(``assemble``), then made durable with its log entry and receipt in one DB transaction
+(``record``), before the response exists.
+
+Appending to the log itself (gap-free indexes, canonical entries) is ``auditlog/append.py``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import delete, insert, update
+from sqlalchemy.orm import Session
+
+from pishkhan_gateway.auditlog.append import ENTRY_VERSION, append
+from pishkhan_gateway.crypto.signing import Signer
+from pishkhan_gateway.errors import AgencyTimeout, GatewayError
+from pishkhan_gateway.jalali import iso
+from pishkhan_gateway.receipts import sign_receipt
+from pishkhan_gateway.store import Store
+from pishkhan_gateway.store.tables import IdempotencyRecord, Intent, Transaction
+
+if TYPE_CHECKING:
+    from pishkhan_gateway.crypto.vault import Vault
+    from pishkhan_gateway.pipeline.authenticate import Counter
+    from pishkhan_gateway.pipeline.request import TransactionRequest
+    from pishkhan_gateway.pipeline.tariff import Fees
+    from pishkhan_gateway.plugins import RegisteredService
+    from pishkhan_gateway.sdk.values import Citizen, Result
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """Everything recorded about one attempt, assembled once when it ends (``assemble``).
+
+    Its fields are also an intent's JSON (``intents.py``): rename one only with a migration."""
+
+    transaction_id: str
+    created_at: dt.datetime
+    outcome: str = "refused"
+    code: str | None = None
+    http_status: int = 200
+    office_id: str | None = None
+    office_name: str | None = None
+    licence_no: str | None = None
+    operator: str | None = None
+    service: str | None = None
+    service_title_fa: str | None = None
+    agency: str | None = None
+    kind: str | None = None
+    citizen: str | None = None
+    citizen_encrypted: str | None = None  # national code and mobile, AES-GCM (vault.py)
+    agency_amount: int | None = None
+    office_fee: int | None = None
+    fee_cap: int | None = None
+    agency_reference: str | None = None
+    idempotency_key: str | None = None
+    claimed: bool = False
+    intended: bool = False  # an intent was written before dispatch (intents.py)
+    latency_ms: int = 0
+    result: dict[str, Any] | None = None
+
+    @property
+    def total(self) -> int | None:
+        """Agency amount plus office fee, when both are known."""
+        if self.agency_amount is None or self.office_fee is None:
+            return None
+        return self.agency_amount + self.office_fee
+
+
+def assemble(
+    *,
+    transaction_id: str,
+    created_at: dt.datetime,
+    error: GatewayError | None,
+    started_dispatch: bool,
+    latency_ms: int,
+    citizen_pseudonym: str | None,
+    counter: Counter | None = None,
+    request: TransactionRequest | None = None,
+    service: RegisteredService | None = None,
+    citizen: Citizen | None = None,
+    fees: Fees | None = None,
+    result: Result | None = None,
+    idempotency_key: str | None = None,
+    claimed: bool = False,
+    vault: Vault | None = None,
+) -> Outcome:
+    """The outcome of an attempt from what its steps returned (``None`` where a step never
+    ran) and the error that ended it. A payment or request whose agency call ended unclearly
+    (``agency_timeout`` after dispatch began) is ``unknown``; reconcile settles it."""
+    declared = service.service if service else None
+    kind = declared.kind if declared else None
+    if error is None:
+        outcome, code, status = "succeeded", None, 201
+    else:
+        outcome, code, status = error.outcome, error.code, error.status
+        if started_dispatch and isinstance(error, AgencyTimeout) and kind != "inquiry":
+            outcome = "unknown"
+    encrypted = None
+    if vault is not None and citizen is not None and citizen.national_code:
+        personal = {"national_code": citizen.national_code}
+        if citizen.mobile:
+            personal["mobile"] = citizen.mobile
+        encrypted = vault.encrypt(transaction_id, personal)
+    office = counter.office if counter else None
+    return Outcome(
+        transaction_id=transaction_id,
+        created_at=created_at,
+        outcome=outcome,
+        code=code,
+        http_status=status,
+        office_id=office.id if office else getattr(error, "office_id", None),
+        office_name=office.name if office else None,
+        licence_no=office.licence_no if office else None,
+        operator=counter.operator if counter else None,
+        service=request.service if request else None,
+        service_title_fa=declared.title_fa if declared else None,
+        agency=declared.agency if declared else None,
+        kind=kind,
+        citizen=citizen_pseudonym,
+        citizen_encrypted=encrypted,
+        agency_amount=fees.agency_amount if fees else None,
+        office_fee=request.office_fee if request else None,
+        fee_cap=fees.fee_cap if fees else getattr(error, "fee_cap", None),
+        agency_reference=result.reference if result else None,
+        idempotency_key=idempotency_key,
+        claimed=claimed,
+        intended=kind in ("payment", "request") and (fees is not None),
+        latency_ms=latency_ms,
+        result=dict(result.data) if result else None,
+    )
+
+
+def responder(outcome: Outcome, error: GatewayError | None) -> Respond:
+    """How the attempt answers once its log index (and receipt) are known: the success body,
+    or the problem document. Also used to record an attempt recovered after a crash."""
+
+    def respond(log_index: int, receipt: dict[str, Any] | None) -> tuple[int, bytes]:
+        if error is None:
+            return 201, _json(
+                {
+                    "transaction_id": outcome.transaction_id,
+                    "status": outcome.outcome,
+                    "service": outcome.service,
+                    "result": outcome.result,
+                    "agency_reference": outcome.agency_reference,
+                    "agency_amount": outcome.agency_amount,
+                    "office_fee": outcome.office_fee,
+                    "total": outcome.total,
+                    "fee_cap": outcome.fee_cap,
+                    "log_index": log_index,
+                    "receipt": receipt,
+                }
+            )
+        problem = error.problem()
+        problem.update(
+            transaction_id=outcome.transaction_id, outcome=outcome.outcome, log_index=log_index
+        )
+        return error.status, _json(problem)
+
+    return respond
+
+
+Respond = Callable[[int, dict[str, Any] | None], tuple[int, bytes]]
+
+
+def _json(obj: Any) -> bytes:
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+class AlreadyRecorded(Exception):
+    """Recovery found the attempt's intent gone: someone recorded it meanwhile."""
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """What recording produced: the log index, the signed receipt, the stored response."""
+
+    log_index: int
+    receipt: dict[str, Any] | None
+    status: int
+    body: bytes
+
+
+def log_entry(outcome: Outcome) -> dict[str, Any]:
+    """The log entry for an outcome: no personal data, only pseudonyms."""
+    return {
+        "v": ENTRY_VERSION,
+        "type": "transaction",
+        "transaction_id": outcome.transaction_id,
+        "time": iso(outcome.created_at),
+        "office": outcome.office_id,
+        "operator": outcome.operator,
+        "service": outcome.service,
+        "agency": outcome.agency,
+        "outcome": outcome.outcome,
+        "code": outcome.code,
+        "agency_amount": outcome.agency_amount,
+        "office_fee": outcome.office_fee,
+        "total": outcome.total,
+        "fee_cap": outcome.fee_cap,
+        "agency_reference": outcome.agency_reference,
+        "latency_ms": outcome.latency_ms,
+        "citizen": outcome.citizen,
+    }
+
+
+_INSERT_TRANSACTION = insert(Transaction)
+
+
+def record(
+    store: Store,
+    signer: Signer,
+    outcome: Outcome,
+    respond: Respond,
+    *,
+    intent_required: bool = False,
+) -> Recorded:
+    """Make the outcome durable and return the response to send, all in one DB transaction
+    (shared with concurrent outcomes under group commit; returns once it committed).
+
+    ``respond(log_index, receipt)`` builds the HTTP status and body; when the attempt claimed an
+    Idempotency-Key the same bytes are stored with it, so a replay is byte-identical. A claim
+    whose attempt *failed* (nothing happened at the agency) is released so the key can be retried.
+    The attempt's intent, if it wrote one, is deleted in the same transaction (the outbox); with
+    ``intent_required`` (recovery) an intent already gone means it was recorded:
+    ``AlreadyRecorded``.
+    """
+
+    def write(session: Session) -> Recorded:
+        # Core statements on the session's connection: Session.execute doubles their cost.
+        db = session.connection()
+        if outcome.intended:
+            gone = db.execute(
+                delete(Intent).where(Intent.transaction_id == outcome.transaction_id)
+            ).rowcount
+            if intent_required and not gone:
+                raise AlreadyRecorded(outcome.transaction_id)
+        index = append(db, log_entry(outcome), outcome.created_at)
+        receipt = sign_receipt(outcome, index, signer) if outcome.outcome == "succeeded" else None
+        status, body = respond(index, receipt)
+        db.execute(
+            _INSERT_TRANSACTION,
+            {
+                "id": outcome.transaction_id,
+                "log_index": index,
+                "created_at": outcome.created_at,
+                "office_id": outcome.office_id,
+                "operator": outcome.operator,
+                "service": outcome.service,
+                "agency": outcome.agency,
+                "kind": outcome.kind,
+                "outcome": outcome.outcome,
+                "code": outcome.code,
+                "http_status": status,
+                "citizen": outcome.citizen,
+                "citizen_encrypted": outcome.citizen_encrypted,
+                "agency_amount": outcome.agency_amount,
+                "office_fee": outcome.office_fee,
+                "total": outcome.total,
+                "fee_cap": outcome.fee_cap,
+                "agency_reference": outcome.agency_reference,
+                "idempotency_key": outcome.idempotency_key,
+                "latency_ms": outcome.latency_ms,
+                "result": json.dumps(outcome.result, ensure_ascii=False)
+                if outcome.result
+                else None,
+                "receipt": json.dumps(receipt, ensure_ascii=False) if receipt else None,
+                "settled_outcome": None,
+                "settled_at": None,
+                "settled_log_index": None,
+                "settled_reference": None,
+            },
+        )
+        if outcome.claimed:
+            key = (
+                IdempotencyRecord.office_id == outcome.office_id,
+                IdempotencyRecord.key == outcome.idempotency_key,
+            )
+            if outcome.outcome == "failed":
+                db.execute(delete(IdempotencyRecord).where(*key))
+            else:
+                db.execute(
+                    update(IdempotencyRecord)
+                    .where(*key)
+                    .values(state="done", response_status=status, response_body=body)
+                )
+        return Recorded(index, receipt, status, body)
+
+    return store.write_grouped(write)

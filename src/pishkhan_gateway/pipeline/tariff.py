@@ -1,0 +1,53 @@
+"""Step 5: the fees. The office's fee within the regulator's cap in force for its category,
+then the agency's own amount as the plugin quotes it; all integer rials.
+
+An office fee above the cap is ``tariff_exceeded``, recorded with the cap it broke (the error
+carries ``fee_cap``), before the agency is asked anything.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from pishkhan_gateway.pipeline.dispatch import Dispatcher
+from pishkhan_gateway.plugins import RegisteredService
+from pishkhan_gateway.sdk.values import AgencyContext
+from pishkhan_gateway.tariffs import Tariffs, enforce_tariff
+
+
+@dataclass(frozen=True)
+class Fees:
+    """What the citizen pays: the agency's amount and the office's fee, with the cap."""
+
+    agency_amount: int
+    office_fee: int
+    fee_cap: int
+
+    @property
+    def total(self) -> int:
+        """Agency amount plus office fee."""
+        return self.agency_amount + self.office_fee
+
+
+def price(
+    *,
+    tariffs: Tariffs,
+    dispatcher: Dispatcher,
+    service: RegisteredService,
+    params: dict,
+    office_fee: int,
+    category: str,
+    agency: AgencyContext,
+    at: dt.datetime,
+) -> Fees:
+    """The fees of this transaction, or ``TariffExceeded`` / the quote's agency error."""
+    fee_cap = enforce_tariff(
+        tariffs=tariffs,
+        service_id=service.service.id,
+        category=category,
+        office_fee=office_fee,
+        at=at,
+    )
+    agency_amount = dispatcher.quote(service=service, params=params, agency=agency)
+    return Fees(agency_amount=agency_amount, office_fee=office_fee, fee_cap=fee_cap)

@@ -1,0 +1,132 @@
+"""Supervisors and their scope: the regulator sees everything, a province its offices, an agency
+auditor its own services. Scope is applied inside every query, never after it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, select, true
+from sqlalchemy.exc import IntegrityError
+
+from pishkhan_gateway.errors import Forbidden, InvalidRequest, Unauthorized
+from pishkhan_gateway.registry import credentials
+from pishkhan_gateway.store import Store, utcnow
+from pishkhan_gateway.store.tables import Office, Supervisor, SupervisorCredential, Transaction
+
+ROLES = ("regulator", "province", "agency")
+CREDENTIAL_PREFIX = "psk"
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What one supervisor may see and do."""
+
+    supervisor_id: str
+    role: str
+    name: str | None = None  # the province or agency
+
+    @property
+    def label(self) -> str:
+        """``regulator``, ``province:Fars`` or ``agency:postbank``."""
+        return self.role if self.role == "regulator" else f"{self.role}:{self.name}"
+
+    def transactions(self) -> ColumnElement[bool]:
+        """SQL condition on ``transactions`` restricting rows to this scope."""
+        if self.role == "regulator":
+            return true()
+        if self.role == "province":
+            offices = select(Office.id).where(Office.province == self.name)
+            return Transaction.office_id.in_(offices.scalar_subquery())
+        return Transaction.agency == self.name
+
+    def sees_entry(self, entry: dict[str, Any], office_province: str | None) -> bool:
+        """Whether a decoded log entry is in scope (province: the entry's office's province)."""
+        if self.role == "regulator":
+            return True
+        if self.role == "province":
+            return office_province is not None and office_province == self.name
+        return entry.get("agency") == self.name
+
+    def may_act_on(self, office: Office) -> None:
+        """Licence actions: the regulator, or the office's own province; never an agency."""
+        if self.role == "regulator":
+            return
+        if self.role == "province" and office.province == self.name:
+            return
+        if self.role == "agency":
+            raise Forbidden(
+                "an agency may not suspend, revoke or reinstate an office; only the "
+                "regulator or the provincial working group may"
+            )
+        raise Forbidden("this office is outside your province")
+
+
+def add(store: Store, supervisor_id: str, role: str, scope: str | None) -> Scope:
+    """Register a supervisor; province and agency roles need a scope name."""
+    if not _ID.match(supervisor_id):
+        raise InvalidRequest("supervisor id: letters, digits, '.', '_', '-'", field="id")
+    if role not in ROLES:
+        raise InvalidRequest(f"role must be one of {ROLES}", field="role")
+    if (role == "regulator") != (scope is None):
+        raise InvalidRequest(
+            "province and agency supervisors need --scope; the regulator none", field="scope"
+        )
+    try:
+        with store.write() as session:
+            session.add(Supervisor(id=supervisor_id, role=role, scope=scope, created_at=utcnow()))
+    except IntegrityError:
+        raise InvalidRequest(f"supervisor {supervisor_id} already exists") from None
+    return Scope(supervisor_id, role, scope)
+
+
+def issue_key(store: Store, supervisor_id: str, valid_days: int | None = None) -> str:
+    """A new credential for the supervisor (valid ``valid_days``, or until revoked), shown
+    once."""
+    credential, credential_id, secret_sha256 = credentials.new(CREDENTIAL_PREFIX)
+    with store.write() as session:
+        if session.get(Supervisor, supervisor_id) is None:
+            raise InvalidRequest(f"no supervisor {supervisor_id}", field="supervisor")
+        session.add(
+            SupervisorCredential(
+                id=credential_id,
+                supervisor_id=supervisor_id,
+                secret_sha256=secret_sha256,
+                created_at=utcnow(),
+                expires_at=credentials.expiry(valid_days),
+            )
+        )
+    return credential
+
+
+def authenticate(store: Store, authorization: str | None) -> Scope:
+    """The scope behind a ``Bearer psk_…`` header; office credentials never pass here."""
+    parsed = credentials.parse(CREDENTIAL_PREFIX, authorization)
+    if parsed is None:
+        raise Unauthorized("send Authorization: Bearer <supervisor credential>")
+    credential_id, secret = parsed
+    with store.read() as session:
+        row = session.get(SupervisorCredential, credential_id)
+        if (
+            row is None
+            or row.revoked_at is not None
+            or credentials.expired(row.expires_at)
+            or not credentials.matches(row.secret_sha256, secret)
+        ):
+            raise Unauthorized()
+        supervisor = session.get_one(Supervisor, row.supervisor_id)
+        return Scope(supervisor.id, supervisor.role, supervisor.scope)
+
+
+def scope_of_credential(store: Store, credential_id: str) -> Scope:
+    """The scope of a credential already proven once (the console's session holds its id);
+    ``Unauthorized`` as soon as it is revoked."""
+    with store.read() as session:
+        row = session.get(SupervisorCredential, credential_id)
+        if row is None or row.revoked_at is not None or credentials.expired(row.expires_at):
+            raise Unauthorized("this credential has been revoked or has expired")
+        supervisor = session.get_one(Supervisor, row.supervisor_id)
+        return Scope(supervisor.id, supervisor.role, supervisor.scope)
