@@ -6,25 +6,19 @@ national code only as its pseudonym). Office credentials are refused here outrig
 
 from __future__ import annotations
 
-import base64
-import json
 from typing import Any
 
 import structlog
 from flask import Blueprint, Response, current_app, request, stream_with_context
-from sqlalchemy import select
 
 from pishkhan_gateway import oversight
 from pishkhan_gateway.api import denials
 from pishkhan_gateway.api.problem import json_response
-from pishkhan_gateway.auditlog import merkle
 from pishkhan_gateway.auditlog.append import record_event
-from pishkhan_gateway.auditlog.sealer import latest_head, node_lookup
-from pishkhan_gateway.errors import Forbidden, InvalidRequest, NotFound, SealedDataInvalid
+from pishkhan_gateway.errors import Forbidden, InvalidRequest
 from pishkhan_gateway.gateway import Gateway
 from pishkhan_gateway.registry import supervisors
 from pishkhan_gateway.registry.supervisors import Scope
-from pishkhan_gateway.store.tables import LogEntry, Transaction
 
 bp = Blueprint("audit", __name__)
 log = structlog.get_logger(__name__)
@@ -61,13 +55,7 @@ def _filters() -> oversight.Filters:
 def tree_head() -> Response:
     """The latest signed tree head (public: anyone may hold the gateway to it)."""
     gw = _gateway()
-    with gw.store.read() as session:
-        head = latest_head(session)
-    if head is None:
-        head = gw.sealer.seal()
-    if head is None:
-        raise NotFound("no tree head has been signed yet")
-    return json_response(head.document)
+    return json_response(oversight.tree_head(gw.store, gw.sealer))
 
 
 @bp.get("/v1/audit/public-key")
@@ -92,22 +80,7 @@ def entries() -> Response:
     if not start < end <= start + MAX_ENTRIES:
         raise InvalidRequest(f"need start < end <= start + {MAX_ENTRIES}", field="end")
     scope = _supervisor("entries", start=start, end=end)
-    gw = _gateway()
-    out: list[str | None] = []
-    provinces: dict[str, str | None] = {}
-    with gw.store.read() as session:
-        rows = session.execute(
-            select(LogEntry.index, LogEntry.entry)
-            .where(LogEntry.index >= start, LogEntry.index < end)
-            .order_by(LogEntry.index)
-        )
-        for _index, entry in rows:
-            raw = bytes(entry)
-            decoded = json.loads(raw)
-            visible = scope.sees_entry(
-                decoded, oversight.province_of(session, decoded.get("office"), provinces)
-            )
-            out.append(base64.b64encode(raw).decode() if visible else None)
+    out = oversight.entries_in_scope(_gateway().store, scope, start, end)
     return json_response({"start": start, "end": start + len(out), "entries": out})
 
 
@@ -125,17 +98,7 @@ def consistency_proof() -> Response:
     """RFC 6962 consistency path between two signed tree sizes."""
     first, second = _int("first"), _int("second")
     _supervisor("proof_consistency", first=first, second=second)
-    gw = _gateway()
-    with gw.store.read() as session:
-        head = latest_head(session)
-        if head is None or not 0 < first <= second <= head.tree_size:
-            raise InvalidRequest(
-                "need 0 < first <= second <= the latest signed tree size", field="second"
-            )
-        path = merkle.consistency_path(node_lookup(session), first, second)
-    return json_response(
-        {"first": first, "second": second, "consistency_path": [p.hex() for p in path]}
-    )
+    return json_response(oversight.consistency(_gateway().store, first, second))
 
 
 @bp.get("/v1/audit/transactions")
@@ -182,15 +145,7 @@ def reveal(transaction_id: str) -> Response:
     scope = _supervisor("reveal_personal_data", transaction=transaction_id, reason=reason)
     if scope.role != "regulator":
         raise Forbidden("only the regulator may reveal personal data")
-    with gw.store.read() as session:
-        row = session.get(Transaction, transaction_id)
-    if row is None or row.citizen_encrypted is None:
-        raise NotFound(f"no sealed personal data for transaction {transaction_id}")
-    try:
-        revealed = gw.vault.decrypt(transaction_id, row.citizen_encrypted)
-    except ValueError as exc:
-        log.error("sealed_data_invalid", transaction_id=transaction_id, reason=str(exc))
-        raise SealedDataInvalid(str(exc)) from None
+    revealed = oversight.reveal(gw.store, gw.vault, transaction_id)
     return json_response({"transaction_id": transaction_id, "reason": reason, **revealed})
 
 

@@ -32,18 +32,22 @@ from flask import (
     stream_with_context,
     url_for,
 )
-from sqlalchemy import select
 
 from pishkhan_gateway import oversight
 from pishkhan_gateway.api import denials, throttle
 from pishkhan_gateway.auditlog import verify as auditing
-from pishkhan_gateway.auditlog.sealer import latest_head
-from pishkhan_gateway.errors import GatewayError, NotFound, Unauthorized
+from pishkhan_gateway.errors import GatewayError, Unauthorized
 from pishkhan_gateway.gateway import Gateway
-from pishkhan_gateway.jalali import TEHRAN, format_date, format_moment, persian_digits, rials
-from pishkhan_gateway.registry import supervisors
+from pishkhan_gateway.jalali import (
+    TEHRAN,
+    ascii_digits,
+    format_date,
+    format_moment,
+    persian_digits,
+    rials,
+)
+from pishkhan_gateway.registry import offices, supervisors
 from pishkhan_gateway.registry.supervisors import Scope
-from pishkhan_gateway.store.tables import LogEntry, Office, Transaction
 
 bp = Blueprint(
     "console",
@@ -253,17 +257,7 @@ def transaction(transaction_id: str) -> str:
     """One transaction: what supervisors may see of it, its receipt, its log entry, and the
     material to check its inclusion in the signed tree in the browser."""
     gw = _gateway()
-    with gw.store.read() as db:
-        row = db.scalar(
-            select(Transaction).where(Transaction.id == transaction_id, g.scope.transactions())
-        )
-        if row is None:
-            raise NotFound(f"no transaction {transaction_id} in your scope")
-        entry = bytes(db.scalar(select(LogEntry.entry).where(LogEntry.index == row.log_index)))
-        head = latest_head(db)
-    proof = None
-    if head is not None and row.log_index < head.tree_size:
-        proof = oversight.inclusion(gw.store, row.log_index, head.tree_size, g.scope)
+    row, entry, head, proof = oversight.transaction_detail(gw.store, g.scope, transaction_id)
     return render_template(
         "console/transaction.html",
         scope=g.scope,
@@ -280,12 +274,7 @@ def transaction(transaction_id: str) -> str:
 @bp.get("/offices")
 @signed_in("offices")
 def offices_list() -> str:
-    gw = _gateway()
-    with gw.store.read() as db:
-        query = select(Office).order_by(Office.province, Office.id)
-        if g.scope.role == "province":
-            query = query.where(Office.province == g.scope.name)
-        rows = list(db.scalars(query))
+    rows = oversight.offices_in_scope(_gateway().store, g.scope)
     return render_template("console/offices.html", scope=g.scope, offices=rows)
 
 
@@ -294,13 +283,13 @@ def offices_list() -> str:
 def office(office_id: str) -> str:
     """The office's licence, its scorecard for a period, daily charts and licence actions."""
     gw = _gateway()
-    days = min(max(int(request.args.get("days", "30") or 30), 1), 366)
+    typed = ascii_digits(request.args.get("days", "30") or "30")
+    days = min(max(int(typed), 1), 366) if typed.isdecimal() and len(typed) < 6 else 30
     today = dt.datetime.now(TEHRAN).date()
     start = today - dt.timedelta(days=days - 1)
     filters = oversight.Filters(start=oversight.parse_moment(start.isoformat(), "from"))
     card = oversight.scorecard(gw.store, g.scope, office_id, filters)
-    with gw.store.read() as db:
-        licence = db.get(Office, office_id)
+    licence = offices.get_office(gw.store, office_id)
     return render_template(
         "console/office.html",
         scope=g.scope,
@@ -335,10 +324,7 @@ def agencies() -> str:
         if g.scope.role == "agency" and g.scope.name != name:
             continue
         context = gw.agency(name)
-        try:
-            health = gw.plugins.health(agency=context) or {}
-        except Exception:  # noqa: BLE001 - a plugin's broken health hook is itself a finding
-            health = {"ok": False}
+        health = gw.plugins.health(agency=context)  # the door: a broken hook is {"ok": False}
         card = oversight.scorecard_of_agency(gw.store, g.scope, name, since)
         rows.append(
             {
@@ -359,12 +345,10 @@ def agencies() -> str:
 def integrity() -> str:
     """The latest signed tree head, checked in the browser, and the last ``audit verify``."""
     gw = _gateway()
-    with gw.store.read() as db:
-        head = latest_head(db)
     return render_template(
         "console/integrity.html",
         scope=g.scope,
-        head=head.document if head else None,
+        head=oversight.latest_head_document(gw.store),
         run=auditing.last_run(gw.store),
         public_key=gw.signer.public_pem,
     )

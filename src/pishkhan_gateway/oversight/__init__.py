@@ -3,7 +3,18 @@ agency scorecards (``scorecards``), licence actions (``licences``), and their re
 proofs in scope (``records``). Every query carries the supervisor's scope."""
 
 from pishkhan_gateway.oversight.licences import ACTIONS, licence_action
-from pishkhan_gateway.oversight.records import inclusion, log_access, province_of
+from pishkhan_gateway.oversight.records import (
+    consistency,
+    entries_in_scope,
+    inclusion,
+    latest_head_document,
+    log_access,
+    offices_in_scope,
+    province_of,
+    reveal,
+    transaction_detail,
+    tree_head,
+)
 from pishkhan_gateway.oversight.scorecards import (
     AGENCY_ERROR_CODES,
     IDENTITY_CODES,
@@ -29,14 +40,21 @@ __all__ = [
     "MAX_PAGE",
     "Filters",
     "audit_view",
+    "consistency",
     "daily",
+    "entries_in_scope",
     "export",
     "inclusion",
+    "latest_head_document",
     "licence_action",
     "log_access",
+    "offices_in_scope",
     "parse_moment",
     "province_of",
+    "reveal",
     "scorecard",
     "scorecard_of_agency",
     "search",
+    "transaction_detail",
+    "tree_head",
 ]

@@ -46,55 +46,35 @@ def new_transaction_id() -> str:
 def submit(gw: Gateway, sub: Submission) -> Reply:
     """Run one transaction through every step and return the recorded reply."""
     started, tx, now = time.perf_counter(), new_transaction_id(), utcnow()
-    done: dict[str, Any] = {}  # each step's value, by the name ``assemble`` takes it under
+    done: dict[str, Any] = {}  # each step's value, under the name ``assemble`` takes it by
     error: GatewayError | None = None
     try:
-        done["counter"] = counter = authenticate(
+        counter = done["counter"] = authenticate(
             gw.store, gw.pseudonyms, sub.authorization, sub.operator
         )
         admit(counter, gw.quotas)
-        done["request"] = request = parse_request(sub.content_type, sub.body)
-        done["service"] = service = resolve_service(gw.plugins, request)
-        done["citizen"] = citizen = verify_identity(
-            level=service.service.identity_level,
-            citizen=request.citizen,
-            plugins=gw.plugins,
-            agencies=gw.agencies(),
-            cache=gw.identity_cache,
-            otp=gw.otps.checker(counter.office.id, service.service.id, sub.idempotency_key),
+        request = done["request"] = parse_request(sub.content_type, sub.body)
+        service = done["service"] = resolve_service(gw.plugins, request)
+        level, agency = service.service.identity_level, gw.agency(service.service.agency)
+        otp = gw.otps.checker(counter.office.id, service.service.id, sub.idempotency_key)
+        citizen = done["citizen"] = verify_identity(
+            level, request.citizen, gw.plugins, gw.agencies(), otp, gw.identity_cache
         )
-        agency = gw.agency(service.service.agency)
-        done["fees"] = fees = price(
-            tariffs=gw.tariffs,
-            dispatcher=gw.dispatcher,
-            service=service,
-            params=request.params,
-            office_fee=request.office_fee,
-            category=counter.office.category,
-            agency=agency,
-            at=now,
+        fees = done["fees"] = price(
+            gw.tariffs, gw.dispatcher, service, request, counter.office, agency, now
         )
         key = {"idempotency_key": sub.idempotency_key, "claimed": sub.idempotency_key is not None}
+        intent = intents.for_attempt(_outcome(gw, tx, now, started, None, done | key))
+        wait = float(gw.config["IDEMPOTENCY_WAIT_SECONDS"])
         replay = hold(
-            gw.store,
-            office_id=counter.office.id,
-            key=sub.idempotency_key,
-            digest=request.digest,
-            transaction_id=tx,
-            wait_seconds=float(gw.config["IDEMPOTENCY_WAIT_SECONDS"]),
-            intent=intents.for_attempt(_outcome(gw, tx, now, started, None, {**done, **key})),
+            gw.store, counter.office.id, sub.idempotency_key, request.digest, tx, intent, wait
         )
         if replay is not None:
             log.info("idempotent_replay", office=counter.office.id)
             return Reply(replay.status, replay.body, {"Idempotent-Replayed": "true"})
         done.update(key, started_dispatch=True)
         done["result"] = gw.dispatcher.execute(
-            service=service,
-            params=request.params,
-            citizen=citizen,
-            agency=agency,
-            transaction_id=tx,
-            agency_amount=fees.agency_amount,
+            service, request.params, citizen, agency, tx, fees.agency_amount
         )
     except GatewayError as exc:
         error = exc

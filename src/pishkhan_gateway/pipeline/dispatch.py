@@ -98,7 +98,6 @@ class Dispatcher:
 
     def execute(
         self,
-        *,
         service: RegisteredService,
         params: Mapping[str, Any],
         citizen: Citizen,

@@ -117,13 +117,12 @@ def claim(
 
 def hold(
     store: Store,
-    *,
     office_id: str,
     key: str | None,
     digest: str,
     transaction_id: str,
-    wait_seconds: float,
     intent: Intent | None,
+    wait_seconds: float,
 ) -> Replay | None:
     """The step: claim the request's key (and write the attempt's intent with it), or return
     the first request's response to replay. Without a key only the intent is written."""

@@ -112,7 +112,6 @@ def _deadline(agencies: Mapping[str, AgencyContext]) -> contextlib.AbstractConte
 
 
 def verify_identity(
-    *,
     level: int,
     citizen: CitizenInput,
     plugins: Plugins,

@@ -11,7 +11,9 @@ import datetime as dt
 from dataclasses import dataclass
 
 from pishkhan_gateway.pipeline.dispatch import Dispatcher
+from pishkhan_gateway.pipeline.request import TransactionRequest
 from pishkhan_gateway.plugins import RegisteredService
+from pishkhan_gateway.registry.offices import OfficeView
 from pishkhan_gateway.sdk.values import AgencyContext
 from pishkhan_gateway.tariffs import Tariffs, enforce_tariff
 
@@ -31,23 +33,22 @@ class Fees:
 
 
 def price(
-    *,
     tariffs: Tariffs,
     dispatcher: Dispatcher,
     service: RegisteredService,
-    params: dict,
-    office_fee: int,
-    category: str,
+    request: TransactionRequest,
+    office: OfficeView,
     agency: AgencyContext,
     at: dt.datetime,
 ) -> Fees:
-    """The fees of this transaction, or ``TariffExceeded`` / the quote's agency error."""
+    """The fees of this transaction at an office of its category, or ``TariffExceeded`` / the
+    quote's agency error."""
     fee_cap = enforce_tariff(
         tariffs=tariffs,
         service_id=service.service.id,
-        category=category,
-        office_fee=office_fee,
+        category=office.category,
+        office_fee=request.office_fee,
         at=at,
     )
-    agency_amount = dispatcher.quote(service=service, params=params, agency=agency)
-    return Fees(agency_amount=agency_amount, office_fee=office_fee, fee_cap=fee_cap)
+    agency_amount = dispatcher.quote(service=service, params=request.params, agency=agency)
+    return Fees(agency_amount=agency_amount, office_fee=request.office_fee, fee_cap=fee_cap)

@@ -24,8 +24,9 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from pishkhan_gateway.store.groupcommit import GroupCommit
@@ -136,6 +137,19 @@ class Store:
             cfg = alembic_config(self.url)
             cfg.attributes["connection"] = connection
             command.upgrade(cfg, "head")
+
+    def readiness(self) -> dict[str, str]:
+        """``{"database": …, "schema": …}``, each ``ok`` or why not (for ``/v1/ready``)."""
+        try:
+            with self.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+            current = self.is_current()
+        except SQLAlchemyError as exc:
+            return {"database": f"unreachable: {type(exc).__name__}"}
+        return {
+            "database": "ok",
+            "schema": "ok" if current else "needs `pishkhan-gateway db upgrade`",
+        }
 
     def is_current(self) -> bool:
         """True when the database schema is at the latest migration."""
