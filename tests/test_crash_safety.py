@@ -38,8 +38,8 @@ class Crash(BaseException):
 def die_after_the_agency_call(gw, monkeypatch):
     real = gw.dispatcher.execute
 
-    def execute(**kwargs):
-        real(**kwargs)
+    def execute(*args, **kwargs):
+        real(*args, **kwargs)
         raise Crash()
 
     monkeypatch.setattr(gw.dispatcher, "execute", execute)
