@@ -21,11 +21,13 @@ could not be done; nothing happened) or ``unknown`` (it may have happened; recon
     │                           mobile_not_owned, otp_required, otp_invalid, otp_rate_limited,
     │                           identity_unavailable
     ├── TariffError             tariff_exceeded
-    ├── IdempotencyError        idempotency_conflict, idempotency_in_progress
+    ├── IdempotencyError        idempotency_conflict, idempotency_in_progress,
+    │                           outcome_unknown
     └── AgencyError             agency_rejected, agency_unavailable, agency_timeout, agency_error
 
-The five that tell the client when to retry (``rate_limited``, ``overloaded``,
-``too_many_failures``, ``otp_rate_limited``, ``agency_unavailable``) also derive from the
+The six that tell the client when to retry (``rate_limited``, ``overloaded``,
+``too_many_failures``, ``otp_rate_limited``, ``outcome_unknown``, ``agency_unavailable``) also
+derive from the
 ``RetryAfter`` mixin, which sets the ``Retry-After`` header. ``all_errors()`` lists every concrete
 error by walking the classes (no hand-kept list).
 
@@ -73,8 +75,10 @@ class RetryAfter(GatewayError):
 
     retry_after: ClassVar[int] = 60
 
-    def __init__(self, detail: str | None = None, *, retry_after: int | None = None) -> None:
-        super().__init__(detail)
+    def __init__(
+        self, detail: str | None = None, *, retry_after: int | None = None, **extra: Any
+    ) -> None:
+        super().__init__(detail, **extra)
         self.retry_after = self.retry_after if retry_after is None else retry_after
         self.headers = {"Retry-After": str(self.retry_after)}
 
@@ -428,6 +432,18 @@ class IdempotencyInProgress(IdempotencyError):
     status = 409
     title = "A request with this Idempotency-Key is still being processed"
     message_fa = "درخواستی با این کلید یکتایی در حال پردازش است"
+
+
+class OutcomeUnknown(RetryAfter, IdempotencyError):
+    """The first attempt under this Idempotency-Key ended unclearly at the agency and is not
+    settled yet (``outcome_unknown``, 409): do not pay again; retry after ``Retry-After`` (the
+    next reconcile run), and the answer will be the settled outcome."""
+
+    code = "outcome_unknown"
+    status = 409
+    title = "The outcome of the first attempt with this key is not known yet"
+    message_fa = "نتیجه نخستین تلاش با این کلید یکتایی هنوز معلوم نیست؛ دوباره پرداخت نکنید"
+    retry_after = 60
 
 
 class AgencyRejected(AgencyError):

@@ -8,7 +8,7 @@ import datetime as dt
 import json
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import case, select
 
 from pishkhan_gateway.auditlog import merkle
 from pishkhan_gateway.auditlog.sealer import Sealer, latest_head, node_lookup
@@ -19,6 +19,22 @@ from pishkhan_gateway.store.tables import LogEntry, Transaction
 
 OUTCOMES = ("succeeded", "refused", "failed", "unknown")
 MAX_PAGE = 200
+
+# What a transaction finally is: its settlement when reconcile settled it, else its outcome.
+FINAL_OUTCOME = case(
+    (Transaction.settled_outcome.is_not(None), Transaction.settled_outcome),
+    else_=Transaction.outcome,
+)
+
+
+def final_outcome(row: Any) -> str:
+    """``succeeded``, ``refused``, ``failed``, ``unknown`` or (settled) ``not_applied``."""
+    return str(row.settled_outcome or row.outcome)
+
+
+def shown_total(row: Any) -> int | None:
+    """The total to show: only where money moved or may have (succeeded, still unknown)."""
+    return row.total if final_outcome(row) in ("succeeded", "unknown") else None
 
 
 def view(row: Transaction) -> dict[str, Any]:
@@ -35,7 +51,7 @@ def view(row: Transaction) -> dict[str, Any]:
         "agency_reference": row.agency_reference,
         "agency_amount": row.agency_amount,
         "office_fee": row.office_fee,
-        "total": row.total,
+        "total": shown_total(row),
         "fee_cap": row.fee_cap,
         "log_index": row.log_index,
         "latency_ms": row.latency_ms,
@@ -101,7 +117,8 @@ def proof(store: Store, sealer: Sealer, office_id: str, transaction_id: str) -> 
     found = get(store, office_id, transaction_id)
     if found is None:
         raise NotFound(f"no transaction {transaction_id} for this office")
-    index = found["log_index"]
+    # a reconciled transaction's receipt names its settlement's entry: prove that one
+    index = found["receipt"]["log_index"] if found["receipt"] else found["log_index"]
     with store.read() as session:
         head = latest_head(session)
     if head is None or head.tree_size <= index:

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, case, func, select
 
 from pishkhan_gateway.errors import NotFound
+from pishkhan_gateway.history import FINAL_OUTCOME
 from pishkhan_gateway.jalali import TEHRAN, format_date
 from pishkhan_gateway.oversight.search import Filters
 from pishkhan_gateway.registry.supervisors import Scope
@@ -39,17 +40,19 @@ def scorecard(store: Store, scope: Scope, office_id: str, filters: Filters) -> d
         def count_if(condition: ColumnElement[bool]) -> Any:
             return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
-        succeeded = Transaction.outcome == "succeeded"
+        succeeded = FINAL_OUTCOME == "succeeded"  # reconciled payments are money that moved
+        agency_error = Transaction.code.in_(AGENCY_ERROR_CODES) & ~succeeded
         totals = session.execute(
             select(
                 func.count(),
                 count_if(succeeded),
-                count_if(Transaction.outcome == "refused"),
-                count_if(Transaction.outcome == "failed"),
-                count_if(Transaction.outcome == "unknown"),
+                count_if(FINAL_OUTCOME == "refused"),
+                count_if(FINAL_OUTCOME.in_(("failed", "not_applied"))),
+                count_if(FINAL_OUTCOME == "unknown"),
                 count_if(Transaction.code == "tariff_exceeded"),
                 count_if(Transaction.code.in_(IDENTITY_CODES)),
-                count_if(Transaction.code.in_(AGENCY_ERROR_CODES)),
+                count_if(agency_error),
+                count_if(succeeded & (Transaction.outcome != "succeeded")),
                 func.coalesce(func.sum(case((succeeded, Transaction.office_fee), else_=0)), 0),
                 func.coalesce(func.sum(case((succeeded, Transaction.agency_amount), else_=0)), 0),
             ).where(*where)
@@ -86,12 +89,13 @@ def scorecard(store: Store, scope: Scope, office_id: str, filters: Filters) -> d
             "failed": int(totals[3]),
             "unknown": int(totals[4]),
         },
+        "settled_later": int(totals[8]),
         "tariff_violations": int(totals[5]),
         "identity_failures": int(totals[6]),
         "agency_errors": int(totals[7]),
         "agency_error_rate": round(int(totals[7]) / dispatched, 4) if dispatched else 0.0,
-        "office_fees": int(totals[8]),
-        "agency_amounts": int(totals[9]),
+        "office_fees": int(totals[9]),
+        "agency_amounts": int(totals[10]),
         "by_service": [
             {"service": s, "transactions": int(n), "succeeded": int(ok), "office_fees": int(fees)}
             for s, n, ok, fees in by_service
@@ -111,7 +115,7 @@ def daily(
         rows = session.execute(
             select(
                 Transaction.created_at,
-                Transaction.outcome,
+                FINAL_OUTCOME,
                 Transaction.code,
                 Transaction.office_fee,
             ).where(
@@ -132,7 +136,7 @@ def daily(
                 day["dispatched"] += 1
             if code == "tariff_exceeded":
                 day["tariff_violations"] += 1
-            if code in AGENCY_ERROR_CODES:
+            if code in AGENCY_ERROR_CODES and outcome != "succeeded":
                 day["agency_errors"] += 1
                 day["dispatched"] += 1
     out = []
@@ -171,9 +175,19 @@ def scorecard_of_agency(
             select(
                 func.count(),
                 func.coalesce(
-                    func.sum(case((Transaction.code.in_(AGENCY_ERROR_CODES), 1), else_=0)), 0
+                    func.sum(
+                        case(
+                            (
+                                Transaction.code.in_(AGENCY_ERROR_CODES)
+                                & (FINAL_OUTCOME != "succeeded"),
+                                1,
+                            ),
+                            else_=0,
+                        )
+                    ),
+                    0,
                 ),
-                func.coalesce(func.sum(case((Transaction.outcome == "succeeded", 1), else_=0)), 0),
+                func.coalesce(func.sum(case((FINAL_OUTCOME == "succeeded", 1), else_=0)), 0),
             ).where(
                 Transaction.agency == agency,
                 Transaction.created_at >= since,

@@ -15,7 +15,7 @@ from sqlalchemy import ColumnElement, select
 
 from pishkhan_gateway.crypto.pseudonyms import Pseudonymizer
 from pishkhan_gateway.errors import InvalidRequest
-from pishkhan_gateway.history import OUTCOMES
+from pishkhan_gateway.history import OUTCOMES, final_outcome, shown_total
 from pishkhan_gateway.jalali import TEHRAN, ascii_digits, iso, parse_date
 from pishkhan_gateway.registry.supervisors import Scope
 from pishkhan_gateway.store import Store
@@ -43,6 +43,7 @@ EXPORT_COLUMNS = (
     "latency_ms",
     "settled_outcome",
     "settled_log_index",
+    "final_outcome",
 )
 
 
@@ -144,13 +145,14 @@ def audit_view(row: Transaction) -> dict[str, Any]:
         "code": row.code,
         "agency_amount": row.agency_amount,
         "office_fee": row.office_fee,
-        "total": row.total,
+        "total": shown_total(row),
         "fee_cap": row.fee_cap,
         "agency_reference": row.agency_reference,
         "citizen": row.citizen,
         "latency_ms": row.latency_ms,
         "settled_outcome": row.settled_outcome,
         "settled_log_index": row.settled_log_index,
+        "final_outcome": final_outcome(row),
     }
 
 

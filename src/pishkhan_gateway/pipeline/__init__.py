@@ -1,7 +1,8 @@
 """``POST /v1/transactions``: the counter's one endpoint, step by step (DESIGN.md §2).
 
-    authenticate → admit (licence, quotas) → parse_request → resolve_service → verify_identity
-        → price → hold (Idempotency-Key and intent) → dispatch → record
+    authenticate → admit (licence, quotas) → parse_request → replayed (a finished key answers)
+        → resolve_service → verify_identity → price → hold (Idempotency-Key and intent)
+        → dispatch → record
 
 One module per step. Each step takes the values and parts it needs and returns a frozen value
 (the ``Counter``, the ``TransactionRequest``, the ``Fees``, the agency's ``Result``) or raises
@@ -21,8 +22,8 @@ import structlog
 from pishkhan_gateway import metrics
 from pishkhan_gateway.errors import GatewayError
 from pishkhan_gateway.pipeline import intents
-from pishkhan_gateway.pipeline.authenticate import admit, authenticate
-from pishkhan_gateway.pipeline.idempotency import hold
+from pishkhan_gateway.pipeline.authenticate import Counter, admit, authenticate
+from pishkhan_gateway.pipeline.idempotency import Replay, hold, replayed
 from pishkhan_gateway.pipeline.identity import citizen_pseudonym, verify_identity
 from pishkhan_gateway.pipeline.record import Outcome, Recorded, assemble, record, responder
 from pishkhan_gateway.pipeline.request import Reply, Submission, parse_request
@@ -54,25 +55,26 @@ def submit(gw: Gateway, sub: Submission) -> Reply:
         )
         admit(counter, gw.quotas)
         request = done["request"] = parse_request(sub.content_type, sub.body)
+        key, pause = sub.idempotency_key, gw.admission.paused  # a wait on a key holds no slot
+        wait = float(gw.config["IDEMPOTENCY_WAIT_SECONDS"])
+        replay = replayed(gw.store, counter.office.id, key, request.digest, wait, pause)
+        if replay is not None:
+            return _replay(counter, replay)
         service = done["service"] = resolve_service(gw.plugins, request)
         level, agency = service.service.identity_level, gw.agency(service.service.agency)
-        otp = gw.otps.checker(counter.office.id, service.service.id, sub.idempotency_key)
+        otp = gw.otps.checker(counter.office.id, service.service.id)
         citizen = done["citizen"] = verify_identity(
             level, request.citizen, gw.plugins, gw.agencies(), otp, gw.identity_cache
         )
         fees = done["fees"] = price(
             gw.tariffs, gw.dispatcher, service, request, counter.office, agency, now
         )
-        key = {"idempotency_key": sub.idempotency_key, "claimed": sub.idempotency_key is not None}
-        intent = intents.for_attempt(_outcome(gw, tx, now, started, None, done | key))
-        wait = float(gw.config["IDEMPOTENCY_WAIT_SECONDS"])
-        replay = hold(
-            gw.store, counter.office.id, sub.idempotency_key, request.digest, tx, intent, wait
-        )
+        claim = {"idempotency_key": key, "claimed": key is not None}
+        intent = intents.for_attempt(_outcome(gw, tx, now, started, None, done | claim))
+        replay = hold(gw.store, counter.office.id, key, request.digest, tx, intent, wait, pause)
         if replay is not None:
-            log.info("idempotent_replay", office=counter.office.id)
-            return Reply(replay.status, replay.body, {"Idempotent-Replayed": "true"})
-        done.update(key, started_dispatch=True)
+            return _replay(counter, replay)
+        done.update(claim, started_dispatch=True)
         done["result"] = gw.dispatcher.execute(
             service, request.params, citizen, agency, tx, fees.agency_amount
         )
@@ -104,6 +106,12 @@ def _outcome(
         claimed=bool(done.get("claimed")),
         vault=gw.vault,
     )
+
+
+def _replay(counter: Counter, replay: Replay) -> Reply:
+    """The stored answer of the key's first request, marked as a replay."""
+    log.info("idempotent_replay", office=counter.office.id, status=replay.status)
+    return Reply(replay.status, replay.body, {**replay.headers, "Idempotent-Replayed": "true"})
 
 
 def _reply(

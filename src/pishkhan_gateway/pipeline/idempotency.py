@@ -1,26 +1,40 @@
-"""Step 6 (just before dispatch): Idempotency keys: one execution per (office, key), across
-workers, hosts and restarts.
+"""Idempotency keys: one execution per (office, key), across workers, hosts and restarts.
 
-The first request inserts a ``pending`` row (the primary key makes the database the arbiter);
-the recorder turns it into ``done`` with the exact response bytes in the same DB transaction that
-records the outcome. A duplicate waits for ``done`` and replays those bytes; a different body under
-the same key is ``idempotency_conflict``. Keys are claimed only just before dispatch, so a request
-refused by an earlier step (bad params, over the tariff) can be corrected and resent with its key.
+Two steps of the pipeline use it:
+
+- ``replayed``, right after the body is parsed: a key whose first request has finished is
+  answered from that request's stored response — before identity, so a one-time code is never
+  checked (or skipped) for a replay; a key still running is waited for (without holding an
+  admission slot); a key under another body is ``idempotency_conflict``.
+- ``hold``, just before dispatch: the first request inserts a ``pending`` row (the primary key
+  makes the database the arbiter), with the attempt's intent in the same transaction.
+
+The recorder turns the row into ``done`` with the exact response bytes in the DB transaction that
+records the outcome; an attempt that *failed* (nothing happened) releases the key; an ``unknown``
+one leaves it ``unknown`` until reconcile settles it and stores the settled response. A replay of
+an unsettled unknown is ``outcome_unknown`` (409, ``Retry-After``), never the stale 504. Keys are
+claimed only just before dispatch, so a request refused by an earlier step (bad params, over the
+tariff) can be corrected and resent with its key — and that key unlocks nothing.
 """
 
 from __future__ import annotations
 
-import hashlib
+import contextlib
+import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from pishkhan_gateway.crypto.signing import canonical
-from pishkhan_gateway.errors import IdempotencyConflict, IdempotencyInProgress, InvalidRequest
+from pishkhan_gateway.errors import (
+    IdempotencyConflict,
+    IdempotencyInProgress,
+    InvalidRequest,
+    OutcomeUnknown,
+)
 from pishkhan_gateway.store import Store, utcnow
 from pishkhan_gateway.store.tables import IdempotencyRecord, Intent
 
@@ -29,15 +43,12 @@ MAX_KEY_LENGTH = 255
 
 @dataclass(frozen=True)
 class Replay:
-    """The stored response of the first request with this key."""
+    """The answer a key already has: the first request's stored response (or, for an unsettled
+    unknown outcome, ``outcome_unknown``)."""
 
     status: int
     body: bytes
-
-
-def request_digest(body: Any) -> str:
-    """SHA-256 of the request's canonical JSON: key order and spacing do not matter."""
-    return hashlib.sha256(canonical(body)).hexdigest()
+    headers: dict[str, str]
 
 
 def check_key(key: str) -> str:
@@ -49,70 +60,20 @@ def check_key(key: str) -> str:
     return key
 
 
-def claim(
+def replayed(
     store: Store,
-    *,
     office_id: str,
-    key: str,
+    key: str | None,
     digest: str,
-    transaction_id: str,
     wait_seconds: float,
-    also: Callable[[], Sequence[Any]] = tuple,
+    paused: Callable[[], contextlib.AbstractContextManager[None]] = contextlib.nullcontext,
 ) -> Replay | None:
-    """Claim ``key`` for this request (None), or return the first request's response.
-
-    ``also()`` gives rows to insert in the same transaction as a successful claim (the
-    attempt's intent), so a claim never exists without them.
-
-    Raises ``IdempotencyConflict`` if the key was used with another body, and
-    ``IdempotencyInProgress`` if the first request is still running after ``wait_seconds``.
-    """
-    try:
-        with store.write() as session:
-            session.add(
-                IdempotencyRecord(
-                    office_id=office_id,
-                    key=key,
-                    request_sha256=digest,
-                    transaction_id=transaction_id,
-                    state="pending",
-                    created_at=utcnow(),
-                )
-            )
-            session.add_all(also())
+    """The step: the stored answer of ``key``'s first request (waiting, inside ``paused()``,
+    while it runs), or None when the key is new or was released."""
+    if key is None:
         return None
-    except IntegrityError:
-        pass
-    deadline = time.monotonic() + wait_seconds
-    delay = 0.01
-    while True:
-        with store.read() as session:
-            row = session.scalar(
-                select(IdempotencyRecord).where(
-                    IdempotencyRecord.office_id == office_id, IdempotencyRecord.key == key
-                )
-            )
-        if row is None:
-            # The first attempt failed without effect and released the key: take it.
-            return claim(
-                store,
-                office_id=office_id,
-                key=key,
-                digest=digest,
-                transaction_id=transaction_id,
-                wait_seconds=max(0.0, deadline - time.monotonic()),
-                also=also,
-            )
-        if row.request_sha256 != digest:
-            raise IdempotencyConflict()
-        if row.state == "done" and row.response_body is not None:
-            return Replay(row.response_status or 200, row.response_body)
-        if time.monotonic() >= deadline:
-            error = IdempotencyInProgress(transaction_id=row.transaction_id)
-            error.headers = {"Retry-After": "1"}
-            raise error
-        time.sleep(delay)
-        delay = min(delay * 2, 0.2)
+    check_key(key)
+    return _await(store, office_id, key, digest, time.monotonic() + wait_seconds, paused)
 
 
 def hold(
@@ -123,9 +84,10 @@ def hold(
     transaction_id: str,
     intent: Intent | None,
     wait_seconds: float,
+    paused: Callable[[], contextlib.AbstractContextManager[None]] = contextlib.nullcontext,
 ) -> Replay | None:
     """The step: claim the request's key (and write the attempt's intent with it), or return
-    the first request's response to replay. Without a key only the intent is written."""
+    the answer of a request that claimed it first. Without a key only the intent is written."""
     if key is None:
         if intent is not None:
             with store.write() as session:
@@ -139,4 +101,112 @@ def hold(
         transaction_id=transaction_id,
         wait_seconds=wait_seconds,
         also=lambda: [intent] if intent is not None else [],
+        paused=paused,
     )
+
+
+def claim(
+    store: Store,
+    *,
+    office_id: str,
+    key: str,
+    digest: str,
+    transaction_id: str,
+    wait_seconds: float,
+    also: Callable[[], Sequence[Any]] = tuple,
+    paused: Callable[[], contextlib.AbstractContextManager[None]] = contextlib.nullcontext,
+) -> Replay | None:
+    """Claim ``key`` for this request (None), or return the first request's answer.
+
+    ``also()`` gives rows to insert in the same transaction as a successful claim (the
+    attempt's intent), so a claim never exists without them. Raises ``IdempotencyConflict`` if
+    the key was used with another body, and ``IdempotencyInProgress`` if the first request is
+    still running after ``wait_seconds``.
+    """
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        try:
+            with store.write() as session:
+                session.add(
+                    IdempotencyRecord(
+                        office_id=office_id,
+                        key=key,
+                        request_sha256=digest,
+                        transaction_id=transaction_id,
+                        state="pending",
+                        created_at=utcnow(),
+                    )
+                )
+                session.add_all(also())
+            return None
+        except IntegrityError:
+            pass
+        answer = _await(store, office_id, key, digest, deadline, paused)
+        if answer is not None:
+            return answer
+        # The first attempt failed without effect and released the key: take it.
+
+
+def _await(
+    store: Store,
+    office_id: str,
+    key: str,
+    digest: str,
+    deadline: float,
+    paused: Callable[[], contextlib.AbstractContextManager[None]],
+) -> Replay | None:
+    """The key's answer once its first request finished; None if there is no such key (or it
+    was released)."""
+    delay = 0.01
+    with _lazily(paused) as pause:
+        while True:
+            with store.read() as session:
+                row = session.scalar(
+                    select(IdempotencyRecord).where(
+                        IdempotencyRecord.office_id == office_id, IdempotencyRecord.key == key
+                    )
+                )
+            if row is None:
+                return None
+            if row.request_sha256 != digest:
+                raise IdempotencyConflict()
+            if row.state == "unknown":
+                return _unknown(row.transaction_id)
+            if row.state == "done" and row.response_body is not None:
+                return Replay(row.response_status or 200, bytes(row.response_body), {})
+            if time.monotonic() >= deadline:
+                error = IdempotencyInProgress(transaction_id=row.transaction_id)
+                error.headers = {"Retry-After": "1"}
+                raise error
+            pause()  # waiting on another request holds no admission slot
+            time.sleep(delay)
+            delay = min(delay * 2, 0.2)
+
+
+@contextlib.contextmanager
+def _lazily(
+    paused: Callable[[], contextlib.AbstractContextManager[None]],
+) -> Iterator[Callable[[], None]]:
+    """``pause()`` enters ``paused()`` the first time it is called (and only if it is), and it
+    is left when the wait ends."""
+    with contextlib.ExitStack() as stack:
+        entered = False
+
+        def pause() -> None:
+            nonlocal entered
+            if not entered:
+                stack.enter_context(paused())
+                entered = True
+
+        yield pause
+
+
+def _unknown(transaction_id: str) -> Replay:
+    error = OutcomeUnknown(
+        f"the first attempt ({transaction_id}) may have been applied at the agency; it is "
+        "settled by reconciliation — do not pay again",
+        transaction_id=transaction_id,
+    )
+    problem = error.problem()
+    body = json.dumps(problem, ensure_ascii=False, separators=(",", ":")).encode()
+    return Replay(error.status, body, dict(error.headers))

@@ -2,9 +2,10 @@
 office, service, citizen and mobile, dead after ``OTP_TTL_SECONDS`` or ``OTP_MAX_ATTEMPTS`` wrong
 tries or one use, and rate limited per mobile.
 
-A used code still passes for a replay of the very request that used it (same office and
-``Idempotency-Key``), so a counter that retries after a lost response gets the first result
-instead of ``otp_invalid``; any other reuse is refused.
+A used code never passes again. A counter that retries after a lost response, with the same
+``Idempotency-Key``, gets the first result all the same: the pipeline answers a finished key from
+its stored response before identity is checked (``idempotency.replayed``), so the code check is
+never skipped, and a key whose attempt was refused or failed unlocks nothing.
 """
 
 from __future__ import annotations
@@ -19,16 +20,18 @@ from typing import TYPE_CHECKING, Any
 import structlog
 from sqlalchemy import func, select, update
 
+from pishkhan_gateway.auditlog.append import record_event
 from pishkhan_gateway.crypto.pseudonyms import Pseudonymizer
 from pishkhan_gateway.errors import (
     AgencyError,
+    GatewayError,
     IdentityUnavailable,
     InvalidRequest,
     OtpInvalid,
     OtpRateLimited,
     UnknownService,
 )
-from pishkhan_gateway.pipeline.identity import verify_before_otp
+from pishkhan_gateway.pipeline.identity import citizen_pseudonym, verify_before_otp
 from pishkhan_gateway.pipeline.request import CitizenInput, parse_json
 from pishkhan_gateway.plugins import Plugins
 from pishkhan_gateway.registry import offices
@@ -134,17 +137,9 @@ class OneTimeCodes:
             "max_attempts": self.max_attempts,
         }
 
-    def checker(
-        self, office_id: str, service_id: str, idempotency_key: str | None
-    ) -> Callable[..., None]:
-        """``confirm`` bound to one request's office, service and key (the identity step's
-        ``otp``)."""
-        return functools.partial(
-            self.confirm,
-            office_id=office_id,
-            service_id=service_id,
-            idempotency_key=idempotency_key,
-        )
+    def checker(self, office_id: str, service_id: str) -> Callable[..., None]:
+        """``confirm`` bound to one request's office and service (the identity step's ``otp``)."""
+        return functools.partial(self.confirm, office_id=office_id, service_id=service_id)
 
     def confirm(
         self,
@@ -154,9 +149,11 @@ class OneTimeCodes:
         national_code: str,
         mobile: str,
         code: str,
-        idempotency_key: str | None,
     ) -> None:
-        """Accept ``code`` for this binding (and use it up), or raise ``OtpInvalid``."""
+        """Accept ``code`` for this binding (and use it up), or raise ``OtpInvalid``: it must be
+        right, unexpired, unused and for this office, service, citizen and mobile. Nothing else
+        unlocks it (a retry of a finished request is answered before identity, from its stored
+        response)."""
         now = utcnow()
         wrong: OtpInvalid | None = None
         with self.store.write() as session:
@@ -174,8 +171,6 @@ class OneTimeCodes:
             if row is None:
                 raise OtpInvalid("no code was sent for this citizen and service (POST /v1/otp)")
             if row.consumed_at is not None:
-                if idempotency_key is not None and row.consumed_key == idempotency_key:
-                    return  # the same request again: idempotency replays its first result
                 raise OtpInvalid("this code has already been used; request a new one")
             if now > _aware(row.expires_at):
                 raise OtpInvalid("the code has expired; request a new one")
@@ -185,7 +180,7 @@ class OneTimeCodes:
                 used = session.execute(
                     update(OneTimeCode)
                     .where(OneTimeCode.id == row.id, OneTimeCode.consumed_at.is_(None))
-                    .values(consumed_at=now, consumed_key=idempotency_key)
+                    .values(consumed_at=now)
                 )
                 if used.rowcount != 1:
                     raise OtpInvalid("this code has already been used; request a new one")
@@ -199,28 +194,48 @@ class OneTimeCodes:
 def request_code(
     gw: Gateway, office: OfficeView, *, operator: str | None, content_type: str | None, body: bytes
 ) -> dict[str, Any]:
-    """``POST /v1/otp``: the operator and licence, the body (``service``, ``citizen``), the
-    citizen verified to level 2 with the mobile's ownership checked, then a code sent to it."""
-    offices.authenticate_operator(gw.store, gw.pseudonyms, office, operator)
+    """``POST /v1/otp``: the operator and licence, the office's quota, the body (``service``,
+    ``citizen``), the citizen verified to level 2 with the mobile's ownership checked, then a code
+    sent to it.
+
+    Every attempt past the operator and licence (refusals by those are recorded as
+    ``access_denied``) is recorded in the log as an ``otp_request`` entry — outcome, code,
+    service and the citizen's pseudonym, like the same check inside a transaction — so the
+    identity checks behind a code are no unlogged oracle over citizens' data.
+    """
+    pseudonym = offices.authenticate_operator(gw.store, gw.pseudonyms, office, operator)
     offices.check_licence(office)
-    parsed = parse_json(content_type, body, "transaction-request")
-    service = gw.plugins.service(parsed["service"])
-    if service is None:
-        raise UnknownService(f"no service {parsed['service']!r}; see GET /v1/services")
-    if service.service.identity_level < 3:
-        raise InvalidRequest("this service does not need a one-time code", field="service")
-    agencies = gw.agencies()
-    citizen = verify_before_otp(
-        level=3,
-        citizen=CitizenInput.from_json(parsed.get("citizen")),
-        plugins=gw.plugins,
-        agencies=agencies,
-        cache=gw.identity_cache,
-    )
-    return gw.otps.send(
-        office_id=office.id,
-        service_id=service.service.id,
-        service_title_fa=service.service.title_fa,
-        citizen=citizen,
-        agencies=agencies,
-    )
+    entry: dict[str, Any] = {
+        "type": "otp_request",
+        "office": office.id,
+        "operator": pseudonym,
+        "service": None,
+        "citizen": None,
+    }
+    try:
+        gw.quotas.take(office.id, pseudonym)
+        parsed = parse_json(content_type, body, "transaction-request")
+        given = CitizenInput.from_json(parsed.get("citizen"))
+        entry["citizen"] = citizen_pseudonym(given, gw.pseudonyms)
+        service = gw.plugins.service(parsed["service"])
+        if service is None:
+            raise UnknownService(f"no service {parsed['service']!r}; see GET /v1/services")
+        entry["service"] = service.service.id
+        if service.service.identity_level < 3:
+            raise InvalidRequest("this service does not need a one-time code", field="service")
+        agencies = gw.agencies()
+        citizen = verify_before_otp(
+            level=3, citizen=given, plugins=gw.plugins, agencies=agencies, cache=gw.identity_cache
+        )
+        sent = gw.otps.send(
+            office_id=office.id,
+            service_id=service.service.id,
+            service_title_fa=service.service.title_fa,
+            citizen=citizen,
+            agencies=agencies,
+        )
+    except GatewayError as exc:
+        record_event(gw.store, {**entry, "outcome": exc.outcome, "code": exc.code})
+        raise
+    sent["log_index"] = record_event(gw.store, {**entry, "outcome": "succeeded", "code": None})
+    return sent

@@ -31,8 +31,9 @@ from pishkhan_gateway.jalali import iso
 from pishkhan_gateway.pipeline import intents
 from pishkhan_gateway.pipeline.record import Outcome, responder
 from pishkhan_gateway.receipts import sign_receipt
+from pishkhan_gateway.sdk.values import Result
 from pishkhan_gateway.store import utcnow
-from pishkhan_gateway.store.tables import Office, Transaction
+from pishkhan_gateway.store.tables import IdempotencyRecord, Office, Transaction
 
 log = structlog.get_logger(__name__)
 
@@ -88,18 +89,26 @@ def _settle(gw: Gateway, row: Transaction) -> Settlement:
             service=service, transaction_id=row.id, agency=gw.agency(service.service.agency)
         )
     except AgencyRejected as exc:
-        return _record(gw, row, "not_applied", None, f"the agency says: {exc.reason}")
+        return _record(gw, row, None, exc)
     except AgencyError as exc:
         return Settlement(row.id, "unknown", f"the agency cannot say yet: {exc.detail}")
     if result is None:
         return Settlement(row.id, "unknown", "the plugin cannot reconcile this service")
-    return _record(gw, row, "succeeded", result.reference, "the agency applied it")
+    return _record(gw, row, result, None)
 
 
 def _record(
-    gw: Gateway, row: Transaction, outcome: str, reference: str | None, detail: str
+    gw: Gateway, row: Transaction, result: Result | None, rejected: AgencyRejected | None
 ) -> Settlement:
+    """Record the settlement: its log entry, the row's settled fields and, for a key, the
+    settled answer a retry now gets (201 with the receipt, or the not-applied problem)."""
     now = utcnow()
+    outcome = "succeeded" if result is not None else "not_applied"
+    reference = result.reference if result is not None else None
+    if rejected is not None:
+        detail = f"the agency says: {rejected.reason}"
+    else:
+        detail = "the agency applied it"
     with gw.store.write() as session:
         current = session.get(Transaction, row.id)
         if current is None or current.settled_outcome is not None:
@@ -123,23 +132,30 @@ def _record(
             },
             now,
         )
-        receipt = None
-        if outcome == "succeeded":
-            office = session.get(Office, row.office_id) if row.office_id else None
-            settled = Outcome(
-                transaction_id=row.id,
-                created_at=now,
-                outcome="succeeded",
-                office_id=row.office_id,
-                office_name=office.name if office else None,
-                licence_no=office.licence_no if office else None,
-                service=row.service,
-                service_title_fa=_title(gw, row.service),
-                agency_amount=row.agency_amount,
-                office_fee=row.office_fee,
-                agency_reference=reference,
-            )
-            receipt = json.dumps(sign_receipt(settled, index, gw.signer), ensure_ascii=False)
+        office = session.get(Office, row.office_id) if row.office_id else None
+        settled = Outcome(
+            transaction_id=row.id,
+            created_at=now,
+            outcome=outcome,
+            office_id=row.office_id,
+            office_name=office.name if office else None,
+            licence_no=office.licence_no if office else None,
+            service=row.service,
+            service_title_fa=_title(gw, row.service),
+            agency_amount=row.agency_amount,
+            office_fee=row.office_fee,
+            fee_cap=row.fee_cap,
+            agency_reference=reference,
+            result=dict(result.data) if result is not None else None,
+        )
+        signed = sign_receipt(settled, index, gw.signer) if result is not None else None
+        receipt = json.dumps(signed, ensure_ascii=False) if signed else None
+        status, body = responder(settled, rejected)(index, signed)
+        session.execute(  # a retry with the attempt's key now answers the settlement
+            update(IdempotencyRecord)
+            .where(IdempotencyRecord.transaction_id == row.id)
+            .values(state="done", response_status=status, response_body=body)
+        )
         session.execute(
             update(Transaction)
             .where(Transaction.id == row.id)

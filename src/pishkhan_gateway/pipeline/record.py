@@ -33,6 +33,9 @@ if TYPE_CHECKING:
     from pishkhan_gateway.sdk.values import Citizen, Result
 
 
+MOVED = ("succeeded", "unknown")  # outcomes after which money may have moved
+
+
 @dataclass(frozen=True)
 class Outcome:
     """Everything recorded about one attempt, assembled once when it ends (``assemble``).
@@ -66,8 +69,9 @@ class Outcome:
 
     @property
     def total(self) -> int | None:
-        """Agency amount plus office fee, when both are known."""
-        if self.agency_amount is None or self.office_fee is None:
+        """Agency amount plus office fee, when both are known and money may have moved: a
+        refused, failed or not-applied attempt shows no total."""
+        if self.agency_amount is None or self.office_fee is None or self.outcome not in MOVED:
             return None
         return self.agency_amount + self.office_fee
 
@@ -284,11 +288,12 @@ def record(
             )
             if outcome.outcome == "failed":
                 db.execute(delete(IdempotencyRecord).where(*key))
-            else:
+            else:  # an unknown outcome stays "unknown" until reconcile stores its settlement
+                state = "unknown" if outcome.outcome == "unknown" else "done"
                 db.execute(
                     update(IdempotencyRecord)
                     .where(*key)
-                    .values(state="done", response_status=status, response_body=body)
+                    .values(state=state, response_status=status, response_body=body)
                 )
         return Recorded(index, receipt, status, body)
 

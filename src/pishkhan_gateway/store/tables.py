@@ -225,7 +225,7 @@ class OneTimeCode(Base):
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     consumed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    consumed_key: Mapped[str | None] = mapped_column(String(255))  # the Idempotency-Key
+    consumed_key: Mapped[str | None] = mapped_column(String(255))  # unused since 2026-12
 
 
 class AuditRun(Base):
