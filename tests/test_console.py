@@ -103,18 +103,36 @@ def test_suspending_needs_the_form_token_and_takes_effect(client, desk, gw, coun
     assert refused is gw_app_client
 
 
-def test_revoking_the_credential_ends_the_session(client, desk, gw):
+def test_revoking_the_credential_ends_the_session(client, desk, gw, runner):
+    """The regulator revokes a province's key from the console; that province's open session
+    ends on its next request, and the revocation is recorded with its reason."""
+    province = client.application.test_client()
+    sign_in(province, desk["fars"])
+    assert province.get("/console/transactions").status_code == 200
     sign_in(client, desk["reg"])
-    assert client.get("/console/agencies").status_code == 200
-    credential = desk["reg"]
-    from pishkhan_gateway.store import utcnow
-    from pishkhan_gateway.store.tables import SupervisorCredential
+    page = client.get("/console/supervisors")
+    credential_id = desk["fars"].split(".")[0]
+    assert page.status_code == 200 and credential_id in page.get_data(as_text=True)
+    assert desk["fars"].split(".")[1] not in page.get_data(as_text=True)  # never the secret
+    reply = client.post(
+        "/console/supervisors/revoke",
+        data={"csrf": csrf(page.data), "credential": credential_id, "reason": "key leaked"},
+    )
+    assert reply.status_code == 302
+    gone = province.get("/console/transactions")
+    assert gone.status_code == 302 and "/console/signin" in gone.location
+    assert client.get("/console/agencies").status_code == 200  # the regulator's own goes on
 
-    with gw.store.write() as session:
-        row = session.get(SupervisorCredential, credential.split(".")[0].removeprefix("psk_"))
-        row.revoked_at = utcnow()
-    reply = client.get("/console/agencies")
-    assert reply.status_code == 302 and "/console/signin" in reply.location
+
+def test_only_the_regulator_revokes_supervisor_credentials(client, desk):
+    sign_in(client, desk["fars"])
+    assert client.get("/console/supervisors").status_code == 403
+    page = client.get("/console/transactions")
+    reply = client.post(
+        "/console/supervisors/revoke",
+        data={"csrf": csrf(page.data), "credential": desk["reg"].split(".")[0], "reason": "x" * 5},
+    )
+    assert reply.status_code == 403
 
 
 def test_a_wrong_key_is_refused_and_pages_need_sign_in(client, desk):

@@ -4,6 +4,7 @@ own ``/openapi.json`` (schemathesis, fixed budget) without a single 500."""
 
 from __future__ import annotations
 
+import json
 import time
 import tracemalloc
 
@@ -184,3 +185,14 @@ def test_the_api_never_answers_500(app, counter):
                 )
 
         check()
+
+
+@pytest.mark.parametrize("key", [None, "big-1"])
+def test_an_integer_past_2_53_or_a_lone_surrogate_is_answered_not_a_500(client, counter, key):
+    """The body's digest (for its Idempotency-Key) never fails, whatever JSON it carries."""
+    for params in ({"n": 2**60}, {"s": "\udfff"}):
+        body = json.dumps({"service": "postbank.bill.inquiry", "params": params})
+        headers = {**counter.headers(key), "Content-Type": "application/json"}
+        reply = client.post("/v1/transactions", data=body, headers=headers)
+        assert reply.status_code in (400, 422), reply.get_data()[:300]
+        assert reply.get_json()["transaction_id"]

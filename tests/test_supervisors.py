@@ -299,3 +299,43 @@ def test_a_sealed_value_opens_only_for_its_own_transaction(client, gw, counter):
         session.get(Transaction, other.get_json()["transaction_id"]).citizen_encrypted = sealed
     with pytest.raises(ValueError):
         gw.vault.decrypt(other.get_json()["transaction_id"], sealed)
+
+
+def test_a_supervisor_key_is_revocable_by_cli_and_by_the_regulator(client, gw, runner):
+    """Effective on the next request; the regulator's API revocation is recorded with its
+    reason; a province cannot revoke."""
+    fars = credential(gw, "fars-wg", "province", "Fars")
+    regulator = credential(gw, "the-regulator", "regulator")
+    assert client.get("/v1/audit/transactions", headers=fars).status_code == 200
+    key = fars["Authorization"].removeprefix("Bearer ")
+    refused = client.post(
+        "/v1/supervisors/credentials/revoke",
+        json={"credential": regulator["Authorization"].removeprefix("Bearer "), "reason": "no"},
+        headers=fars,
+    )
+    assert refused.status_code == 403
+    reply = client.post(
+        "/v1/supervisors/credentials/revoke",
+        json={"credential": key, "reason": "the key was mailed in clear"},
+        headers=regulator,
+    )
+    assert reply.status_code == 200, reply.get_json()
+    assert reply.get_json()["credential"] == key.split(".")[0]
+    assert client.get("/v1/audit/transactions", headers=fars).status_code == 401
+    entries = client.get(
+        f"/v1/audit/entries?start={reply.get_json()['log_index']}"
+        f"&end={reply.get_json()['log_index'] + 1}",
+        headers=regulator,
+    ).get_json()["entries"]
+    import base64
+    import json as _json
+
+    entry = _json.loads(base64.b64decode(entries[0]))
+    assert entry["type"] == "credential_revoked" and entry["reason"].startswith("the key")
+    assert key.split(".")[1] not in repr(entry)
+    # the CLI form
+    other = credential(gw, "pb-audit", "agency", "postbank")
+    cli_key = other["Authorization"].removeprefix("Bearer ")
+    result = runner.invoke(args=["supervisors", "revoke-key", cli_key.split(".")[0]])
+    assert result.exit_code == 0, result.output
+    assert client.get("/v1/audit/transactions", headers=other).status_code == 401

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from pishkhan_gateway import metrics
 from pishkhan_gateway.auditlog.sealer import Sealer
+from pishkhan_gateway.crypto import keyring
 from pishkhan_gateway.crypto.pseudonyms import Pseudonymizer
 from pishkhan_gateway.crypto.signing import Signer, load_secret_ring
 from pishkhan_gateway.crypto.vault import Vault
@@ -31,8 +33,15 @@ class Gateway:
             self.store.commits.on_batch = metrics.COMMIT_BATCH.observe
         self.plugins = plugins
         self.signer = Signer.from_file(config["SIGNING_KEY_FILE"])
-        self.pseudonyms = Pseudonymizer(load_secret_ring(config["PSEUDONYM_KEY_FILE"]))
-        self.vault = Vault(load_secret_ring(config["ENCRYPTION_KEY_FILE"]))
+        pseudonym_keys = load_secret_ring(config["PSEUDONYM_KEY_FILE"])
+        encryption_keys = load_secret_ring(config["ENCRYPTION_KEY_FILE"])
+        self.pseudonyms = Pseudonymizer(pseudonym_keys)
+        self.vault = Vault(encryption_keys)
+        self.keyrings = {
+            "pseudonym": (Path(config["PSEUDONYM_KEY_FILE"]), pseudonym_keys),
+            "encryption": (Path(config["ENCRYPTION_KEY_FILE"]), encryption_keys),
+        }
+        keyring.check(self.store, self.keyrings)  # a host missing a needed key does not start
         self.sealer = Sealer(self.store, self.signer, int(config["SEAL_BATCH"]))
         self.tariffs = Tariffs(self.store, float(config["TARIFF_CACHE_SECONDS"]))
         self.identity_cache = IdentityCache(

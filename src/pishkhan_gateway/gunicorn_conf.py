@@ -59,6 +59,15 @@ def post_fork(server: object, worker: object) -> None:
     sys.setswitchinterval(float(os.environ.get("PISHKHAN_SWITCH_INTERVAL_MS", "1")) / 1000)
 
 
+def post_worker_init(worker: object) -> None:
+    """Start the worker's sealer at once, not on its first request: entries written by the CLI
+    (reconcile) or by another host are sealed within the seal interval even with no traffic."""
+    app = getattr(worker, "wsgi", None)
+    gateway = getattr(app, "extensions", {}).get("pishkhan")
+    if gateway is not None:  # not when the app failed to load (gunicorn serves an error app)
+        gateway.sealer.ensure_running(float(app.config["SEAL_INTERVAL_SECONDS"]))
+
+
 def on_starting(server: object) -> None:
     """Start with an empty metrics directory (stale files would double the counts)."""
     shutil.rmtree(_metrics_dir, ignore_errors=True)

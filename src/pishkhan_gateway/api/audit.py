@@ -170,6 +170,20 @@ def licence_action(office_id: str, action: str) -> Response:
     )
 
 
+@bp.post("/v1/supervisors/credentials/revoke")
+def revoke_supervisor_credential() -> Response:
+    """The regulator revokes a supervisor credential: body ``{"credential": "psk_<id>",
+    "reason": …}``; effective on its next request, recorded with the reason."""
+    body = request.get_json(silent=True) or {}
+    credential = str(body.get("credential", ""))[:200]
+    scope = _supervisor("revoke_supervisor_credential", credential=credential.split(".")[0])
+    return json_response(
+        oversight.revoke_supervisor_key(
+            _gateway().store, scope, credential, str(body.get("reason", ""))
+        )
+    )
+
+
 @bp.post("/v1/tariffs")
 def publish_tariffs() -> Response:
     """The regulator publishes a tariff schedule (the JSON form of a schedule file)."""

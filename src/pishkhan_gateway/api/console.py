@@ -36,7 +36,7 @@ from flask import (
 from pishkhan_gateway import oversight
 from pishkhan_gateway.api import denials, throttle
 from pishkhan_gateway.auditlog import verify as auditing
-from pishkhan_gateway.errors import GatewayError, Unauthorized
+from pishkhan_gateway.errors import Forbidden, GatewayError, Unauthorized
 from pishkhan_gateway.gateway import Gateway
 from pishkhan_gateway.jalali import (
     TEHRAN,
@@ -338,6 +338,30 @@ def agencies() -> str:
             }
         )
     return render_template("console/agencies.html", scope=g.scope, agencies=rows)
+
+
+@bp.get("/supervisors")
+@signed_in("supervisors")
+def supervisors_list() -> str:
+    """The regulator's list of supervisor credentials, each revocable with a reason."""
+    if g.scope.role != "regulator":
+        raise Forbidden("only the regulator manages supervisor credentials")
+    rows = supervisors.credentials_of_all(_gateway().store)
+    return render_template(
+        "console/supervisors.html", scope=g.scope, rows=rows, done=request.args.get("done")
+    )
+
+
+@bp.post("/supervisors/revoke")
+@signed_in("revoke_supervisor_credential")
+def revoke_supervisor_credential() -> Response:
+    oversight.revoke_supervisor_key(
+        _gateway().store,
+        g.scope,
+        request.form.get("credential", ""),
+        request.form.get("reason", ""),
+    )
+    return redirect(url_for("console.supervisors_list", done="revoked"))
 
 
 @bp.get("/integrity")

@@ -18,6 +18,7 @@ from pishkhan_gateway.commands.common import fail, gateway
 from pishkhan_gateway.commands.log import audit_cli, keys_cli, reconcile_command
 from pishkhan_gateway.commands.registry import offices_cli, operators_cli, supervisors_cli
 from pishkhan_gateway.commands.running import demo, sandbox, serve
+from pishkhan_gateway.crypto import keyring
 from pishkhan_gateway.errors import GatewayError
 from pishkhan_gateway.tariffs import indexed, read_schedule_file
 
@@ -30,7 +31,9 @@ tariffs_cli = AppGroup("tariffs", help="The regulator's tariff schedules.")
 @db_cli.command("upgrade")
 def db_upgrade() -> None:
     """Create or migrate the database schema to the latest version."""
-    gateway().store.upgrade()
+    gw = gateway()
+    gw.store.upgrade()
+    keyring.check(gw.store, gw.keyrings)  # record the keys this data will depend on
     click.echo("database is at the latest schema", err=True)
 
 

@@ -12,8 +12,9 @@ from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 
 from pishkhan_gateway.auditlog import verify as auditing
+from pishkhan_gateway.auditlog.append import record_event
 from pishkhan_gateway.commands.common import gateway
-from pishkhan_gateway.crypto import keyfiles
+from pishkhan_gateway.crypto import keyfiles, keyring
 from pishkhan_gateway.crypto.signing import Signer, load_or_create_secret, rotate_secret
 from pishkhan_gateway.pipeline.reconcile import reconcile, recover_interrupted
 
@@ -114,6 +115,8 @@ def reconcile_command(older_than: int) -> None:
         click.echo(f"{s.transaction_id}\t{s.outcome}\t{s.detail}")
     unsettled = sum(s.outcome == "unknown" for s in settlements)
     click.echo(f"{len(settlements) - unsettled} settled, {unsettled} still unknown", err=True)
+    if recovered or len(settlements) > unsettled:
+        gw.sealer.seal_all()  # what the CLI wrote is in a signed head before it returns
 
 
 keys_cli = AppGroup("keys", help="The gateway's key files: list and rotate.")
@@ -156,3 +159,18 @@ def keys_list() -> None:
             raise click.ClickException(str(exc)) from None
         retired = [p.name.rsplit(".", 2)[-2] for p in keyfiles.retired(path)]
         click.echo(f"{kind}\t{path}\tcurrent: {current}\tretired: {', '.join(retired) or '-'}")
+
+
+@keys_cli.command("forget")
+@click.argument("kind", type=click.Choice(["encryption", "pseudonym"]))
+@click.argument("key_id")
+def keys_forget(kind: str, key_id: str) -> None:
+    """Declare a retired key destroyed on purpose: what it protected stays closed for good, and
+    hosts start without it (otherwise a host missing a needed key refuses to start). Recorded
+    in the log."""
+    gw = gateway()
+    if not keyring.forget(gw.store, kind, key_id):
+        click.echo(f"error: no {kind} key {key_id} is recorded", err=True)
+        sys.exit(2)
+    record_event(gw.store, {"type": "key_forgotten", "kind": kind, "key_id": key_id})
+    click.echo(f"the {kind} key {key_id} is forgotten: what it protected stays closed", err=True)

@@ -200,3 +200,15 @@ def supervisors_issue_key(supervisor_id: str, valid_days: int | None) -> None:
         )
     except GatewayError as exc:
         fail(exc)
+
+
+@supervisors_cli.command("revoke-key")
+@click.argument("credential")
+def supervisors_revoke_key(credential: str) -> None:
+    """Revoke a supervisor credential (whole, or its psk_<id> prefix); effective on its next
+    request, its console sessions end."""
+    try:
+        supervisor_id = supervisors.revoke_key(gateway().store, credential)
+    except GatewayError as exc:
+        fail(exc)
+    click.echo(f"revoked a credential of {supervisor_id}", err=True)

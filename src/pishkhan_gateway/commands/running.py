@@ -15,6 +15,7 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 from werkzeug.serving import make_server
 
+from pishkhan_gateway.crypto import keyring
 from pishkhan_gateway.gateway import Gateway
 from pishkhan_gateway.registry import offices, supervisors
 from pishkhan_gateway.sdk import sandboxkit
@@ -87,6 +88,7 @@ def demo(host: str, port: int, sandbox_port: int | None) -> None:
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     gw: Gateway = app.extensions["pishkhan"]
     gw.store.upgrade()
+    keyring.check(gw.store, gw.keyrings)
     running = _start_sandboxes(app, host, sandbox_port)
     contracts = Path(app.config["CONTRACTS_DIR"])
     loaded = {s.effective_jalali for s in gw.tariffs.schedules()}

@@ -36,3 +36,7 @@ class Pseudonymizer:
     def mobile(self, mobile: str) -> str:
         """Pseudonym of a (normalised) mobile number."""
         return self.keyed(b"mobile", mobile)
+
+    def mobiles(self, mobile: str) -> tuple[str, ...]:
+        """Its pseudonyms under every key held, current first (limits survive a rotation)."""
+        return tuple(self.keyed(b"mobile", mobile, key) for key in self._keys)

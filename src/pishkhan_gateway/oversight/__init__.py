@@ -2,7 +2,7 @@
 agency scorecards (``scorecards``), licence actions (``licences``), and their reads recorded and
 proofs in scope (``records``). Every query carries the supervisor's scope."""
 
-from pishkhan_gateway.oversight.licences import ACTIONS, licence_action
+from pishkhan_gateway.oversight.licences import ACTIONS, licence_action, revoke_supervisor_key
 from pishkhan_gateway.oversight.records import (
     consistency,
     entries_in_scope,
@@ -52,6 +52,7 @@ __all__ = [
     "parse_moment",
     "province_of",
     "reveal",
+    "revoke_supervisor_key",
     "scorecard",
     "scorecard_of_agency",
     "search",

@@ -6,12 +6,43 @@ from __future__ import annotations
 from typing import Any
 
 from pishkhan_gateway.auditlog.append import record_event
-from pishkhan_gateway.errors import InvalidRequest, NotFound
-from pishkhan_gateway.registry import offices
+from pishkhan_gateway.errors import Forbidden, InvalidRequest, NotFound
+from pishkhan_gateway.registry import offices, supervisors
 from pishkhan_gateway.registry.supervisors import Scope
 from pishkhan_gateway.store import Store
 
 ACTIONS = {"suspend": "suspended", "revoke": "revoked", "reinstate": "active"}
+
+
+def revoke_supervisor_key(
+    store: Store, scope: Scope, credential: str, reason: str
+) -> dict[str, Any]:
+    """The regulator revokes a supervisor credential (a province's or an agency auditor's, or
+    its own), with a reason, recorded in the log before it takes effect."""
+    if scope.role != "regulator":
+        raise Forbidden("only the regulator may revoke supervisor credentials")
+    reason = (reason or "").strip()
+    if not 3 <= len(reason) <= 2000:
+        raise InvalidRequest("give the reason for the action (3-2000 characters)", field="reason")
+    credential_id = credential.strip().split(".")[0]
+    supervisor_id = supervisors.revoke_key(store, credential_id)
+    index = record_event(
+        store,
+        {
+            "type": "credential_revoked",
+            "credential": credential_id,
+            "supervisor_of_credential": supervisor_id,
+            "reason": reason,
+            "supervisor": scope.supervisor_id,
+            "scope": scope.label,
+        },
+    )
+    return {
+        "credential": credential_id,
+        "supervisor": supervisor_id,
+        "revoked": True,
+        "log_index": index,
+    }
 
 
 def licence_action(

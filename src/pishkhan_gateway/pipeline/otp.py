@@ -92,7 +92,11 @@ class OneTimeCodes:
             recent = session.scalar(
                 select(func.count())
                 .select_from(OneTimeCode)
-                .where(OneTimeCode.mobile == mobile, OneTimeCode.created_at > now - self.window)
+                .where(
+                    # counted under every key's pseudonym: a key rotation resets no limit
+                    OneTimeCode.mobile.in_(self.pseudonyms.mobiles(citizen.mobile)),
+                    OneTimeCode.created_at > now - self.window,
+                )
             )
             if recent >= self.sends_per_window:
                 raise OtpRateLimited(

@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import rfc8785
+
 from pishkhan_gateway.crypto.signing import canonical
 from pishkhan_gateway.errors import InvalidRequest, UnsupportedMediaType
 from pishkhan_gateway.schemas import first_error, validator
@@ -105,8 +107,19 @@ def parse_request(content_type: str | None, raw: bytes) -> TransactionRequest:
         citizen=CitizenInput.from_json(body.get("citizen")),
         params=body.get("params", {}),  # a plain dict: JSON Schema's "object" is a dict
         office_fee=fee,
-        digest=hashlib.sha256(canonical(body)).hexdigest(),
+        digest=body_digest(body),
     )
+
+
+def body_digest(body: Any) -> str:
+    """SHA-256 of the body's canonical JSON (RFC 8785: key order and spacing do not matter).
+    A body RFC 8785 cannot write (an integer past 2^53, a lone surrogate) is still told apart,
+    by its sorted ASCII JSON: a digest never fails."""
+    try:
+        return hashlib.sha256(canonical(body)).hexdigest()
+    except (ValueError, TypeError, UnicodeError, OverflowError, rfc8785.CanonicalizationError):
+        text = json.dumps(body, ensure_ascii=True, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(b"ascii:" + text.encode()).hexdigest()
 
 
 def too_deep(value: Any, limit: int) -> bool:

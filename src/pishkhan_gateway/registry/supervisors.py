@@ -102,6 +102,42 @@ def issue_key(store: Store, supervisor_id: str, valid_days: int | None = None) -
     return credential
 
 
+def revoke_key(store: Store, credential: str) -> str:
+    """Revoke a supervisor credential (given whole or as its ``psk_<id>`` prefix), effective on
+    its next request and ending its console sessions; return the supervisor's id."""
+    match = re.match(r"^psk_([0-9a-f]{16})", credential.strip())
+    if not match:
+        raise InvalidRequest("not a supervisor credential or credential id", field="credential")
+    with store.write() as session:
+        row = session.get(SupervisorCredential, match.group(1))
+        if row is None:
+            raise InvalidRequest("unknown supervisor credential", field="credential")
+        row.revoked_at = row.revoked_at or utcnow()
+        return row.supervisor_id
+
+
+def credentials_of_all(store: Store) -> list[dict[str, Any]]:
+    """Every supervisor credential (its id half only, never the secret), for the regulator."""
+    with store.read() as session:
+        rows = session.execute(
+            select(SupervisorCredential, Supervisor)
+            .join(Supervisor, Supervisor.id == SupervisorCredential.supervisor_id)
+            .order_by(Supervisor.id, SupervisorCredential.created_at)
+        ).all()
+    return [
+        {
+            "credential": f"{CREDENTIAL_PREFIX}_{cred.id}",
+            "supervisor": sup.id,
+            "role": sup.role,
+            "scope": sup.scope,
+            "created_at": cred.created_at.isoformat(),
+            "expires_at": cred.expires_at.isoformat() if cred.expires_at else None,
+            "revoked": cred.revoked_at is not None,
+        }
+        for cred, sup in rows
+    ]
+
+
 def authenticate(store: Store, authorization: str | None) -> Scope:
     """The scope behind a ``Bearer psk_…`` header; office credentials never pass here."""
     parsed = credentials.parse(CREDENTIAL_PREFIX, authorization)

@@ -255,3 +255,14 @@ class Intent(Base):
     transaction_id: Mapped[str] = mapped_column(String(40), primary_key=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
     outcome: Mapped[str] = mapped_column(Text)  # the Outcome so far, JSON (pseudonyms, sealed)
+
+
+class KeyUsage(Base):
+    """A key some stored data depends on: encrypted personal data names its encryption key,
+    pseudonyms were made under a pseudonym key. A host lacking one refuses to start."""
+
+    __tablename__ = "key_usage"
+
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)  # encryption | pseudonym
+    key_id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    first_used_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
