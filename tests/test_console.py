@@ -141,3 +141,25 @@ def test_a_wrong_key_is_refused_and_pages_need_sign_in(client, desk):
         "/console/signin", data={"credential": "psk_0000000000000000.nope-nope-nope-nope-nope"}
     )
     assert reply.status_code == 401 and "پذیرفته نشد" in reply.get_data(as_text=True)
+
+
+def test_signing_out_ends_the_session_for_every_copy_of_the_cookie(client, desk, gw, counter):
+    """A cookie saved before sign-out lists nothing and acts on nothing afterwards."""
+    sign_in(client, desk["reg"])
+    page = client.get("/console/transactions")
+    assert page.status_code == 200
+    saved = client.get_cookie("session", path="/console")
+    token = csrf(page.data)
+    client.post("/console/signout", data={"csrf": token})
+    thief = client.application.test_client()
+    thief.set_cookie("session", saved.value, path="/console")
+    listed = thief.get("/console/transactions")
+    assert listed.status_code == 302 and "/console/signin" in listed.location
+    acted = thief.post(
+        f"/console/offices/{counter.office_id}/suspend", data={"csrf": token, "reason": "replayed"}
+    )
+    assert acted.status_code in (302, 400)  # to the sign-in page, or its form has expired
+    reply = client.application.test_client().post(
+        "/v1/transactions", json=pay_body(), headers=counter.headers()
+    )
+    assert reply.get_json().get("code") != "office_suspended"  # nothing was done

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import case, select
 
+from pishkhan_gateway import ids
 from pishkhan_gateway.auditlog import merkle
 from pishkhan_gateway.auditlog.sealer import Sealer, latest_head, node_lookup
 from pishkhan_gateway.errors import InvalidRequest, NotFound, NotSealedYet
@@ -96,9 +97,7 @@ def page(
         raise InvalidRequest(f"outcome must be one of {OUTCOMES}", field="outcome")
     query = select(Transaction).where(Transaction.office_id == office_id)
     if cursor is not None:
-        if not cursor.isdigit():
-            raise InvalidRequest("cursor is not one this server issued", field="cursor")
-        query = query.where(Transaction.log_index < int(cursor))
+        query = query.where(Transaction.log_index < ids.index(cursor, "cursor"))
     if service:
         query = query.where(Transaction.service == service)
     if outcome:

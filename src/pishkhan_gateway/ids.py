@@ -37,3 +37,20 @@ def normalise_mobile(raw: Any) -> str:
     if not match:
         raise InvalidRequest("citizen.mobile is not an Iranian mobile number", field="mobile")
     return "0" + match.group(1)
+
+
+MAX_INDEX = 2**63 - 1  # what a BIGINT column holds (SQLite's INTEGER, PostgreSQL's bigint)
+
+
+def index(raw: Any, field: str, *, maximum: int = MAX_INDEX) -> int:
+    """A typed non-negative integer (a log index, a tree size, a cursor, a page size): ASCII,
+    Persian or Arabic-Indic digits, at most ``maximum``; else ``InvalidRequest`` naming the
+    field. (``str.isdigit`` alone admits "²", which ``int`` refuses, and numbers past what the
+    database holds.)"""
+    text = ascii_digits(raw.strip()) if isinstance(raw, str) else ""
+    if not text or not text.isascii() or not text.isdigit() or len(text) > 19:
+        raise InvalidRequest(f"{field} must be a non-negative integer", field=field)
+    value = int(text)
+    if value > maximum:
+        raise InvalidRequest(f"{field} must be at most {maximum}", field=field)
+    return value

@@ -11,9 +11,9 @@ from typing import Any
 import structlog
 from flask import Blueprint, Response, current_app, request, stream_with_context
 
-from pishkhan_gateway import oversight
+from pishkhan_gateway import ids, oversight
 from pishkhan_gateway.api import denials
-from pishkhan_gateway.api.problem import json_response
+from pishkhan_gateway.api.problem import json_body, json_response
 from pishkhan_gateway.auditlog.append import record_event
 from pishkhan_gateway.errors import Forbidden, InvalidRequest
 from pishkhan_gateway.gateway import Gateway
@@ -42,9 +42,7 @@ def _int(name: str, default: int | None = None) -> int:
     raw = request.args.get(name)
     if raw is None and default is not None:
         return default
-    if raw is None or not raw.isdigit():
-        raise InvalidRequest(f"{name} must be a non-negative integer", field=name)
-    return int(raw)
+    return ids.index(raw, name)
 
 
 def _filters() -> oversight.Filters:
@@ -138,7 +136,7 @@ def reveal(transaction_id: str) -> Response:
     """The citizen's national code and mobile of one transaction, for the regulator only, with
     a stated reason; the request (who, which transaction, why) is logged before anything opens."""
     gw = _gateway()
-    body = request.get_json(silent=True) or {}
+    body = json_body() or {}
     reason = str(body.get("reason", "")).strip()
     if not 10 <= len(reason) <= 2000:
         raise InvalidRequest("state the legal reason (10-2000 characters)", field="reason")
@@ -161,7 +159,7 @@ def scorecard(office_id: str) -> Response:
 @bp.post("/v1/offices/<office_id>/<any(suspend, reinstate, revoke):action>")
 def licence_action(office_id: str, action: str) -> Response:
     """Suspend, reinstate or revoke an office, with a reason (regulator or its province)."""
-    body = request.get_json(silent=True) or {}
+    body = json_body() or {}
     scope = _supervisor("licence_" + action, office=office_id)
     return json_response(
         oversight.licence_action(
@@ -174,7 +172,7 @@ def licence_action(office_id: str, action: str) -> Response:
 def revoke_supervisor_credential() -> Response:
     """The regulator revokes a supervisor credential: body ``{"credential": "psk_<id>",
     "reason": …}``; effective on its next request, recorded with the reason."""
-    body = request.get_json(silent=True) or {}
+    body = json_body() or {}
     credential = str(body.get("credential", ""))[:200]
     scope = _supervisor("revoke_supervisor_credential", credential=credential.split(".")[0])
     return json_response(
@@ -188,7 +186,7 @@ def revoke_supervisor_credential() -> Response:
 def publish_tariffs() -> Response:
     """The regulator publishes a tariff schedule (the JSON form of a schedule file)."""
     gw = _gateway()
-    document = request.get_json(silent=True)
+    document = json_body()
     scope = _supervisor("tariffs_publish", effective=(document or {}).get("effective"))
     if scope.role != "regulator":
         raise Forbidden("only the regulator publishes tariffs")

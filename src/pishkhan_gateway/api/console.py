@@ -4,8 +4,9 @@ access log. A little JavaScript (``static/console/console.js``) checks inclusion
 head signatures in the browser with WebCrypto, so a supervisor need not trust the server's word.
 
 Sign-in takes a supervisor credential once; the session cookie (signed, HttpOnly,
-SameSite=Strict) holds only the credential's id, re-checked on every request, so revoking the
-credential ends the session at once. Forms carry a per-session CSRF token.
+SameSite=Strict) holds only the id of a session kept on the server, re-checked on every request:
+signing out, 12 hours of age, or revoking the credential ends it at once, for every copy of the
+cookie. Forms carry a per-session CSRF token.
 """
 
 from __future__ import annotations
@@ -113,10 +114,10 @@ def _percent(value: float) -> str:
 
 def _scope() -> Scope:
     """The signed-in supervisor, re-checked against the store (a revoked key ends it now)."""
-    credential_id = session.get("credential")
-    if not credential_id:
+    session_id = session.get("sid")
+    if not isinstance(session_id, str) or not session_id:
         raise Unauthorized("sign in")
-    return supervisors.scope_of_credential(_gateway().store, credential_id)
+    return supervisors.session_scope(_gateway().store, session_id)
 
 
 def signed_in(action: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -202,7 +203,8 @@ def signin() -> Any:
             throttle.count_failure()
         else:
             session.clear()
-            session["credential"] = credential.split(".")[0].removeprefix("psk_")
+            credential_id = credential.split(".")[0].removeprefix("psk_")
+            session["sid"] = supervisors.open_session(_gateway().store, credential_id)
             session.permanent = False
             oversight.log_access(_gateway().store, scope, "console_signin")
             target = request.args.get("next") or ""
@@ -212,6 +214,10 @@ def signin() -> Any:
 
 @bp.post("/signout")
 def signout() -> Response:
+    """End the session on the server, so a copy of the cookie kept from before is worthless."""
+    session_id = session.get("sid")
+    if isinstance(session_id, str) and session_id:
+        supervisors.end_session(_gateway().store, session_id)
     session.clear()
     return redirect(url_for("console.signin"))
 

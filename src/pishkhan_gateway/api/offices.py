@@ -7,9 +7,9 @@ from typing import Any
 import structlog
 from flask import Blueprint, Response, current_app, render_template, request
 
-from pishkhan_gateway import history, jalali, oversight, receipts, settlements
+from pishkhan_gateway import history, ids, jalali, oversight, receipts, settlements
 from pishkhan_gateway.api import denials
-from pishkhan_gateway.api.problem import PROBLEM, json_response
+from pishkhan_gateway.api.problem import PROBLEM, json_body, json_response
 from pishkhan_gateway.catalog import catalog
 from pishkhan_gateway.errors import InvalidRequest, NotFound
 from pishkhan_gateway.gateway import Gateway
@@ -58,7 +58,7 @@ def create_transaction() -> Response:
 
 
 def _operator_body() -> dict[str, Any]:
-    body = request.get_json(silent=True)
+    body = json_body()
     if not isinstance(body, dict) or not isinstance(body.get("national_code"), str):
         raise InvalidRequest('send {"national_code": …}', field="national_code")
     return body
@@ -144,10 +144,7 @@ def transaction_proof(transaction_id: str) -> Response:
 @bp.get("/transactions")
 def list_transactions() -> Response:
     """The office's own history, newest first, paged by ``cursor``."""
-    try:
-        limit = int(request.args.get("limit", "50"))
-    except ValueError:
-        raise InvalidRequest("limit must be a number", field="limit") from None
+    limit = ids.index(request.args.get("limit", "50"), "limit", maximum=10_000)
     return json_response(
         history.page(
             _gateway().store,
@@ -216,7 +213,7 @@ def receipt_check(transaction_id: str) -> Response:
 def receipt_verify() -> Response:
     """Public: is this receipt (the JSON body) genuine and unaltered?"""
     gw = _gateway()
-    return json_response(receipts.check(gw.store, gw.signer, request.get_json(silent=True)))
+    return json_response(receipts.check(gw.store, gw.signer, json_body()))
 
 
 @bp.get("/settlements")

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 import structlog
-from flask import Flask, Response
+from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
 from pishkhan_gateway.api import denials
@@ -19,6 +19,7 @@ from pishkhan_gateway.errors import (
     PayloadTooLarge,
     UnsupportedMediaType,
 )
+from pishkhan_gateway.pipeline.request import check_json
 
 PROBLEM = "application/problem+json"
 log = structlog.get_logger(__name__)
@@ -65,3 +66,9 @@ def register_error_handlers(app: Flask) -> None:
     def _unexpected(error: Exception) -> Response:
         log.exception("unhandled_error")
         return problem_response(InternalError())
+
+
+def json_body() -> Any:
+    """The request's JSON body as the API's other endpoints read it: None when it is not JSON,
+    and refused (``InvalidRequest``) when nested too deep or not valid Unicode text."""
+    return check_json(request.get_json(silent=True))

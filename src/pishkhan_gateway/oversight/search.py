@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, select
 
+from pishkhan_gateway import ids
 from pishkhan_gateway.crypto.pseudonyms import Pseudonymizer
 from pishkhan_gateway.errors import InvalidRequest
 from pishkhan_gateway.history import OUTCOMES, final_outcome, shown_total
@@ -47,6 +48,9 @@ EXPORT_COLUMNS = (
 )
 
 
+FIRST_YEAR, LAST_YEAR = 1900, 2200  # the dates a search can mean (0001 and 9999 overflow UTC)
+
+
 def parse_moment(raw: str, field: str, *, end: bool = False) -> dt.datetime:
     """A date or datetime, Jalali (year < 1700) or ISO; a bare date means its Tehran midnight
     (``end``: the next midnight, so ``to=1405-09-03`` includes that whole day)."""
@@ -54,14 +58,21 @@ def parse_moment(raw: str, field: str, *, end: bool = False) -> dt.datetime:
     try:
         if "T" in text or " " in text:
             moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-            return moment if moment.tzinfo else moment.replace(tzinfo=TEHRAN)
-        date = parse_date(text, gregorian_too=True)
-    except ValueError:
+            moment = moment if moment.tzinfo else moment.replace(tzinfo=TEHRAN)
+        else:
+            midnight = dt.datetime.combine(
+                parse_date(text, gregorian_too=True), dt.time(0), tzinfo=TEHRAN
+            )
+            moment = midnight + dt.timedelta(days=1) if end else midnight
+        if not FIRST_YEAR <= moment.year <= LAST_YEAR:
+            raise ValueError("out of range")
+        return moment.astimezone(dt.UTC)
+    except (ValueError, OverflowError):
         raise InvalidRequest(
-            f"{field}: use YYYY-MM-DD (Jalali or Gregorian) or ISO 8601", field=field
+            f"{field}: use YYYY-MM-DD (Jalali or Gregorian) or ISO 8601, "
+            f"between {FIRST_YEAR} and {LAST_YEAR}",
+            field=field,
         ) from None
-    midnight = dt.datetime.combine(date, dt.time(0), tzinfo=TEHRAN)
-    return (midnight + dt.timedelta(days=1) if end else midnight).astimezone(dt.UTC)
 
 
 @dataclass(frozen=True)
@@ -164,9 +175,7 @@ def search(
         raise InvalidRequest(f"limit must be 1..{MAX_PAGE}", field="limit")
     where = filters.conditions(scope)
     if cursor is not None:
-        if not cursor.isdigit():
-            raise InvalidRequest("cursor is not one this server issued", field="cursor")
-        where.append(Transaction.log_index < int(cursor))
+        where.append(Transaction.log_index < ids.index(cursor, "cursor"))
     query = select(Transaction).where(*where).order_by(Transaction.log_index.desc())
     with store.read() as session:
         rows = list(session.scalars(query.limit(limit + 1)))
@@ -175,6 +184,18 @@ def search(
         "items": items,
         "next_cursor": str(rows[limit - 1].log_index) if len(rows) > limit else None,
     }
+
+
+_FORMULA = ("=", "+", "-", "@", "\t", "\r", "\n")
+
+
+def spreadsheet_safe(value: Any) -> Any:
+    """A CSV cell a spreadsheet will not run: text starting like a formula (``=HYPERLINK(…)``,
+    ``+``, ``-``, ``@``, a tab or line break) gets a leading apostrophe (OWASP's CSV injection
+    advice); numbers stay numbers."""
+    if isinstance(value, str) and value.startswith(_FORMULA):
+        return "'" + value
+    return value
 
 
 def export(store: Store, scope: Scope, filters: Filters, fmt: str) -> Iterator[bytes]:
@@ -199,7 +220,7 @@ def export(store: Store, scope: Scope, filters: Filters, fmt: str) -> Iterator[b
             for row in session.execute(query):
                 view = audit_view(row)  # type: ignore[arg-type]
                 if fmt == "csv":
-                    writer.writerow(view)
+                    writer.writerow({k: spreadsheet_safe(v) for k, v in view.items()})
                 else:
                     buffer.write(json.dumps(view, ensure_ascii=False) + "\n")
                 if buffer.tell() > 65536:

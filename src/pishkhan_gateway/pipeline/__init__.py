@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 
 from pishkhan_gateway import metrics
-from pishkhan_gateway.errors import GatewayError
+from pishkhan_gateway.errors import AgencyTimeout, GatewayError, InternalError
 from pishkhan_gateway.pipeline import intents
 from pishkhan_gateway.pipeline.authenticate import Counter, admit, authenticate
 from pishkhan_gateway.pipeline.idempotency import Replay, hold, replayed
@@ -80,6 +80,8 @@ def submit(gw: Gateway, sub: Submission) -> Reply:
         )
     except GatewayError as exc:
         error = exc
+    except Exception:  # noqa: BLE001 - a bug of ours: answered and recorded all the same
+        error = _bug(tx, done)
     outcome = _outcome(gw, tx, now, started, error, done)
     recorded = record(gw.store, gw.signer, outcome, responder(outcome, error))
     return _reply(outcome, error, recorded, started)
@@ -106,6 +108,16 @@ def _outcome(
         claimed=bool(done.get("claimed")),
         vault=gw.vault,
     )
+
+
+def _bug(tx: str, done: dict[str, Any]) -> GatewayError:
+    """What an unexpected exception in a step becomes: ``internal_error`` (recorded, nothing
+    happened), or — once the agency was called — ``agency_timeout``, so a payment or request is
+    recorded ``unknown`` and reconciled, never released to be paid twice."""
+    log.exception("pipeline_bug", transaction_id=tx)
+    if done.get("started_dispatch"):
+        return AgencyTimeout("the gateway failed after the agency call; it will be reconciled")
+    return InternalError(f"internal error in {tx}; it is recorded")
 
 
 def _replay(counter: Counter, replay: Replay) -> Reply:

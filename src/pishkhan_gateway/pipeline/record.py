@@ -20,6 +20,7 @@ from pishkhan_gateway.auditlog.append import ENTRY_VERSION, append
 from pishkhan_gateway.crypto.signing import Signer
 from pishkhan_gateway.errors import AgencyTimeout, GatewayError
 from pishkhan_gateway.jalali import iso
+from pishkhan_gateway.logs import redact_text
 from pishkhan_gateway.receipts import sign_receipt
 from pishkhan_gateway.store import Store
 from pishkhan_gateway.store.tables import IdempotencyRecord, Intent, Transaction
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
     from pishkhan_gateway.pipeline.request import TransactionRequest
     from pishkhan_gateway.pipeline.tariff import Fees
     from pishkhan_gateway.plugins import RegisteredService
-    from pishkhan_gateway.sdk.values import Citizen, Result
+    from pishkhan_gateway.sdk.values import Citizen, Result, Service
 
 
 MOVED = ("succeeded", "unknown")  # outcomes after which money may have moved
@@ -122,7 +123,7 @@ def assemble(
         office_name=office.name if office else None,
         licence_no=office.licence_no if office else None,
         operator=counter.operator if counter else None,
-        service=request.service if request else None,
+        service=_recorded_service(request.service if request else None, declared),
         service_title_fa=declared.title_fa if declared else None,
         agency=declared.agency if declared else None,
         kind=kind,
@@ -138,6 +139,15 @@ def assemble(
         latency_ms=latency_ms,
         result=dict(result.data) if result else None,
     )
+
+
+def _recorded_service(given: str | None, declared: Service | None) -> str | None:
+    """The service id to record: a declared one as is; what a client typed that names no
+    service only with its national-code- and mobile-shaped digit runs redacted (the log can
+    never forget what it holds) (CSV exports quote it if it reads as a formula)."""
+    if given is None or declared is not None:
+        return given
+    return redact_text(given)
 
 
 def responder(outcome: Outcome, error: GatewayError | None) -> Respond:

@@ -87,8 +87,7 @@ def parse_json(content_type: str | None, raw: bytes, schema: str) -> dict[str, A
     except (ValueError, UnicodeDecodeError, RecursionError):
         # ValueError includes integers of thousands of digits (Python refuses to parse them)
         raise InvalidRequest("the body is not valid JSON") from None
-    if too_deep(body, MAX_DEPTH):
-        raise InvalidRequest(f"the body is nested more than {MAX_DEPTH} levels deep")
+    check_json(body)
     error = first_error(validator(schema), body)
     if error is not None:
         where, message = error
@@ -120,6 +119,34 @@ def body_digest(body: Any) -> str:
     except (ValueError, TypeError, UnicodeError, OverflowError, rfc8785.CanonicalizationError):
         text = json.dumps(body, ensure_ascii=True, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(b"ascii:" + text.encode()).hexdigest()
+
+
+def check_json(value: Any) -> Any:
+    """Refuse (``InvalidRequest``) a decoded JSON value nested deeper than ``MAX_DEPTH`` or
+    holding a string that is not Unicode text (a lone surrogate, ``"\\udfff"``, which JSON
+    allows and UTF-8 cannot encode: every later step that hashes, signs or stores it would
+    fail). Every JSON body the gateway reads passes here; returns ``value``."""
+    if too_deep(value, MAX_DEPTH):
+        raise InvalidRequest(f"the body is nested more than {MAX_DEPTH} levels deep")
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            strings: list[Any] = [item]
+        elif isinstance(item, dict):
+            strings = list(item)
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+            continue
+        else:
+            continue
+        for text in strings:
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError:
+                raise InvalidRequest("a string in the body is not valid Unicode text") from None
+    return value
 
 
 def too_deep(value: Any, limit: int) -> bool:

@@ -4,7 +4,9 @@ auditor its own services. Scope is applied inside every query, never after it.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+import secrets
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,7 +16,13 @@ from sqlalchemy.exc import IntegrityError
 from pishkhan_gateway.errors import Forbidden, InvalidRequest, Unauthorized
 from pishkhan_gateway.registry import credentials
 from pishkhan_gateway.store import Store, utcnow
-from pishkhan_gateway.store.tables import Office, Supervisor, SupervisorCredential, Transaction
+from pishkhan_gateway.store.tables import (
+    ConsoleSession,
+    Office,
+    Supervisor,
+    SupervisorCredential,
+    Transaction,
+)
 
 ROLES = ("regulator", "province", "agency")
 CREDENTIAL_PREFIX = "psk"
@@ -166,3 +174,35 @@ def scope_of_credential(store: Store, credential_id: str) -> Scope:
             raise Unauthorized("this credential has been revoked or has expired")
         supervisor = session.get_one(Supervisor, row.supervisor_id)
         return Scope(supervisor.id, supervisor.role, supervisor.scope)
+
+
+SESSION_HOURS = 12  # a console sign-in lasts a working day at most
+
+
+def open_session(store: Store, credential_id: str) -> str:
+    """A console session for a credential just proven; its id is all the cookie holds."""
+    session_id = secrets.token_hex(16)
+    with store.write() as session:
+        session.add(ConsoleSession(id=session_id, credential_id=credential_id, created_at=utcnow()))
+    return session_id
+
+
+def session_scope(store: Store, session_id: str) -> Scope:
+    """The scope of a live console session; ``Unauthorized`` once it was signed out, is older
+    than ``SESSION_HOURS``, or its credential was revoked or expired."""
+    with store.read() as session:
+        row = session.get(ConsoleSession, session_id)
+    if row is None or row.ended_at is not None:
+        raise Unauthorized("this session has ended; sign in again")
+    created = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=dt.UTC)
+    if utcnow() - created > dt.timedelta(hours=SESSION_HOURS):
+        raise Unauthorized("this session is too old; sign in again")
+    return scope_of_credential(store, row.credential_id)
+
+
+def end_session(store: Store, session_id: str) -> None:
+    """Sign out: the session is over for every copy of its cookie."""
+    with store.write() as session:
+        row = session.get(ConsoleSession, session_id)
+        if row is not None and row.ended_at is None:
+            row.ended_at = utcnow()

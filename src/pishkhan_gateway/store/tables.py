@@ -266,3 +266,16 @@ class KeyUsage(Base):
     kind: Mapped[str] = mapped_column(String(16), primary_key=True)  # encryption | pseudonym
     key_id: Mapped[str] = mapped_column(String(16), primary_key=True)
     first_used_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ConsoleSession(Base):
+    """A supervisor's console sign-in: the cookie holds only its id, so signing out (or the
+    session's age, or revoking the key) ends it on the server, whatever copy of the cookie is
+    replayed."""
+
+    __tablename__ = "console_sessions"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    credential_id: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
