@@ -59,6 +59,7 @@ def test_offices_and_operators_have_quotas(db_url, tmp_path, plugins, sandboxes,
         sandboxes,
         OFFICE_RATE_LIMIT="3/minute",
         OPERATOR_RATE_LIMIT="2/minute",
+        REFUSAL_LOG_WINDOW_SECONDS=0,  # every refusal recorded (the cap: the test below)
     )
     gw = app.extensions["pishkhan"]
     client = app.test_client()
@@ -83,4 +84,42 @@ def test_offices_and_operators_have_quotas(db_url, tmp_path, plugins, sandboxes,
         f"/v1/transactions/{office_limited['transaction_id']}", headers=counter.headers()
     )
     assert recorded.get_json()["code"] == "rate_limited"  # refusals are recorded
+    gw.store.dispose()
+
+
+def test_an_office_hammering_past_its_quota_cannot_flood_the_log(
+    db_url, tmp_path, plugins, sandboxes, sandbox
+):
+    """The first over-quota refusal in each window is recorded; the rest are answered (429,
+    ``recorded: false``) and counted, not written."""
+    import time
+
+    from sqlalchemy import func, select
+
+    from pishkhan_gateway.store.tables import LogEntry
+
+    app = make_app(
+        db_url,
+        tmp_path,
+        plugins,
+        sandboxes,
+        OFFICE_RATE_LIMIT="1/minute",
+        REFUSAL_LOG_WINDOW_SECONDS=0.5,
+    )
+    gw = app.extensions["pishkhan"]
+    client = app.test_client()
+    counter = open_counter(gw, "office-1")
+    body = {"service": "postbank.bill.inquiry", "params": BILL}
+    answers = [
+        client.post("/v1/transactions", json=body, headers=counter.headers()) for _ in range(40)
+    ]
+    assert answers[0].status_code == 201
+    refused = [a.get_json() for a in answers[1:]]
+    assert {a["code"] for a in refused} == {"rate_limited"}
+    assert "transaction_id" in refused[0] and all(a["recorded"] is False for a in refused[1:])
+    with gw.store.read() as session:
+        assert session.scalar(select(func.count()).select_from(LogEntry)) == 2
+    time.sleep(0.6)  # a new window: the next refusal is recorded again
+    again = client.post("/v1/transactions", json=body, headers=counter.headers()).get_json()
+    assert again["code"] == "rate_limited" and "transaction_id" in again
     gw.store.dispose()

@@ -146,6 +146,12 @@ SETTINGS: dict[str, tuple[Any, Any, str]] = {
         "`memory://` per process, or a shared `redis://…` / `memcached://…` for all workers "
         "and hosts.",
     ),
+    "REFUSAL_LOG_WINDOW_SECONDS": (
+        10.0,
+        float,
+        "Over-quota refusals of one office: the first in each window is recorded, the rest only "
+        "answered and counted (`pishkhan_unrecorded_refusals_total`); 0 records every one.",
+    ),
     "OFFICE_RATE_LIMIT": (
         "600/minute",
         str,

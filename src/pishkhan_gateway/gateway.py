@@ -16,7 +16,7 @@ from pishkhan_gateway.pipeline.admission import Admission
 from pishkhan_gateway.pipeline.dispatch import Dispatcher
 from pishkhan_gateway.pipeline.identity import IdentityCache
 from pishkhan_gateway.pipeline.otp import OneTimeCodes
-from pishkhan_gateway.pipeline.quotas import Quotas
+from pishkhan_gateway.pipeline.quotas import Quotas, RefusalSampler
 from pishkhan_gateway.plugins import Plugins
 from pishkhan_gateway.sdk.values import AgencyContext
 from pishkhan_gateway.store import Store
@@ -47,6 +47,7 @@ class Gateway:
         self.identity_cache = IdentityCache(
             float(config["IDENTITY_CACHE_SECONDS"]), self.pseudonyms
         )
+        self.refusals = RefusalSampler(float(config["REFUSAL_LOG_WINDOW_SECONDS"]))
         self.quotas = Quotas(
             str(config["RATE_LIMIT_STORAGE"]),
             str(config["OFFICE_RATE_LIMIT"]),

@@ -59,6 +59,11 @@ COMMIT_BATCH = Histogram(
 OVERLOAD_REFUSALS = Counter(
     "pishkhan_overload_refusals", "Transactions refused for want of a free slot."
 )
+UNRECORDED_REFUSALS = Counter(
+    "pishkhan_unrecorded_refusals",
+    "Over-quota refusals answered but not written to the log (one per office per window is).",
+    ["code"],
+)
 ACCESS_DENIED = Counter(
     "pishkhan_access_denied",
     "Refused access outside the transaction endpoint (bad credentials, out of scope, not yours).",
@@ -102,6 +107,7 @@ def exposition(store: Store) -> tuple[bytes, str]:
             TRANSACTION_SECONDS,
             AGENCY_SECONDS,
             OVERLOAD_REFUSALS,
+            UNRECORDED_REFUSALS,
             ACCESS_DENIED,
             BREAKER,
         ):

@@ -13,6 +13,7 @@ and the error (``record.assemble``), and is durable before the response exists. 
 
 from __future__ import annotations
 
+import json
 import secrets
 import time
 from typing import TYPE_CHECKING, Any
@@ -82,6 +83,9 @@ def submit(gw: Gateway, sub: Submission) -> Reply:
         error = exc
     except Exception:  # noqa: BLE001 - a bug of ours: answered and recorded all the same
         error = _bug(tx, done)
+    counter = done.get("counter")
+    if not gw.refusals.keep(error, counter.office.id if counter else None):
+        return _unrecorded(error)
     outcome = _outcome(gw, tx, now, started, error, done)
     recorded = record(gw.store, gw.signer, outcome, responder(outcome, error))
     return _reply(outcome, error, recorded, started)
@@ -118,6 +122,13 @@ def _bug(tx: str, done: dict[str, Any]) -> GatewayError:
     if done.get("started_dispatch"):
         return AgencyTimeout("the gateway failed after the agency call; it will be reconciled")
     return InternalError(f"internal error in {tx}; it is recorded")
+
+
+def _unrecorded(error: GatewayError) -> Reply:
+    """A repeat over-quota refusal: answered, counted, not written (``RefusalSampler``)."""
+    problem = {**error.problem(), "recorded": False}
+    body = json.dumps(problem, ensure_ascii=False, separators=(",", ":")).encode()
+    return Reply(error.status, body, dict(error.headers))
 
 
 def _replay(counter: Counter, replay: Replay) -> Reply:

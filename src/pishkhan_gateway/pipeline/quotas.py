@@ -9,13 +9,16 @@ counts across workers and hosts.
 
 from __future__ import annotations
 
+import threading
 import time
 
+from cachetools import TTLCache
 from limits import parse_many
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
-from pishkhan_gateway.errors import RateLimited
+from pishkhan_gateway import metrics
+from pishkhan_gateway.errors import GatewayError, RateLimited
 
 
 class Quotas:
@@ -42,3 +45,26 @@ class Quotas:
                 )
         for limit, who, key in checks:
             self._limiter.hit(limit, "quota", who, key)
+
+
+class RefusalSampler:
+    """Over-quota refusals in the log: the first per office in each ``window`` seconds is
+    recorded like any refusal, the rest are answered (429, ``Retry-After``) and only counted
+    (``pishkhan_unrecorded_refusals_total``), so one office hammering with a valid key cannot
+    fill the append-only log (it drove ~135 entries a second). Per process."""
+
+    def __init__(self, window: float) -> None:
+        self._seen: TTLCache[str, bool] = TTLCache(maxsize=100_000, ttl=max(window, 0.001))
+        self._lock = threading.Lock()
+        self.window = window
+
+    def keep(self, error: GatewayError | None, office_id: str | None) -> bool:
+        """Whether this attempt's outcome goes to the log (everything but a repeat refusal)."""
+        if not isinstance(error, RateLimited) or office_id is None or self.window <= 0:
+            return True
+        with self._lock:
+            if office_id in self._seen:
+                metrics.UNRECORDED_REFUSALS.labels(error.code).inc()
+                return False
+            self._seen[office_id] = True
+            return True
