@@ -48,10 +48,14 @@ format: $(STAMP)
 test: $(STAMP) postgres-server chromium lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# The SIGKILL rounds at full length (make test runs 25 per database): 1,000 kills per database.
+# The SIGKILL rounds at full length (make test runs 25 per database): 1,000 kills per database,
+# under twice the load, with a fresh seed each run (printed; CRASH_SEED=… replays one).
 CRASH_ROUNDS ?= 1000
+CRASH_THREADS ?= 12
+CRASH_SEED ?=
 crash: $(STAMP) postgres-server
-	PISHKHAN_CRASH_ROUNDS=$(CRASH_ROUNDS) $(BIN)/python -m pytest -q -s tests/test_crash_safety.py -k sigkill
+	PISHKHAN_CRASH_ROUNDS=$(CRASH_ROUNDS) PISHKHAN_CRASH_THREADS=$(CRASH_THREADS) \
+	  PISHKHAN_CRASH_SEED=$(CRASH_SEED) $(BIN)/python -m pytest -q -s tests/test_crash_safety.py -k sigkill
 
 # Benchmarks print figures beside baselines measured in the same run (see BENCHMARKS.md):
 # HTTP throughput and latency (wrk + an open-loop driver), then the log at BENCH_ENTRIES.
