@@ -152,7 +152,7 @@ def reveal(transaction_id: str) -> Response:
 def scorecard(office_id: str) -> Response:
     """Volumes, fees, violations, identity failures and error rates of one office."""
     filters = _filters()
-    scope = _supervisor("scorecard", office=office_id, **filters.described())
+    scope = _supervisor("scorecard", **{**filters.described(), "office": office_id})
     return json_response(oversight.scorecard(_gateway().store, scope, office_id, filters))
 
 

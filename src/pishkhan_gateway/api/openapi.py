@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from importlib import resources
 from typing import Any
 
+from werkzeug.routing import Rule
+
 from pishkhan_gateway import __version__
+from pishkhan_gateway.api import routes_doc
 from pishkhan_gateway.errors import all_errors
 
 
@@ -22,8 +26,17 @@ def _problem_ref(*statuses: int) -> dict[str, Any]:
     return {str(s): {"$ref": "#/components/responses/Problem"} for s in statuses}
 
 
-def document(service_ids: list[str]) -> dict[str, Any]:
-    """The whole document; ``service_ids`` lists the services installed on this gateway."""
+def document(service_ids: list[str], rules: Iterable[Rule] = ()) -> dict[str, Any]:
+    """The whole document; ``service_ids`` lists the services installed on this gateway, and
+    ``rules`` (the app's URL map) adds a generated operation for every other route."""
+    doc = _described(service_ids)
+    for path, operations in routes_doc.generated(rules, doc["paths"]).items():
+        doc["paths"].setdefault(path, {}).update(operations)
+    return doc
+
+
+def _described(service_ids: list[str]) -> dict[str, Any]:
+    """The operations described by hand, in detail."""
     bearer = [{"officeCredential": []}]
     request_schema = _schema("transaction-request")
     request_schema["properties"]["service"]["examples"] = service_ids[:3]
@@ -165,7 +178,13 @@ def document(service_ids: list[str]) -> dict[str, Any]:
                     "scheme": "bearer",
                     "description": "An office credential `pgk_<id>.<secret>` from "
                     "`pishkhan-gateway offices issue-key`",
-                }
+                },
+                "supervisorCredential": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "A supervisor credential `psk_<id>.<secret>` from "
+                    "`pishkhan-gateway supervisors issue-key`",
+                },
             },
             "responses": {
                 "Problem": {

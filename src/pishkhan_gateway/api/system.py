@@ -58,4 +58,5 @@ def ready() -> Response:
 @bp.get("/openapi.json")
 def openapi() -> Response:
     """The OpenAPI 3.1 description of this gateway, with its installed services."""
-    return json_response(document(sorted(_gateway().plugins.services)))
+    rules = list(current_app.url_map.iter_rules())
+    return json_response(document(sorted(_gateway().plugins.services), rules))
