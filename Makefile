@@ -8,7 +8,7 @@ PORT   ?= 8080
 SANDBOX_PORT ?=
 PLUGINS := plugins/civilregistry plugins/insurance plugins/postbank plugins/telecom
 
-.PHONY: run test crash lint format bench postgres-server chromium clean
+.PHONY: run test crash lint format bench postgres-server chromium nginx clean
 
 $(STAMP): pyproject.toml $(addsuffix /pyproject.toml,$(PLUGINS))
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed (set PYTHON=...)")'
@@ -37,6 +37,14 @@ chromium:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	else echo "WARNING: no chromium and not root: install 'chromium' to run the browser tests"; fi
 
+# Debian's nginx, for the test of the documented front proxy (docs/deploy/nginx.conf).
+nginx:
+	@if command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ]; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+	  echo "installing Debian's nginx for the front-proxy test"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >/dev/null; \
+	else echo "WARNING: no nginx and not root: install 'nginx-light' to run the front-proxy test"; fi
+
 lint: $(STAMP)
 	$(BIN)/ruff check src plugins tests bench
 	$(BIN)/ruff format --check src plugins tests bench
@@ -45,7 +53,7 @@ format: $(STAMP)
 	$(BIN)/ruff format src plugins tests bench
 	$(BIN)/ruff check --fix src plugins tests bench
 
-test: $(STAMP) postgres-server chromium lint
+test: $(STAMP) postgres-server chromium nginx lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # The SIGKILL rounds at full length (make test runs 25 per database): 1,000 kills per database,
