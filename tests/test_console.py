@@ -163,3 +163,24 @@ def test_signing_out_ends_the_session_for_every_copy_of_the_cookie(client, desk,
         "/v1/transactions", json=pay_body(), headers=counter.headers()
     )
     assert reply.get_json().get("code") != "office_suspended"  # nothing was done
+
+
+@pytest.mark.parametrize(
+    ("column", "age"), [("last_seen_at", {"minutes": 31}), ("created_at", {"hours": 9})]
+)
+def test_an_idle_or_old_session_ends(client, desk, gw, column, age):
+    """30 minutes without a click, or 8 hours after sign-in, and the session is over."""
+    import datetime as dt
+
+    from sqlalchemy import update
+
+    from pishkhan_gateway.store.tables import ConsoleSession
+
+    sign_in(client, desk["reg"])
+    assert client.get("/console/transactions").status_code == 200
+    with gw.store.write() as session:
+        session.execute(
+            update(ConsoleSession).values({column: dt.datetime.now(dt.UTC) - dt.timedelta(**age)})
+        )
+    reply = client.get("/console/transactions")
+    assert reply.status_code == 302 and "/console/signin" in reply.location

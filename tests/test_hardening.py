@@ -136,3 +136,57 @@ def test_a_bug_after_the_agency_call_leaves_the_payment_unknown_not_released(
     again = client.post("/v1/transactions", json=pay_body(), headers=counter.headers("bug-2"))
     assert again.get_json()["code"] == "outcome_unknown"  # never paid twice
     assert sandbox.state("postbank")["calls"]["PayBill"] == 1
+
+
+def test_free_text_reasons_reach_the_log_with_personal_digits_masked(client, counter, gw):
+    """A supervisor's reason (licence actions, reveals) is free text: a national code or mobile
+    typed into it is masked before the log, where nothing can ever be removed."""
+    regulator = supervisor_headers(gw)
+    acted = client.post(
+        f"/v1/offices/{counter.office_id}/suspend",
+        json={"reason": "complaint by 0499370899, mobile 09121234567"},
+        headers=regulator,
+    )
+    assert acted.status_code == 200, acted.get_json()
+    client.post(
+        "/v1/audit/transactions/tx_none/reveal",
+        json={"reason": "court order about 0499370899 (case 42)"},
+        headers=regulator,
+    )
+    with gw.store.read() as session:
+        entries = b"".join(bytes(e) for e in session.scalars(select(LogEntry.entry)))
+    assert b"0499370899" not in entries and b"09121234567" not in entries
+    assert b"complaint by" in entries and b"court order about" in entries
+
+
+def test_an_agency_reason_reaches_the_counter_with_personal_digits_masked(
+    db_url, tmp_path, sandboxes, sandbox
+):
+    from conftest import make_app, open_counter
+    from pishkhan_gateway import Agency, AgencyRejected, Service, hookimpl
+    from pishkhan_gateway.plugins import load_plugins
+
+    class Chatty:
+        @hookimpl
+        def pishkhan_agencies(self):
+            return [Agency(name="chatty", title_fa="پرگو", title_en="Chatty")]
+
+        @hookimpl
+        def pishkhan_services(self):
+            return [Service("chatty.ask", "chatty", "پرسش", "Ask", 0, "inquiry", {})]
+
+        @hookimpl
+        def pishkhan_execute(self, service, params):
+            raise AgencyRejected(
+                "no record for 0499370899", reason_fa="سابقه‌ای برای 0499370899 نیست"
+            )
+
+    app = make_app(db_url, tmp_path, load_plugins(extra=[("chatty", Chatty())]), sandboxes)
+    counter = open_counter(app.extensions["pishkhan"], "office-1")
+    problem = (
+        app.test_client()
+        .post("/v1/transactions", json={"service": "chatty.ask"}, headers=counter.headers("k"))
+        .get_json()
+    )
+    assert problem["code"] == "agency_rejected"
+    assert "0499370899" not in repr(problem) and "no record for" in problem["agency_reason"]

@@ -91,7 +91,8 @@ def test_an_office_hammering_past_its_quota_cannot_flood_the_log(
     db_url, tmp_path, plugins, sandboxes, sandbox
 ):
     """The first over-quota refusal in each window is recorded; the rest are answered (429,
-    ``recorded: false``) and counted, not written."""
+    ``recorded: false``) and counted, and their number is written as one entry."""
+    import json
     import time
 
     from sqlalchemy import func, select
@@ -119,7 +120,12 @@ def test_an_office_hammering_past_its_quota_cannot_flood_the_log(
     assert "transaction_id" in refused[0] and all(a["recorded"] is False for a in refused[1:])
     with gw.store.read() as session:
         assert session.scalar(select(func.count()).select_from(LogEntry)) == 2
-    time.sleep(0.6)  # a new window: the next refusal is recorded again
+    time.sleep(0.6)  # a new window: the count of the last one, then this refusal in full
     again = client.post("/v1/transactions", json=body, headers=counter.headers()).get_json()
     assert again["code"] == "rate_limited" and "transaction_id" in again
+    with gw.store.read() as session:
+        entries = [json.loads(bytes(e)) for e in session.scalars(select(LogEntry.entry))]
+    (count,) = [e for e in entries if e.get("type") == "refusal_count"]
+    assert (count["office"], count["count"]) == ("office-1", 38)  # none unaccounted
+    assert len(entries) == 4
     gw.store.dispose()

@@ -5,8 +5,8 @@ head signatures in the browser with WebCrypto, so a supervisor need not trust th
 
 Sign-in takes a supervisor credential once; the session cookie (signed, HttpOnly,
 SameSite=Strict) holds only the id of a session kept on the server, re-checked on every request:
-signing out, 12 hours of age, or revoking the credential ends it at once, for every copy of the
-cookie. Forms carry a per-session CSRF token.
+signing out, 30 idle minutes, 8 hours of age, or revoking the credential ends it at once, for
+every copy of the cookie. Forms carry a per-session CSRF token.
 """
 
 from __future__ import annotations

@@ -7,6 +7,7 @@ from typing import Any
 
 from pishkhan_gateway.auditlog.append import record_event
 from pishkhan_gateway.errors import Forbidden, InvalidRequest, NotFound
+from pishkhan_gateway.logs import redact_text
 from pishkhan_gateway.registry import offices, supervisors
 from pishkhan_gateway.registry.supervisors import Scope
 from pishkhan_gateway.store import Store
@@ -21,7 +22,7 @@ def revoke_supervisor_key(
     its own), with a reason, recorded in the log before it takes effect."""
     if scope.role != "regulator":
         raise Forbidden("only the regulator may revoke supervisor credentials")
-    reason = (reason or "").strip()
+    reason = redact_text((reason or "").strip())  # free text: no personal data into the log
     if not 3 <= len(reason) <= 2000:
         raise InvalidRequest("give the reason for the action (3-2000 characters)", field="reason")
     credential_id = credential.strip().split(".")[0]
@@ -51,7 +52,7 @@ def licence_action(
     """Suspend, revoke or reinstate an office (regulator or its province only), logged."""
     if action not in ACTIONS:
         raise NotFound(f"no licence action {action}")
-    reason = (reason or "").strip()
+    reason = redact_text((reason or "").strip())  # free text: no personal data into the log
     if not 3 <= len(reason) <= 2000:
         raise InvalidRequest("give the reason for the action (3-2000 characters)", field="reason")
     office = offices.get_office(store, office_id)

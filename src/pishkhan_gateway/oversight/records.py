@@ -17,6 +17,7 @@ from pishkhan_gateway.auditlog.append import record_event
 from pishkhan_gateway.auditlog.sealer import Sealer, latest_head, node_lookup
 from pishkhan_gateway.crypto.vault import Vault
 from pishkhan_gateway.errors import InvalidRequest, NotFound, SealedDataInvalid
+from pishkhan_gateway.logs import redact_text
 from pishkhan_gateway.registry.supervisors import Scope
 from pishkhan_gateway.store import Store
 from pishkhan_gateway.store.tables import LogEntry, Office, Transaction, TreeHead
@@ -35,7 +36,11 @@ def log_access(
             "supervisor": scope.supervisor_id,
             "scope": scope.label,
             "action": action,
-            "details": dict(details or {}),
+            # a reason is free text: personal-data-shaped digits are masked before the log
+            "details": {
+                k: redact_text(v) if k == "reason" and isinstance(v, str) else v
+                for k, v in (details or {}).items()
+            },
         },
     )
 

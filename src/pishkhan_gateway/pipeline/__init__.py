@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 
 from pishkhan_gateway import metrics
+from pishkhan_gateway.auditlog.append import record_event
 from pishkhan_gateway.errors import AgencyTimeout, GatewayError, InternalError
 from pishkhan_gateway.pipeline import intents
 from pishkhan_gateway.pipeline.authenticate import Counter, admit, authenticate
@@ -83,9 +84,8 @@ def submit(gw: Gateway, sub: Submission) -> Reply:
         error = exc
     except Exception:  # noqa: BLE001 - a bug of ours: answered and recorded all the same
         error = _bug(tx, done)
-    counter = done.get("counter")
-    if not gw.refusals.keep(error, counter.office.id if counter else None):
-        return _unrecorded(error)
+    if (repeat := _repeat_refusal(gw, error, done)) is not None:
+        return repeat
     outcome = _outcome(gw, tx, now, started, error, done)
     recorded = record(gw.store, gw.signer, outcome, responder(outcome, error))
     return _reply(outcome, error, recorded, started)
@@ -124,8 +124,25 @@ def _bug(tx: str, done: dict[str, Any]) -> GatewayError:
     return InternalError(f"internal error in {tx}; it is recorded")
 
 
-def _unrecorded(error: GatewayError) -> Reply:
-    """A repeat over-quota refusal: answered, counted, not written (``RefusalSampler``)."""
+def _repeat_refusal(gw: Gateway, error: GatewayError | None, done: dict[str, Any]) -> Reply | None:
+    """A repeat over-quota refusal in the office's window: answered and counted, not written
+    (``RefusalSampler``); the count of a closed window is written as one entry first."""
+    counter = done.get("counter")
+    office_id = counter.office.id if counter else None
+    keep, counted = gw.refusals.keep(error, office_id)
+    if counted:
+        record_event(
+            gw.store,
+            {
+                "type": "refusal_count",
+                "office": office_id,
+                "code": "rate_limited",
+                "count": counted,
+                "window_seconds": gw.refusals.window,
+            },
+        )
+    if keep or error is None:
+        return None
     problem = {**error.problem(), "recorded": False}
     body = json.dumps(problem, ensure_ascii=False, separators=(",", ":")).encode()
     return Reply(error.status, body, dict(error.headers))

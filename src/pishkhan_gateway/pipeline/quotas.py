@@ -48,23 +48,28 @@ class Quotas:
 
 
 class RefusalSampler:
-    """Over-quota refusals in the log: the first per office in each ``window`` seconds is
-    recorded like any refusal, the rest are answered (429, ``Retry-After``) and only counted
-    (``pishkhan_unrecorded_refusals_total``), so one office hammering with a valid key cannot
-    fill the append-only log (it drove ~135 entries a second). Per process."""
+    """Over-quota refusals in the log as counts: the first of an office in each ``window``
+    seconds is recorded in full like any refusal; the rest are answered (429, ``Retry-After``,
+    ``recorded: false``) and counted, and their number goes to the log as one ``refusal_count``
+    entry when the office's next window opens — so one office hammering with a valid key cannot
+    flood the append-only log (it drove ~135 entries a second), and no refusal goes unaccounted.
+    Per process."""
 
     def __init__(self, window: float) -> None:
-        self._seen: TTLCache[str, bool] = TTLCache(maxsize=100_000, ttl=max(window, 0.001))
+        self._open: TTLCache[str, bool] = TTLCache(maxsize=100_000, ttl=max(window, 0.001))
+        self._counted: dict[str, int] = {}
         self._lock = threading.Lock()
         self.window = window
 
-    def keep(self, error: GatewayError | None, office_id: str | None) -> bool:
-        """Whether this attempt's outcome goes to the log (everything but a repeat refusal)."""
+    def keep(self, error: GatewayError | None, office_id: str | None) -> tuple[bool, int]:
+        """Whether this attempt's outcome goes to the log in full (everything but a repeat
+        refusal), and how many refusals of the office's last window were only counted."""
         if not isinstance(error, RateLimited) or office_id is None or self.window <= 0:
-            return True
+            return True, 0
         with self._lock:
-            if office_id in self._seen:
+            if office_id in self._open:
+                self._counted[office_id] = self._counted.get(office_id, 0) + 1
                 metrics.UNRECORDED_REFUSALS.labels(error.code).inc()
-                return False
-            self._seen[office_id] = True
-            return True
+                return False, 0
+            self._open[office_id] = True
+            return True, self._counted.pop(office_id, 0)

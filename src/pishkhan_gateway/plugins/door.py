@@ -36,6 +36,7 @@ from pishkhan_gateway.errors import (
     IdentityUnavailable,
     InvalidParams,
 )
+from pishkhan_gateway.logs import redact_text
 from pishkhan_gateway.sdk.values import Agency, AgencyContext, Citizen, CitizenRecord, Result
 from pishkhan_gateway.sdk.values import Service as Service
 
@@ -111,6 +112,11 @@ def guarded(
     ``PluginBug``), and anything else becomes ``fault(detail)``. The one guarded path."""
     try:
         return check(call())
+    except AgencyRejected as exc:
+        if not isinstance(exc, allowed):
+            raise fault(f"the {plugin} plugin raised AgencyRejected in {hook}") from exc
+        mask_reason(exc)  # the agency's words reach the counter and the stored reply
+        raise
     except allowed:
         raise
     except PluginBug as exc:
@@ -119,6 +125,14 @@ def guarded(
     except Exception as exc:
         log.exception("plugin_error", hook=hook, plugin=plugin)
         raise fault(f"the {plugin} plugin failed in {hook}: {type(exc).__name__}") from exc
+
+
+def mask_reason(exc: AgencyRejected) -> None:
+    """An agency's reason is free text: personal-data-shaped digits in it are masked."""
+    exc.reason = exc.detail = redact_text(exc.reason)
+    for key in ("agency_reason", "agency_reason_fa"):
+        if isinstance(exc.extra.get(key), str):
+            exc.extra[key] = redact_text(exc.extra[key])
 
 
 def _agency_fault(detail: str) -> GatewayError:

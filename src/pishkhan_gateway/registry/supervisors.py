@@ -176,28 +176,42 @@ def scope_of_credential(store: Store, credential_id: str) -> Scope:
         return Scope(supervisor.id, supervisor.role, supervisor.scope)
 
 
-SESSION_HOURS = 12  # a console sign-in lasts a working day at most
+SESSION_HOURS = 8  # a console sign-in lasts a working day at most
+IDLE_MINUTES = 30  # and ends after half an hour without a click
 
 
 def open_session(store: Store, credential_id: str) -> str:
     """A console session for a credential just proven; its id is all the cookie holds."""
-    session_id = secrets.token_hex(16)
+    session_id, now = secrets.token_hex(16), utcnow()
     with store.write() as session:
-        session.add(ConsoleSession(id=session_id, credential_id=credential_id, created_at=utcnow()))
+        session.add(
+            ConsoleSession(
+                id=session_id, credential_id=credential_id, created_at=now, last_seen_at=now
+            )
+        )
     return session_id
 
 
 def session_scope(store: Store, session_id: str) -> Scope:
-    """The scope of a live console session; ``Unauthorized`` once it was signed out, is older
-    than ``SESSION_HOURS``, or its credential was revoked or expired."""
-    with store.read() as session:
+    """The scope of a live console session, which this use keeps alive; ``Unauthorized`` once
+    it was signed out, idle ``IDLE_MINUTES``, older than ``SESSION_HOURS``, or its credential
+    was revoked or expired."""
+    now = utcnow()
+    with store.write() as session:
         row = session.get(ConsoleSession, session_id)
-    if row is None or row.ended_at is not None:
-        raise Unauthorized("this session has ended; sign in again")
-    created = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=dt.UTC)
-    if utcnow() - created > dt.timedelta(hours=SESSION_HOURS):
-        raise Unauthorized("this session is too old; sign in again")
-    return scope_of_credential(store, row.credential_id)
+        if row is None or row.ended_at is not None:
+            raise Unauthorized("this session has ended; sign in again")
+        if now - _aware(row.created_at) > dt.timedelta(hours=SESSION_HOURS):
+            raise Unauthorized("this session is too old; sign in again")
+        if now - _aware(row.last_seen_at) > dt.timedelta(minutes=IDLE_MINUTES):
+            raise Unauthorized("this session was idle too long; sign in again")
+        row.last_seen_at = now
+        credential_id = row.credential_id
+    return scope_of_credential(store, credential_id)
+
+
+def _aware(moment: dt.datetime) -> dt.datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
 def end_session(store: Store, session_id: str) -> None:

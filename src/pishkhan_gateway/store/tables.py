@@ -278,4 +278,5 @@ class ConsoleSession(Base):
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     credential_id: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    last_seen_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     ended_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
