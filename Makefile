@@ -8,7 +8,7 @@ PORT   ?= 8080
 SANDBOX_PORT ?=
 PLUGINS := plugins/civilregistry plugins/insurance plugins/postbank plugins/telecom
 
-.PHONY: run test crash lint format bench postgres-server chromium nginx clean
+.PHONY: run test crash fuzz lint format bench postgres-server chromium nginx clean
 
 $(STAMP): pyproject.toml $(addsuffix /pyproject.toml,$(PLUGINS))
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed (set PYTHON=...)")'
@@ -64,6 +64,11 @@ CRASH_SEED ?=
 crash: $(STAMP) postgres-server
 	PISHKHAN_CRASH_ROUNDS=$(CRASH_ROUNDS) PISHKHAN_CRASH_THREADS=$(CRASH_THREADS) \
 	  PISHKHAN_CRASH_SEED=$(CRASH_SEED) $(BIN)/python -m pytest -q -s tests/test_crash_safety.py -k sigkill
+
+# Every /openapi.json operation fuzzed at 1,000 cases each (make test runs 40).
+FUZZ_EXAMPLES ?= 1000
+fuzz: $(STAMP)
+	PISHKHAN_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest -q tests/test_hostile_input.py -k never_answers_500
 
 # Benchmarks print figures beside baselines measured in the same run (see BENCHMARKS.md):
 # HTTP throughput and latency (wrk + an open-loop driver), then the log at BENCH_ENTRIES.

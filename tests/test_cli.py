@@ -179,3 +179,28 @@ def test_offices_add_records_the_licence_holder(runner):
     add_office(runner, holder="مریم احمدی")
     office = json.loads(runner.invoke(args=["offices", "show", "cli-1"]).stdout)
     assert office["holder"] == "مریم احمدی"
+
+
+def test_the_development_servers_access_log_is_json_without_query_or_colour(app):
+    """``serve`` and ``demo`` log each request as a structured event: the path without its query
+    string (it may carry a national code), no ANSI colour codes inside the JSON."""
+    import threading
+
+    import requests
+    import structlog
+    from werkzeug.serving import make_server
+
+    from pishkhan_gateway.commands.running import _Requests
+
+    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_Requests)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        with structlog.testing.capture_logs() as logs:
+            url = f"http://127.0.0.1:{server.server_port}/v1/audit/transactions"
+            requests.get(url, params={"national_code": "0499370899"}, timeout=5)
+    finally:
+        server.shutdown()
+    (event,) = [e for e in logs if e["event"] == "http_request"]
+    assert event["path"] == "/v1/audit/transactions" and event["status"] in (401, "401")
+    assert "0499370899" not in repr(logs) and "\x1b[" not in repr(logs)

@@ -11,9 +11,10 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import click
+import structlog
 from flask import Flask, current_app
 from flask.cli import with_appcontext
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 
 from pishkhan_gateway.crypto import keyring
 from pishkhan_gateway.gateway import Gateway
@@ -26,6 +27,16 @@ SAMPLE_OPERATOR = "0790419904"
 SAMPLE_CITIZEN = "0499370899"
 SAMPLE_BILL = {"bill_id": "1117753200140", "payment_id": "12070160"}
 
+log = structlog.get_logger(__name__)
+
+
+class _Requests(WSGIRequestHandler):
+    """The development server's access log as structured events: the path without its query
+    string (it may carry a national code), no terminal colours inside the JSON."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        log.info("http_request", method=self.command, path=urlsplit(self.path).path, status=code)
+
 
 @click.command("serve")
 @with_appcontext
@@ -35,7 +46,7 @@ def serve(host: str, port: int) -> None:
     """Development server (threaded). Production: gunicorn 'pishkhan_gateway.wsgi:app'."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     click.echo(f"serving on http://{host}:{port}/", err=True)
-    make_server(host, port, app, threaded=True).serve_forever()
+    make_server(host, port, app, threaded=True, request_handler=_Requests).serve_forever()
 
 
 def _start_sandboxes(
@@ -182,4 +193,4 @@ def demo(host: str, port: int, sandbox_port: int | None) -> None:
         f"The supervisor console: {base}/console/ (sign in with the regulator's key above)\n"
     )
     sys.stdout.flush()
-    make_server(host, port, app, threaded=True).serve_forever()
+    make_server(host, port, app, threaded=True, request_handler=_Requests).serve_forever()
