@@ -11,6 +11,9 @@ import hashlib
 import hmac
 import re
 import secrets
+from typing import Any
+
+from pishkhan_gateway.errors import InvalidRequest
 
 
 def new(prefix: str) -> tuple[str, str, str]:
@@ -53,3 +56,16 @@ def expired(expires_at: dt.datetime | None) -> bool:
     if expires_at.tzinfo is None:
         expires_at = expires_at.replace(tzinfo=dt.UTC)
     return expires_at <= dt.datetime.now(dt.UTC)
+
+
+def revoke(session: Any, table: type[Any], prefix: str, credential: str) -> Any:
+    """Revoke a credential given whole or as its ``<prefix>_<id>`` half (an operator may hold
+    only the id), inside ``session``; return its row. ``InvalidRequest`` when it is none."""
+    match = re.match(rf"^{prefix}_([0-9a-f]{{16}})", credential.strip())
+    if not match:
+        raise InvalidRequest("not a credential or credential id", field="credential")
+    row = session.get(table, match.group(1))
+    if row is None:
+        raise InvalidRequest("unknown credential", field="credential")
+    row.revoked_at = row.revoked_at or dt.datetime.now(dt.UTC)
+    return row

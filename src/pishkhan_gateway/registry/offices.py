@@ -160,15 +160,10 @@ def issue_key(store: Store, office_id: str, valid_days: int | None = None) -> st
 
 def revoke_key(store: Store, credential: str) -> str:
     """Revoke a credential (given whole or as its ``pgk_<id>`` prefix); return the office id."""
-    match = re.match(r"^pgk_([0-9a-f]{16})", credential)
-    if not match:
-        raise InvalidRequest("not a credential or credential id", field="credential")
     with store.write() as session:
-        row = session.get(OfficeCredential, match.group(1))
-        if row is None:
-            raise InvalidRequest("unknown credential", field="credential")
-        row.revoked_at = row.revoked_at or utcnow()
-        return row.office_id
+        return credentials.revoke(
+            session, OfficeCredential, CREDENTIAL_PREFIX, credential
+        ).office_id
 
 
 def add_operator(

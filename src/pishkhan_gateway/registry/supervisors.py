@@ -113,14 +113,8 @@ def issue_key(store: Store, supervisor_id: str, valid_days: int | None = None) -
 def revoke_key(store: Store, credential: str) -> str:
     """Revoke a supervisor credential (given whole or as its ``psk_<id>`` prefix), effective on
     its next request and ending its console sessions; return the supervisor's id."""
-    match = re.match(r"^psk_([0-9a-f]{16})", credential.strip())
-    if not match:
-        raise InvalidRequest("not a supervisor credential or credential id", field="credential")
     with store.write() as session:
-        row = session.get(SupervisorCredential, match.group(1))
-        if row is None:
-            raise InvalidRequest("unknown supervisor credential", field="credential")
-        row.revoked_at = row.revoked_at or utcnow()
+        row = credentials.revoke(session, SupervisorCredential, CREDENTIAL_PREFIX, credential)
         return row.supervisor_id
 
 
