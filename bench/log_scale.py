@@ -6,12 +6,13 @@ Fills an SQLite log with N realistic transaction entries (and their rows), seals
 each measurement in a fresh process so its peak memory (ru_maxrss) is its own:
 
 - baseline: open the store and stream every entry from the driver, doing nothing with it;
-- verify: ``verify_store`` (every head's root recomputed from the entries);
-- verify --deep: plus canonical form and the transaction rows;
+- verify: ``verify_store`` (every head's root recomputed from the entries, every transaction row
+  checked against its entry);
+- verify --deep: plus canonical form;
 - export: the regulator's JSON-lines export, streamed to nowhere.
 
-Every figure is printed beside the baseline of the same run. Targets (issue 6 and 8): verify
-≥ 500,000 entries/s; verify and export under 200 MB peak at 1,000,000 entries.
+Every figure is printed beside the baseline of the same run. Targets (the performance issue):
+verify ≥ 0.65 × the baseline; verify and export under 200 MB peak at 1,000,000 entries.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ def fill(db_url: str, data_dir: Path, n: int) -> None:
     from pishkhan_gateway.auditlog.sealer import Sealer
     from pishkhan_gateway.crypto.signing import Signer, canonical
     from pishkhan_gateway.pipeline.record import Outcome, log_entry
+    from pishkhan_gateway.receipts import sign_receipt
     from pishkhan_gateway.store import Store
 
     store = Store(db_url)
@@ -59,8 +61,23 @@ def fill(db_url: str, data_dir: Path, n: int) -> None:
         agency_reference="PB0123456789AB",
         latency_ms=12,
     )
-    entry = canonical(log_entry(template))
+    signer = Signer.from_file(data_dir / "signing-key.pem")
+    receipt = json.dumps(sign_receipt(template, 0, signer), ensure_ascii=False)
+    result = json.dumps({"amount": 120000, "bill_id": "1234567890123", "paid": True})
+    sealed = "A" * 160  # the length of a real encrypted national code and mobile
+    # The columns the row check reads, as SQLAlchemy stores them (the entry binds the same text;
+    # one receipt for all rows: its digest costs the same whatever it holds).
+    row_template = {
+        "kind": "payment",
+        "http_status": 201,
+        "citizen_encrypted": sealed,
+        "idempotency_key": "counter-0001-payment",
+        "receipt": receipt,
+        "result": result,
+    }
+    entry = canonical(log_entry(template, row_template))
     placeholder = b"tx_" + b"0" * 32
+    stored_time = created.strftime("%Y-%m-%d %H:%M:%S.%f")
     raw = store.engine.raw_connection()
     cursor = raw.cursor()
     batch = 20000
@@ -69,12 +86,12 @@ def fill(db_url: str, data_dir: Path, n: int) -> None:
         entries, rows = [], []
         for i in range(start, min(n, start + batch)):
             tx = f"tx_{i:032x}"
-            entries.append((i, entry.replace(placeholder, tx.encode()), created.isoformat()))
+            entries.append((i, entry.replace(placeholder, tx.encode()), stored_time))
             rows.append(
                 (
                     tx,
                     i,
-                    created.isoformat(),
+                    stored_time,
                     "office-00001",
                     "a" * 64,
                     "postbank.bill.pay",
@@ -89,8 +106,11 @@ def fill(db_url: str, data_dir: Path, n: int) -> None:
                     160000,
                     53000,
                     "PB0123456789AB",
-                    None,
+                    row_template["idempotency_key"],
                     12,
+                    sealed,
+                    result,
+                    receipt,
                 )
             )
         cursor.executemany(
@@ -99,14 +119,14 @@ def fill(db_url: str, data_dir: Path, n: int) -> None:
         cursor.executemany(
             "INSERT INTO transactions (id, log_index, created_at, office_id, operator, service, "
             "agency, kind, outcome, code, http_status, citizen, agency_amount, office_fee, "
-            "total, fee_cap, agency_reference, idempotency_key, latency_ms) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "total, fee_cap, agency_reference, idempotency_key, latency_ms, citizen_sealed, "
+            "result, receipt) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             rows,
         )
         cursor.execute("COMMIT")
     cursor.execute("UPDATE log_state SET size = ? WHERE id = 1", (n,))
     raw.close()
-    signer = Signer.from_file(data_dir / "signing-key.pem")
     started = time.perf_counter()
     Sealer(store, signer, batch=50000).seal_all()
     print(f"# sealed {n:,} entries in {time.perf_counter() - started:.1f} s", file=sys.stderr)
@@ -192,8 +212,9 @@ def main() -> None:
         f"{'measure':<14}{'entries/s':>12}{'× baseline':>12}{'peak MB':>10}"
         f"{'× baseline':>12}  target"
     )
-    targets = {
-        "verify": ("≥ 500,000/s, < 200 MB", 500_000, 200),
+    base_rate = base["count"] / base["seconds"]
+    targets = {  # (what, least entries/s, most MB)
+        "verify": ("≥ 0.65 × baseline, < 200 MB", 0.65 * base_rate, 200),
         "verify-deep": ("< 200 MB", 0, 200),
         "export": ("< 200 MB", 0, 200),
     }
@@ -205,7 +226,7 @@ def main() -> None:
             met = rate >= min_rate and r["peak_mb"] <= max_mb
             verdict = f"{target}: {'met' if met else 'MISSED'}"
         print(
-            f"{kind:<14}{rate:>12,.0f}{rate / (base['count'] / base['seconds']):>12.2f}"
+            f"{kind:<14}{rate:>12,.0f}{rate / base_rate:>12.2f}"
             f"{r['peak_mb']:>10.0f}{r['peak_mb'] / base['peak_mb']:>12.2f}  {verdict}"
         )
 

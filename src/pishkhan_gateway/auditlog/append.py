@@ -19,20 +19,37 @@ from pishkhan_gateway.jalali import iso
 from pishkhan_gateway.store import Store
 from pishkhan_gateway.store.tables import LogEntry
 
-ENTRY_VERSION = 1
+# 2: transaction entries also bind the row's columns that are not in them verbatim (``kind``,
+# ``http_status``, ``sealed`` and the ``sha256`` digests; ``auditlog/rowcheck.py``), and
+# reconciliation entries the receipt they produced. Version 1 entries lack those fields.
+ENTRY_VERSION = 2
 _INSERT_ENTRY = insert(LogEntry)
 
 
-def append(session: Session | Connection, entry: dict[str, Any], created_at: dt.datetime) -> int:
-    """Append one entry to the log inside ``session``'s transaction; return its index."""
+def reserve(session: Session | Connection) -> int:
+    """The next index, reserved inside ``session``'s transaction (its entry must be inserted in
+    the same transaction: ``insert_entry``). For an entry that names things signed with its own
+    index, such as a receipt."""
     size = session.execute(
         text("UPDATE log_state SET size = size + 1 WHERE id = 1 RETURNING size")
     ).scalar_one()
-    index = size - 1
+    return int(size) - 1
+
+
+def insert_entry(
+    session: Session | Connection, index: int, entry: dict[str, Any], created_at: dt.datetime
+) -> None:
+    """Write the entry at a reserved index."""
     # Core inserts on the hot path: the ORM's unit of work costs more than the insert itself.
     session.execute(
         _INSERT_ENTRY, {"index": index, "entry": canonical(entry), "created_at": created_at}
     )
+
+
+def append(session: Session | Connection, entry: dict[str, Any], created_at: dt.datetime) -> int:
+    """Append one entry to the log inside ``session``'s transaction; return its index."""
+    index = reserve(session)
+    insert_entry(session, index, entry, created_at)
     return index
 
 

@@ -9,6 +9,9 @@ inside the block, the block's right edge at that size (a few dozen bytes). The p
 block roots left to right (RFC 6962 perfect subtrees; ``merkle.CompactTree``'s rule at block
 level) and so knows the root at every wanted size.
 
+With ``rows`` each helper also runs the row check (``rowcheck.py``) over its block, so the
+transaction rows are compared with their entries on every core too.
+
 This is the fast path for a log that is intact: a block whose rows are not exactly its index
 range (a gap, a moved index) gives up, and the caller runs the sequential pass, which names what
 is wrong. Blocks below the log's size never change (the log is append-only and every append
@@ -47,6 +50,9 @@ class Roots:
 
     at: dict[int, bytes]
     helper_peak_kb: dict[int, int] = field(default_factory=dict)  # pid -> VmHWM
+    # With ``rows``: the row check's indexes (``rowcheck.scan``) and the ranges it could not read
+    rows: tuple[list[int], list[int], list[int]] = field(default_factory=lambda: ([], [], []))
+    unread: list[tuple[int, int]] = field(default_factory=list)
 
     @property
     def helpers_peak_kb(self) -> int:
@@ -55,11 +61,17 @@ class Roots:
 
 
 def roots_at(
-    url: str, log_size: int, sizes: Iterable[int], *, workers: int, block: int = BLOCK
+    url: str,
+    log_size: int,
+    sizes: Iterable[int],
+    *,
+    workers: int,
+    block: int = BLOCK,
+    rows: bool = False,
 ) -> Roots | None:
     """The root of the first ``s`` entries for each ``s`` in ``sizes`` (all ≤ ``log_size``) of
     the log in the database at ``url`` (SQLAlchemy form), or None when a block's rows are not
-    exactly its index range."""
+    exactly its index range; with ``rows``, also the indexes whose transaction rows disagree."""
     from pishkhan_gateway.auditlog import merkle
 
     if block & (block - 1):
@@ -72,13 +84,20 @@ def roots_at(
     roots = Roots(at={0: merkle.EMPTY_ROOT})
     edge: list[bytes] = []  # perfect subtrees of the blocks folded so far, largest first
     database = _driver_target(url)
-    helpers = [_Helper(database, tasks[i::workers]) for i in range(min(workers, len(tasks)))]
+    helpers = [
+        _Helper(database, tasks[i::workers], rows=rows) for i in range(min(workers, len(tasks)))
+    ]
     try:
         for number, (start, end, _) in enumerate(tasks):
-            edges, pid, peak_kb = helpers[number % len(helpers)].result()
+            edges, found, pid, peak_kb = helpers[number % len(helpers)].result()
             roots.helper_peak_kb[pid] = max(peak_kb, roots.helper_peak_kb.get(pid, 0))
             if edges is None:
                 return None
+            if found is None:
+                roots.unread.append((start, end))
+            else:
+                for into, more in zip(roots.rows, found, strict=True):
+                    into += more
             for size, inner in edges.items():
                 roots.at[size] = merkle.fold_edge([*edge, *inner])
             if end - start == block:  # a whole block: its root joins the block-level tree
@@ -107,15 +126,17 @@ class _Helper:
     """A helper process given its blocks at once on stdin (with the database's address: never on
     a command line, where a password would show), answering one pickle per block in order."""
 
-    def __init__(self, database: tuple[str, str], tasks: list[tuple[int, int, list[int]]]) -> None:
+    def __init__(
+        self, database: tuple[str, str], tasks: list[tuple[int, int, list[int]]], *, rows: bool
+    ) -> None:
         self.process = subprocess.Popen(  # noqa: S603 - this file, this interpreter
             [sys.executable, "-I", __file__], stdin=subprocess.PIPE, stdout=subprocess.PIPE
         )
         assert self.process.stdin is not None
-        pickle.dump((database, tasks), self.process.stdin)
+        pickle.dump((database, tasks, rows), self.process.stdin)
         self.process.stdin.close()
 
-    def result(self) -> tuple[dict[int, list[bytes]] | None, int, int]:
+    def result(self) -> tuple[dict[int, list[bytes]] | None, Any, int, int]:
         try:
             return pickle.load(self.process.stdout)  # type: ignore[arg-type] # noqa: S301 - ours
         except EOFError:
@@ -133,7 +154,10 @@ class _Helper:
 
 def _serve() -> None:
     """Hash each block given on stdin, in order, answering on stdout."""
-    (kind, target), tasks = pickle.load(sys.stdin.buffer)  # noqa: S301 - from our parent
+    (kind, target), tasks, rows = pickle.load(sys.stdin.buffer)  # noqa: S301 - our parent's
+    sys.path.insert(0, str(Path(__file__).parent))  # isolated mode: load the sibling by path
+    import rowcheck  # type: ignore[import-not-found]
+
     if kind == "sqlite":
         connection: Any = sqlite3.connect(f"file:{target}?mode=ro", uri=True)
     else:
@@ -141,14 +165,22 @@ def _serve() -> None:
 
         connection = psycopg.connect(target)
         connection.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+    rowcheck.prepare(connection, kind)
     out = sys.stdout.buffer
     for task in tasks:
-        pickle.dump(_hash_block(connection, task), out)
+        edges = _hash_block(connection, task)
+        found = ([], [], [])
+        if rows and edges is not None:
+            try:
+                found = rowcheck.scan(connection, kind, task[0], task[1])
+            finally:
+                connection.rollback()
+        pickle.dump((edges, found, os.getpid(), _peak_kb()), out)
         out.flush()
     connection.close()
 
 
-def _hash_block(connection: Any, task: tuple[int, int, list[int]]) -> tuple[Any, int, int]:
+def _hash_block(connection: Any, task: tuple[int, int, list[int]]) -> dict[int, list[bytes]] | None:
     """Entries [start, end) hashed level by level: the block's right edge at each wanted size
     (its end always wanted), or None if its rows are not exactly that index range."""
     start, end, cuts = task
@@ -162,7 +194,7 @@ def _hash_block(connection: Any, task: tuple[int, int, list[int]]) -> tuple[Any,
         connection.rollback()
     # Indexes are unique (the primary key), so as many rows as the range is long are all of it.
     if len(levels[0]) != end - start:
-        return None, os.getpid(), _peak_kb()
+        return None
     while len(levels[-1]) > 1:
         below = iter(levels[-1])
         pairs = zip(below, below, strict=False)  # an odd last one has no pair yet
@@ -175,7 +207,7 @@ def _hash_block(connection: Any, task: tuple[int, int, list[int]]) -> tuple[Any,
             for level in range(r.bit_length() - 1, -1, -1)
             if r >> level & 1
         ]
-    return edges, os.getpid(), _peak_kb()
+    return edges
 
 
 def _peak_kb() -> int:

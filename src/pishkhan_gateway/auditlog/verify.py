@@ -2,8 +2,9 @@
 
 Works on the database or on an exported log file (``export_log``) with memory that does not grow
 with the log. A fast pass recomputes every head's root from the entries; when it finds a problem
-(or with ``--deep``) a second pass streams entries beside the sealed leaf hashes (and, deep, the
-transaction rows) to name each bad entry. What it reports, by index where the evidence allows:
+(or with ``--deep``) a second pass streams entries beside the sealed leaf hashes to name each bad
+entry. Every run also checks each transaction row against its entry and each settlement against
+its reconciliation entry (``rowcheck.py``). What it reports, by index where the evidence allows:
 
 - ``missing``: an index with no entry (deleted rows, a truncated tail);
 - ``modified``: an entry whose hash differs from the leaf sealed for it (edits, bit flips, and
@@ -14,7 +15,9 @@ transaction rows) to name each bad entry. What it reports, by index where the ev
 - ``bad_signature``: a head not signed by the gateway's key (or not a head at all);
 - ``rolled_back`` / ``forked``: against a head saved outside the database (``--against``), the
   log is shorter than that head, or its first entries no longer produce that head's root;
-- ``row_mismatch``: a transaction row that disagrees with its log entry (deep).
+- ``row_mismatch``: a transaction row that disagrees with its log entry, with the columns named
+  (also: an entry whose row is gone, a row whose entry is not there, a settlement that no
+  reconciliation entry records).
 """
 
 from __future__ import annotations
@@ -36,25 +39,14 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from sqlalchemy import select, text
 
-from pishkhan_gateway.auditlog import blockroots, merkle
+from pishkhan_gateway.auditlog import blockroots, merkle, rowcheck, rowfindings
 from pishkhan_gateway.crypto.signing import PublicKeys, Signer, key_id, verify
 from pishkhan_gateway.store import Store, utcnow
 from pishkhan_gateway.store.tables import AuditRun, LogEntry, TreeHead
 
 log = structlog.get_logger(__name__)
 _STREAM = {"yield_per": 5000}
-# Transaction-row fields compared with the entry (SELECT order in verify_store follows this).
-ROW_FIELDS = (
-    "outcome",
-    "code",
-    "office",
-    "service",
-    "agency",
-    "agency_amount",
-    "office_fee",
-    "total",
-    "citizen",
-)
+NAMED_AT_MOST = 1000  # rows explained column by column; any further ones are counted
 
 
 @dataclass(frozen=True)
@@ -252,13 +244,14 @@ def check_tree(
 def locate(
     entries: Iterable[tuple[int, bytes]],
     sealed_leaves: Iterable[tuple[int, bytes]],
-    rows: Iterable[tuple[int, dict[str, Any]]] | None = None,
+    *,
+    canonical: bool = False,
 ) -> list[Finding]:
-    """The second pass: name entries that differ from the leaf sealed for them, and (given
-    ``rows``) entries that are not canonical or whose transaction row disagrees."""
+    """The second pass: name entries that differ from the leaf sealed for them, and (with
+    ``canonical``) entries that are not RFC 8785 JSON."""
     findings: list[Finding] = []
-    leaves, rows_it = iter(sealed_leaves), iter(rows or ())
-    leaf_at, row_at = next(leaves, None), next(rows_it, None)
+    leaves = iter(sealed_leaves)
+    leaf_at = next(leaves, None)
     for index, entry in entries:
         leaf_at = _ahead(leaves, index, leaf_at)
         if (
@@ -269,33 +262,13 @@ def locate(
             findings.append(
                 Finding("modified", index, "the entry differs from the leaf sealed for it")
             )
-        if rows is None:
+        if not canonical:
             continue
         try:
-            decoded = json.loads(entry)
-            if not _canonical(decoded, bytes(entry)):
+            if not _canonical(json.loads(entry), bytes(entry)):
                 raise ValueError("not canonical")
         except ValueError:
             findings.append(Finding("not_canonical", index, "the entry is not RFC 8785 JSON"))
-            continue
-        if decoded.get("type") != "transaction":
-            continue
-        row_at = _ahead(rows_it, index, row_at)
-        row = row_at[1] if row_at is not None and row_at[0] == index else None
-        if row is None:
-            findings.append(
-                Finding("row_mismatch", index, "the transaction row for this entry is gone")
-            )
-            continue
-        differ = [f for f in ROW_FIELDS if row.get(f) != decoded.get(f)]
-        if differ or row.get("id") != decoded.get("transaction_id"):
-            findings.append(
-                Finding(
-                    "row_mismatch",
-                    index,
-                    f"the transaction row disagrees with the log on {differ or 'id'}",
-                )
-            )
     return findings
 
 
@@ -333,9 +306,10 @@ def _confirm_in_parallel(
     *,
     workers: int,
     block: int,
-) -> Report | None:
-    """The fast pass by blocks (``blockroots``): a report when every head and witness checks
-    out, else None (the sequential pass then says what is wrong, entry by entry)."""
+) -> tuple[Report, rowfindings.Scanned] | None:
+    """The fast pass by blocks (``blockroots``), with the row check on the same helpers: when
+    every head and witness checks out, a report and what the row check found; else None (the
+    sequential pass then says what is wrong, entry by entry)."""
     report = Report()
     stored = _valid_heads(heads, public_key, report, kind="stored")
     saved = _valid_heads(witnesses, public_key, report, kind="witness")
@@ -344,7 +318,12 @@ def _confirm_in_parallel(
         return None
     try:
         roots = blockroots.roots_at(
-            store.url, log_size, [size for size, _ in targets], workers=workers, block=block
+            store.url,
+            log_size,
+            [size for size, _ in targets],
+            workers=workers,
+            block=block,
+            rows=True,
         )
     except (OSError, RuntimeError) as exc:  # a helper could not run: the slow pass still can
         log.warning("verify_helpers_failed", error=str(exc))
@@ -354,7 +333,23 @@ def _confirm_in_parallel(
     report.entries, report.heads = log_size, len(stored)
     report.sealed = max((h["tree_size"] for h in stored), default=0)
     report.helpers_peak_kb = roots.helpers_peak_kb
-    return report
+    return report, rowfindings.Scanned(*roots.rows, unread=roots.unread)
+
+
+def _scan_rows(store: Store, log_size: int) -> rowfindings.Scanned:
+    """The row check in this process, over the whole log (``rowcheck``)."""
+    dialect = "sqlite" if store.is_sqlite else "postgresql"
+    raw = store.engine.raw_connection()
+    try:
+        connection = raw.driver_connection
+        rowcheck.prepare(connection, dialect)
+        found = rowcheck.scan(connection, dialect, 0, log_size)
+    finally:
+        raw.rollback()
+        raw.close()
+    if found is None:
+        return rowfindings.Scanned([], [], [], unread=[(0, log_size)])
+    return rowfindings.Scanned(*found)
 
 
 # One statement, so one snapshot on both databases: the log's size and any entry outside it.
@@ -376,30 +371,39 @@ def verify_store(
     block: int = blockroots.BLOCK,
 ) -> Report:
     """Verify the database's log against its signed heads (and any ``witnesses`` saved
-    elsewhere); on a failure (or ``deep``) name the entries, and with ``deep`` also check
-    canonical form and every transaction row.
+    elsewhere) and every transaction row and settlement against its entry; on a failure (or
+    ``deep``) name the entries, and with ``deep`` also check canonical form.
 
-    From ``parallel_from`` entries the fast pass hashes blocks in ``workers`` helper processes
-    (default: one per core); anything it cannot confirm sends it to the sequential pass.
+    From ``parallel_from`` entries the fast pass (tree and rows) runs by blocks in ``workers``
+    helper processes (default: one per core); anything it cannot confirm sends it to the
+    sequential pass.
     """
     witnesses = list(witnesses)
     with store.read() as session:
         heads, broken = parse_heads(session.scalars(select(TreeHead.document)))
         log_size, strays = session.execute(_SIZE_AND_STRAYS).one()
     workers = workers or min(os.cpu_count() or 1, 4)
-    report = None
+    confirmed = None
     if not broken and not strays and workers > 1 and log_size >= parallel_from:
-        report = _confirm_in_parallel(
+        confirmed = _confirm_in_parallel(
             store, heads, public_key, witnesses, log_size, workers=workers, block=block
         )
-    if report is None:
+    if confirmed is None:
         # With no stray entries in the size's snapshot, anything past the size was appended
         # since (a live gateway): leave it out, or it would read as inserted.
         sql = ENTRIES_SQL if strays else _ENTRIES_BELOW_SQL.format(size=int(log_size))
         with _cursor(store, sql) as entries:
             report = check_tree(entries, heads, public_key, log_size=log_size, witnesses=witnesses)
+        scanned = _scan_rows(store, log_size)
+    else:
+        report, scanned = confirmed
     report.findings[:0] = broken
-    if report.ok and not deep:
+    tree_ok = report.ok
+    report.findings += [
+        Finding("row_mismatch", index, detail)
+        for index, detail in rowfindings.problems(store, scanned, log_size, NAMED_AT_MOST)
+    ]
+    if tree_ok and not deep:
         return report
     with contextlib.ExitStack() as stack:
         entries = stack.enter_context(_cursor(store, ENTRIES_SQL))
@@ -408,19 +412,7 @@ def verify_store(
                 store, 'SELECT "index", hash FROM merkle_nodes WHERE level = 0 ORDER BY "index"'
             )
         )
-        rows = None
-        if deep:
-            columns = ("id", *ROW_FIELDS)
-            cursor = stack.enter_context(
-                _cursor(
-                    store,
-                    "SELECT log_index, id, outcome, code, office_id, service, agency, "
-                    "agency_amount, office_fee, total, citizen FROM transactions "
-                    "ORDER BY log_index",
-                )
-            )
-            rows = ((r[0], dict(zip(columns, r[1:], strict=True))) for r in cursor)
-        report.findings.extend(locate(entries, leaves, rows))
+        report.findings.extend(locate(entries, leaves, canonical=deep))
     return report
 
 

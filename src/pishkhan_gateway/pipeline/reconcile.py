@@ -24,7 +24,8 @@ from dataclasses import dataclass
 import structlog
 from sqlalchemy import select, update
 
-from pishkhan_gateway.auditlog.append import ENTRY_VERSION, append
+from pishkhan_gateway.auditlog import rowcheck
+from pishkhan_gateway.auditlog.append import ENTRY_VERSION, insert_entry, reserve
 from pishkhan_gateway.errors import AgencyError, AgencyRejected, AgencyTimeout
 from pishkhan_gateway.gateway import Gateway
 from pishkhan_gateway.jalali import iso
@@ -110,28 +111,14 @@ def _record(
     else:
         detail = "the agency applied it"
     with gw.store.write() as session:
-        current = session.get(Transaction, row.id)
+        current = session.get(Transaction, row.id, with_for_update=True)  # one settlement each
         if current is None or current.settled_outcome is not None:
             return Settlement(
                 row.id,
                 current.settled_outcome if current else "unknown",
                 "settled by another reconciler",
             )
-        index = append(
-            session,
-            {
-                "v": ENTRY_VERSION,
-                "type": "reconciliation",
-                "time": iso(now),
-                "transaction_id": row.id,
-                "office": row.office_id,
-                "service": row.service,
-                "agency": row.agency,
-                "outcome": outcome,
-                "agency_reference": reference,
-            },
-            now,
-        )
+        index = reserve(session)  # the receipt is signed with the index, and the entry binds it
         office = session.get(Office, row.office_id) if row.office_id else None
         settled = Outcome(
             transaction_id=row.id,
@@ -150,6 +137,23 @@ def _record(
         )
         signed = sign_receipt(settled, index, gw.signer) if result is not None else None
         receipt = json.dumps(signed, ensure_ascii=False) if signed else None
+        insert_entry(
+            session,
+            index,
+            {
+                "v": ENTRY_VERSION,
+                "type": "reconciliation",
+                "time": iso(now),
+                "transaction_id": row.id,
+                "office": row.office_id,
+                "service": row.service,
+                "agency": row.agency,
+                "outcome": outcome,
+                "agency_reference": reference,
+                "sha256": {"receipt": rowcheck.digest(receipt)},
+            },
+            now,
+        )
         status, body = responder(settled, rejected)(index, signed)
         session.execute(  # a retry with the attempt's key now answers the settlement
             update(IdempotencyRecord)

@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import delete, insert, update
 from sqlalchemy.orm import Session
 
-from pishkhan_gateway.auditlog.append import ENTRY_VERSION, append
+from pishkhan_gateway.auditlog import rowcheck
+from pishkhan_gateway.auditlog.append import ENTRY_VERSION, insert_entry, reserve
 from pishkhan_gateway.crypto.signing import Signer
 from pishkhan_gateway.errors import AgencyTimeout, GatewayError
 from pishkhan_gateway.jalali import iso
@@ -201,9 +202,11 @@ class Recorded:
     body: bytes
 
 
-def log_entry(outcome: Outcome) -> dict[str, Any]:
-    """The log entry for an outcome: no personal data, only pseudonyms."""
-    return {
+def log_entry(outcome: Outcome, row: dict[str, Any]) -> dict[str, Any]:
+    """The log entry for an outcome: no personal data, only pseudonyms. It also binds the
+    ``row``'s columns it does not hold verbatim (``rowcheck.bound_columns``), so the routine
+    ``audit verify`` checks every column."""
+    entry = {
         "v": ENTRY_VERSION,
         "type": "transaction",
         "transaction_id": outcome.transaction_id,
@@ -222,6 +225,15 @@ def log_entry(outcome: Outcome) -> dict[str, Any]:
         "latency_ms": outcome.latency_ms,
         "citizen": outcome.citizen,
     }
+    bound = rowcheck.bound_columns(
+        kind=row["kind"],
+        http_status=row["http_status"],
+        sealed=row["citizen_encrypted"] is not None,
+        idempotency_key=row["idempotency_key"],
+        receipt=row["receipt"],
+        result=row["result"],
+    )
+    return {**entry, **bound}
 
 
 _INSERT_TRANSACTION = insert(Transaction)
@@ -255,42 +267,39 @@ def record(
             ).rowcount
             if intent_required and not gone:
                 raise AlreadyRecorded(outcome.transaction_id)
-        index = append(db, log_entry(outcome), outcome.created_at)
+        index = reserve(db)  # the receipt is signed with the index, and the entry binds it
         receipt = sign_receipt(outcome, index, signer) if outcome.outcome == "succeeded" else None
         status, body = respond(index, receipt)
-        db.execute(
-            _INSERT_TRANSACTION,
-            {
-                "id": outcome.transaction_id,
-                "log_index": index,
-                "created_at": outcome.created_at,
-                "office_id": outcome.office_id,
-                "operator": outcome.operator,
-                "service": outcome.service,
-                "agency": outcome.agency,
-                "kind": outcome.kind,
-                "outcome": outcome.outcome,
-                "code": outcome.code,
-                "http_status": status,
-                "citizen": outcome.citizen,
-                "citizen_encrypted": outcome.citizen_encrypted,
-                "agency_amount": outcome.agency_amount,
-                "office_fee": outcome.office_fee,
-                "total": outcome.total,
-                "fee_cap": outcome.fee_cap,
-                "agency_reference": outcome.agency_reference,
-                "idempotency_key": outcome.idempotency_key,
-                "latency_ms": outcome.latency_ms,
-                "result": json.dumps(outcome.result, ensure_ascii=False)
-                if outcome.result
-                else None,
-                "receipt": json.dumps(receipt, ensure_ascii=False) if receipt else None,
-                "settled_outcome": None,
-                "settled_at": None,
-                "settled_log_index": None,
-                "settled_reference": None,
-            },
-        )
+        row = {
+            "id": outcome.transaction_id,
+            "log_index": index,
+            "created_at": outcome.created_at,
+            "office_id": outcome.office_id,
+            "operator": outcome.operator,
+            "service": outcome.service,
+            "agency": outcome.agency,
+            "kind": outcome.kind,
+            "outcome": outcome.outcome,
+            "code": outcome.code,
+            "http_status": status,
+            "citizen": outcome.citizen,
+            "citizen_encrypted": outcome.citizen_encrypted,
+            "agency_amount": outcome.agency_amount,
+            "office_fee": outcome.office_fee,
+            "total": outcome.total,
+            "fee_cap": outcome.fee_cap,
+            "agency_reference": outcome.agency_reference,
+            "idempotency_key": outcome.idempotency_key,
+            "latency_ms": outcome.latency_ms,
+            "result": json.dumps(outcome.result, ensure_ascii=False) if outcome.result else None,
+            "receipt": json.dumps(receipt, ensure_ascii=False) if receipt else None,
+            "settled_outcome": None,
+            "settled_at": None,
+            "settled_log_index": None,
+            "settled_reference": None,
+        }
+        insert_entry(db, index, log_entry(outcome, row), outcome.created_at)
+        db.execute(_INSERT_TRANSACTION, row)
         if outcome.claimed:
             key = (
                 IdempotencyRecord.office_id == outcome.office_id,
