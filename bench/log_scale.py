@@ -63,15 +63,15 @@ def fill(db_url: str, data_dir: Path, n: int) -> None:
     )
     signer = Signer.from_file(data_dir / "signing-key.pem")
     receipt = json.dumps(sign_receipt(template, 0, signer), ensure_ascii=False)
-    result = json.dumps({"amount": 120000, "bill_id": "1234567890123", "paid": True})
-    sealed = "A" * 160  # the length of a real encrypted national code and mobile
+    result = "Ag" + "B" * 130  # the length of a real encrypted result
+    sealed = "Ag" + "A" * 158  # the length of a real encrypted national code and mobile
     # The columns the row check reads, as SQLAlchemy stores them (the entry binds the same text;
     # one receipt for all rows: its digest costs the same whatever it holds).
     row_template = {
         "kind": "payment",
         "http_status": 201,
         "citizen_encrypted": sealed,
-        "idempotency_key": "counter-0001-payment",
+        "idempotency_key": "e" * 64,  # a keyed pseudonym
         "receipt": receipt,
         "result": result,
     }

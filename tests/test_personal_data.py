@@ -1,5 +1,6 @@
 """Personal data never leaves in plain text: after a counter day through every service and every
-identity refusal, an unknown outcome reconciled, supervisor searches and exports, no national code
+identity refusal, an unknown outcome reconciled, an Idempotency-Key holding a national code,
+supervisor searches and exports, no national code
 or mobile of the sample people appears in any log line, stored row, export or response body — in
 ASCII or in Persian digits — and no key (signing, pseudonym, encryption, session) appears there in
 any encoding. (Sandboxes are the agencies' side and are not scanned.)"""
@@ -63,6 +64,11 @@ def test_no_national_code_or_mobile_in_logs_rows_exports_or_bodies(
         )
     )
     keep(transact(client, counter, "postbank.bill.pay", NINE["postbank.bill.pay"][0], FULL_CITIZEN))
+    # an office that puts a national code in its Idempotency-Key (stored keyed-hashed)
+    keyed = {"Idempotency-Key": f"pay-{SAMPLE_CODES[2]}"}
+    inquiry = NINE["postbank.bill.inquiry"][0]
+    keep(transact(client, counter, "postbank.bill.inquiry", inquiry, FULL_CITIZEN, **keyed))
+    keep(transact(client, counter, "postbank.bill.inquiry", inquiry, FULL_CITIZEN, **keyed))
     # an operator of another office, an unknown operator
     other = open_counter(gw, "office-2", operator=OTHER_OPERATOR)
     keep(transact(client, other, history, {}, FULL_CITIZEN, **{"X-Operator": OPERATOR}))

@@ -33,7 +33,7 @@ EDITS = {
     "created_at": lambda row: row.created_at + dt.timedelta(hours=1),
     "kind": lambda row: "inquiry",
     "http_status": lambda row: 200,
-    "result": lambda row: json.dumps({"amount": 1}),
+    "result": lambda row: row.result[:-4] + "AAA=",
     "receipt": lambda row: row.receipt.replace("160000", "16000"),
     "idempotency_key": lambda row: "another-key",
     "citizen_sealed": lambda row: None,
@@ -174,10 +174,29 @@ def test_entries_bind_the_columns_they_do_not_hold_by_digest(paid):
         row = session.scalar(select(Transaction).where(Transaction.log_index == 0))
         entry = json.loads(session.get(LogEntry, 0).entry)
     assert entry["v"] == 2 and entry["kind"] == "payment" and entry["http_status"] == 201
-    assert entry["sealed"] is True
     assert entry["sha256"] == {
-        "idempotency_key": rowcheck.digest("k-1"),
+        "citizen_sealed": rowcheck.digest(row.citizen_encrypted),
+        "idempotency_key": rowcheck.digest(row.idempotency_key),
         "receipt": rowcheck.digest(row.receipt),
         "result": rowcheck.digest(row.result),
     }
     assert len(entry["sha256"]["receipt"]) == 32
+
+
+def test_what_could_name_a_citizen_is_stored_encrypted_or_keyed_so_no_digest_reveals_it(paid):
+    with paid.store.read() as session:
+        row = session.scalar(select(Transaction).where(Transaction.log_index == 0))
+    assert row.idempotency_key == paid.pseudonyms.idempotency_key("office-1", "k-1")
+    assert not row.result.startswith("{") and "amount" not in row.result
+    assert paid.vault.decrypt(row.id, row.result)["amount"] == 120000
+
+
+def test_an_altered_result_is_refused_at_the_counter_not_shown(paid, client, counter):
+    transaction_id = client.get("/v1/transactions", headers=counter.headers()).get_json()["items"][
+        -1
+    ]["transaction_id"]
+    shown = client.get(f"/v1/transactions/{transaction_id}", headers=counter.headers())
+    assert shown.get_json()["result"]["amount"] == 120000
+    edit(paid, 0, "result")
+    altered = client.get(f"/v1/transactions/{transaction_id}", headers=counter.headers())
+    assert altered.get_json()["code"] == "sealed_data_invalid"

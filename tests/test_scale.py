@@ -85,7 +85,8 @@ def test_two_hosts_one_key_execute_once(db_url, tmp_path, plugins, sandboxes, sa
     with gw.store.read() as session:
         paid = session.scalar(
             select(func.count()).where(
-                Transaction.idempotency_key == "one-key", Transaction.outcome == "succeeded"
+                Transaction.idempotency_key == gw.pseudonyms.idempotency_key("office-1", "one-key"),
+                Transaction.outcome == "succeeded",
             )
         )
         indexes = list(session.scalars(select(LogEntry.index).order_by(LogEntry.index)))

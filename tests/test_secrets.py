@@ -99,7 +99,7 @@ def test_rotating_every_key_keeps_old_receipts_heads_records_and_searches(
     app, client, gw, counter, runner, db_url, tmp_path, plugins, sandboxes, sandbox
 ):
     auth = _regulator(gw)
-    before = client.post("/v1/transactions", json=pay_body(), headers=counter.headers())
+    before = client.post("/v1/transactions", json=pay_body(), headers=counter.headers("k-rot"))
     old_receipt = before.get_json()["receipt"]
     old_history = _history(client, counter)
     gw.sealer.seal_all()
@@ -126,6 +126,16 @@ def test_rotating_every_key_keeps_old_receipts_heads_records_and_searches(
         assert client.post("/v1/receipts/verify", json=receipt).get_json()["valid"]
     listed = client.get("/v1/audit/public-key").get_json()
     assert [k["key_id"] for k in listed["keys"]] == [new_receipt["key_id"], old_receipt["key_id"]]
+    # a key claimed under the old pseudonym key still answers its first request
+    again = client.post("/v1/transactions", json=pay_body(), headers=counter.headers("k-rot"))
+    assert (
+        again.headers.get("Idempotent-Replayed") == "true" and again.get_json() == before.get_json()
+    )
+    # the agency's result, encrypted under the old encryption key, still opens
+    shown = client.get(
+        f"/v1/transactions/{old_receipt['transaction_id']}", headers=counter.headers()
+    )
+    assert shown.get_json()["result"] == before.get_json()["result"]
     # heads signed before and after the rotation verify, in the database and offline
     new_history = _history(client, counter)
     gw.sealer.seal_all()

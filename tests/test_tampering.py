@@ -151,9 +151,17 @@ MUTATIONS: list[Callable[[sqlite3.Connection, random.Random], None]] = [
 
 
 def rolled_back(db, rng):
-    """The cover-up a host can do alone: drop the tail *and* the heads that covered it."""
+    """The cover-up a host can do alone: drop the tail *and* the heads that covered it (and,
+    as an older copy would have them, the rows and settlements recorded with that tail)."""
     keep = rng.randrange(1, size_of(db))
     db.execute('DELETE FROM log_entries WHERE "index" >= ?', (keep,))
+    db.execute("DELETE FROM transactions WHERE log_index >= ?", (keep,))
+    db.execute(
+        "UPDATE transactions SET settled_outcome = NULL, settled_at = NULL, "
+        "settled_log_index = NULL, settled_reference = NULL, receipt = NULL "
+        "WHERE settled_log_index >= ?",
+        (keep,),
+    )
     db.execute("DELETE FROM tree_heads WHERE tree_size > ?", (keep,))
     db.execute("DELETE FROM merkle_nodes")
     db.execute("UPDATE log_state SET size = ?", (keep,))

@@ -13,7 +13,8 @@ from sqlalchemy import case, select
 from pishkhan_gateway import ids
 from pishkhan_gateway.auditlog import merkle
 from pishkhan_gateway.auditlog.sealer import Sealer, latest_head, node_lookup
-from pishkhan_gateway.errors import InvalidRequest, NotFound, NotSealedYet
+from pishkhan_gateway.crypto.vault import Vault
+from pishkhan_gateway.errors import InvalidRequest, NotFound, NotSealedYet, SealedDataInvalid
 from pishkhan_gateway.jalali import iso
 from pishkhan_gateway.store import Store
 from pishkhan_gateway.store.tables import LogEntry, Transaction
@@ -38,7 +39,20 @@ def shown_total(row: Any) -> int | None:
     return row.total if final_outcome(row) in ("succeeded", "unknown") else None
 
 
-def view(row: Transaction) -> dict[str, Any]:
+def opened_result(row: Any, vault: Vault) -> dict[str, Any] | None:
+    """The agency's result as recorded: encrypted at rest (``SealedDataInvalid`` if it does
+    not open); rows from before 2026-12-02 hold it as plain JSON."""
+    if not row.result:
+        return None
+    if row.result.startswith("{"):
+        return dict(json.loads(row.result))
+    try:
+        return vault.decrypt(row.id, row.result)
+    except ValueError as exc:
+        raise SealedDataInvalid(f"the result of {row.id} does not open: {exc}") from None
+
+
+def view(row: Transaction, vault: Vault) -> dict[str, Any]:
     """The office-facing view of a recorded transaction (no personal data)."""
     created = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=dt.UTC)
     return {
@@ -56,7 +70,7 @@ def view(row: Transaction) -> dict[str, Any]:
         "fee_cap": row.fee_cap,
         "log_index": row.log_index,
         "latency_ms": row.latency_ms,
-        "result": json.loads(row.result) if row.result else None,
+        "result": opened_result(row, vault),
         "receipt": json.loads(row.receipt) if row.receipt else None,
         "settlement": (
             {
@@ -70,7 +84,7 @@ def view(row: Transaction) -> dict[str, Any]:
     }
 
 
-def get(store: Store, office_id: str, transaction_id: str) -> dict[str, Any] | None:
+def get(store: Store, vault: Vault, office_id: str, transaction_id: str) -> dict[str, Any] | None:
     """The office's transaction, or None (also when it belongs to another office)."""
     with store.read() as session:
         row = session.scalar(
@@ -78,11 +92,12 @@ def get(store: Store, office_id: str, transaction_id: str) -> dict[str, Any] | N
                 Transaction.id == transaction_id, Transaction.office_id == office_id
             )
         )
-        return view(row) if row else None
+        return view(row, vault) if row else None
 
 
 def page(
     store: Store,
+    vault: Vault,
     office_id: str,
     *,
     limit: int = 50,
@@ -105,15 +120,17 @@ def page(
     query = query.order_by(Transaction.log_index.desc()).limit(limit + 1)
     with store.read() as session:
         rows = list(session.scalars(query))
-    items = [view(r) for r in rows[:limit]]
+    items = [view(r, vault) for r in rows[:limit]]
     more = len(rows) > limit
     return {"items": items, "next_cursor": str(rows[limit - 1].log_index) if more else None}
 
 
-def proof(store: Store, sealer: Sealer, office_id: str, transaction_id: str) -> dict[str, Any]:
+def proof(
+    store: Store, vault: Vault, sealer: Sealer, office_id: str, transaction_id: str
+) -> dict[str, Any]:
     """The inclusion proof of one of the office's transactions in the latest signed tree (the
     tree is sealed now if the entry is not in it yet); ``NotFound`` for anyone else's."""
-    found = get(store, office_id, transaction_id)
+    found = get(store, vault, office_id, transaction_id)
     if found is None:
         raise NotFound(f"no transaction {transaction_id} for this office")
     # a reconciled transaction's receipt names its settlement's entry: prove that one

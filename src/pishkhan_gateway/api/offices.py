@@ -127,7 +127,7 @@ def send_one_time_code() -> Response:
 @denials.own_record_lookup
 def get_transaction(transaction_id: str) -> Response:
     """One of the office's own transactions (404 for anyone else's)."""
-    found = history.get(_gateway().store, _office().id, transaction_id)
+    found = history.get(_gateway().store, _gateway().vault, _office().id, transaction_id)
     if found is None:
         raise NotFound(f"no transaction {transaction_id} for this office")
     return json_response(found)
@@ -138,7 +138,7 @@ def get_transaction(transaction_id: str) -> Response:
 def transaction_proof(transaction_id: str) -> Response:
     """The inclusion proof of one of the office's transactions in the latest signed tree."""
     gw = _gateway()
-    return json_response(history.proof(gw.store, gw.sealer, _office().id, transaction_id))
+    return json_response(history.proof(gw.store, gw.vault, gw.sealer, _office().id, transaction_id))
 
 
 @bp.get("/transactions")
@@ -148,6 +148,7 @@ def list_transactions() -> Response:
     return json_response(
         history.page(
             _gateway().store,
+            _gateway().vault,
             _office().id,
             limit=limit,
             cursor=request.args.get("cursor"),
@@ -189,7 +190,7 @@ def tariff_board() -> Response:
 @denials.own_record_lookup
 def receipt(transaction_id: str) -> Response:
     """The signed receipt of one of the office's transactions (``?format=html``: printable)."""
-    found = history.get(_gateway().store, _office().id, transaction_id)
+    found = history.get(_gateway().store, _gateway().vault, _office().id, transaction_id)
     if found is None or found["receipt"] is None:
         raise NotFound(f"no receipt for {transaction_id} at this office")
     signed = found["receipt"]

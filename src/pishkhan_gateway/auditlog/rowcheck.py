@@ -4,9 +4,10 @@ A transaction row repeats its entry's fields (the columns history, settlements, 
 exports read) and holds a few the entry cannot carry verbatim: the agency's ``result`` and the
 signed ``receipt`` (shown to the office), the office's ``idempotency_key`` and the encrypted
 citizen data. Entries of version 2 bind those by a digest (``sha256``: the first 128 bits of
-SHA-256 of the stored text, in hex) and carry ``kind``, ``http_status`` and ``sealed`` (whether
-encrypted citizen data was stored; the data itself is AES-GCM with the transaction id as
-associated data, so it cannot be altered or moved between rows without failing to open).
+SHA-256 of the stored text, in hex) and carry ``kind`` and ``http_status``. A digest never
+reveals personal data: what could name a citizen is stored encrypted (the citizen data and the
+agency's result, AES-GCM with the transaction id as associated data) or keyed (the
+Idempotency-Key's pseudonym), so each digest is of ciphertext, of a keyed hash or of a receipt.
 
 The comparison runs inside the database, one statement per range of indexes, so the verifier's
 helper processes can share it by block: JSON extraction in SQLite's C code or PostgreSQL's, and
@@ -42,7 +43,7 @@ VERBATIM = (
 )
 # Version 2: compared as they are, and the columns bound by digest.
 VERBATIM_V2 = (("kind", "kind"), ("http_status", "http_status"))
-DIGESTED = ("idempotency_key", "receipt", "result")
+DIGESTED = ("citizen_sealed", "idempotency_key", "receipt", "result")
 
 
 def digest(text: str | None) -> str | None:
@@ -56,7 +57,7 @@ def bound_columns(
     *,
     kind: str | None,
     http_status: int,
-    sealed: bool,
+    citizen_sealed: str | None,
     idempotency_key: str | None,
     receipt: str | None,
     result: str | None,
@@ -65,8 +66,8 @@ def bound_columns(
     return {
         "kind": kind,
         "http_status": http_status,
-        "sealed": sealed,
         "sha256": {
+            "citizen_sealed": digest(citizen_sealed),
             "idempotency_key": digest(idempotency_key),
             "receipt": digest(receipt),
             "result": digest(result),
@@ -74,20 +75,23 @@ def bound_columns(
     }
 
 
-_DIGESTS_JSON = '{{"idempotency_key":{},"receipt":{},"result":{}}}'
+_DIGESTS_JSON = '{{"citizen_sealed":{},"idempotency_key":{},"receipt":{},"result":{}}}'
 
 
-def _quoted_digest(text: Any) -> str:
+def _quoted_digest(text: str | None) -> str:
     if text is None:
         return "null"
-    return '"' + hashlib.sha256(str(text).encode()).hexdigest()[:DIGEST_HEX] + '"'
+    return '"' + hashlib.sha256(text.encode()).hexdigest()[:DIGEST_HEX] + '"'
 
 
-def _digests(key: Any, receipt: Any, result: Any) -> str:
-    """SQLite's side of ``sha256``: the object as JSON text, one call a row (this function is
-    most of the row check's cost on SQLite: keep it to string formatting)."""
+def _digests(sealed: str | None, key: str | None, receipt: str | None, result: str | None) -> str:
+    """SQLite's side of ``sha256``: the object as JSON text, one call a row. This function is
+    most of the row check's cost on SQLite: keep it to hashing and formatting."""
     return _DIGESTS_JSON.format(
-        _quoted_digest(key), _quoted_digest(receipt), _quoted_digest(result)
+        _quoted_digest(sealed),
+        _quoted_digest(key),
+        _quoted_digest(receipt),
+        _quoted_digest(result),
     )
 
 
@@ -109,20 +113,15 @@ _FIELDS = (
     ("office_fee", "c.office_fee", "c.office_fee", 1),
     ("operator", "c.operator", "c.operator", 1),
     ("outcome", "c.outcome", "c.outcome", 1),
-    (
-        "sealed",
-        "json(CASE WHEN c.citizen_sealed IS NULL THEN 'false' ELSE 'true' END)",
-        "c.citizen_sealed IS NOT NULL",
-        2,
-    ),
     ("service", "c.service", "c.service", 1),
     (
         "sha256",
-        f"json(pishkhan_digests(c.idempotency_key, {_RECEIPT}, c.result))",
+        f"json(pishkhan_digests(c.citizen_sealed, c.idempotency_key, {_RECEIPT}, c.result))",
         "jsonb_build_object("
         + ", ".join(
             f"'{name}', " + _PG_DIGEST.format(column)
             for name, column in (
+                ("citizen_sealed", "c.citizen_sealed"),
                 ("idempotency_key", "c.idempotency_key"),
                 ("receipt", _RECEIPT),
                 ("result", "c.result"),
@@ -207,7 +206,7 @@ _STATEMENTS = {
 def prepare(connection: Any, dialect: str) -> None:
     """Make the digest function known to an SQLite connection (PostgreSQL has its own)."""
     if dialect == "sqlite":
-        connection.create_function("pishkhan_digests", 3, _digests, deterministic=True)
+        connection.create_function("pishkhan_digests", 4, _digests, deterministic=True)
 
 
 Scan = tuple[list[int], list[int], list[int]]  # (disagreeing, settled rows, reconciliations)

@@ -70,11 +70,9 @@ def differing_columns(entry: dict[str, Any], row: Transaction) -> list[str]:
     if entry.get("v", 1) < 2:
         return differ
     differ += [c for k, c in rowcheck.VERBATIM_V2 if entry.get(k) != getattr(row, c)]
-    if entry.get("sealed") != (row.citizen_encrypted is not None):
-        differ.append("citizen_sealed")
     digests = entry.get("sha256") or {}
     for column in rowcheck.DIGESTED:
-        value = getattr(row, column)
+        value = getattr(row, _COLUMN_ATTRIBUTE.get(column, column))
         if column == "receipt" and row.settled_log_index is not None:
             value = None  # an unknown outcome has none; the settlement's is checked with it
         if digests.get(column) != rowcheck.digest(value):

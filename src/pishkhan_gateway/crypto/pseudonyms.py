@@ -33,6 +33,17 @@ class Pseudonymizer:
         before a key rotation."""
         return tuple(self.keyed(b"national_code", code, key) for key in self._keys)
 
+    def idempotency_key(self, office_id: str, key: str) -> str:
+        """How an office's Idempotency-Key is stored: an office may put anything in one, a
+        national code included."""
+        return self.keyed(b"idempotency_key", f"{office_id}:{key}")
+
+    def idempotency_keys(self, office_id: str, key: str) -> tuple[str, ...]:
+        """Its pseudonyms under every key held, current first (a key in flight survives a
+        rotation)."""
+        message = f"{office_id}:{key}"
+        return tuple(self.keyed(b"idempotency_key", message, k) for k in self._keys)
+
     def mobile(self, mobile: str) -> str:
         """Pseudonym of a (normalised) mobile number."""
         return self.keyed(b"mobile", mobile)

@@ -25,7 +25,7 @@ from pishkhan_gateway.auditlog.append import record_event
 from pishkhan_gateway.errors import AgencyTimeout, GatewayError, InternalError
 from pishkhan_gateway.pipeline import intents
 from pishkhan_gateway.pipeline.authenticate import Counter, admit, authenticate
-from pishkhan_gateway.pipeline.idempotency import Replay, hold, replayed
+from pishkhan_gateway.pipeline.idempotency import Replay, hold, keyed, replayed
 from pishkhan_gateway.pipeline.identity import citizen_pseudonym, verify_identity
 from pishkhan_gateway.pipeline.record import Outcome, Recorded, assemble, record, responder
 from pishkhan_gateway.pipeline.request import Reply, Submission, parse_request
@@ -57,7 +57,8 @@ def submit(gw: Gateway, sub: Submission) -> Reply:
         )
         admit(counter, gw.quotas)
         request = done["request"] = parse_request(sub.content_type, sub.body)
-        key, pause = sub.idempotency_key, gw.admission.paused  # a wait on a key holds no slot
+        key = keyed(gw.pseudonyms, counter.office.id, sub.idempotency_key)
+        pause = gw.admission.paused  # a wait on a key holds no slot
         wait = float(gw.config["IDEMPOTENCY_WAIT_SECONDS"])
         replay = replayed(gw.store, counter.office.id, key, request.digest, wait, pause)
         if replay is not None:
@@ -71,7 +72,7 @@ def submit(gw: Gateway, sub: Submission) -> Reply:
         fees = done["fees"] = price(
             gw.tariffs, gw.dispatcher, service, request, counter.office, agency, now
         )
-        claim = {"idempotency_key": key, "claimed": key is not None}
+        claim = {"idempotency_key": key.stored if key else None, "claimed": key is not None}
         intent = intents.for_attempt(_outcome(gw, tx, now, started, None, done | claim))
         replay = hold(gw.store, counter.office.id, key, request.digest, tx, intent, wait, pause)
         if replay is not None:

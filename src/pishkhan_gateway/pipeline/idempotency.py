@@ -15,6 +15,12 @@ one leaves it ``unknown`` until reconcile settles it and stores the settled resp
 an unsettled unknown is ``outcome_unknown`` (409, ``Retry-After``), never the stale 504. Keys are
 claimed only just before dispatch, so a request refused by an earlier step (bad params, over the
 tariff) can be corrected and resent with its key — and that key unlocks nothing.
+
+A key is stored keyed-hashed (``Key``: its pseudonym under the current pseudonym key, domain
+``idempotency_key``, with the office): an office may put anything in a key, a national code
+included. It is looked up under every form it may have been stored in — its pseudonym under each
+key of the keyring (a rotation loses no key in flight) and, for rows from before keys were
+hashed, as sent.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from pishkhan_gateway.crypto.pseudonyms import Pseudonymizer
 from pishkhan_gateway.errors import (
     IdempotencyConflict,
     IdempotencyInProgress,
@@ -51,6 +58,15 @@ class Replay:
     headers: dict[str, str]
 
 
+@dataclass(frozen=True)
+class Key:
+    """An office's Idempotency-Key as stored: ``stored`` for a new claim, ``known`` every form
+    an earlier claim of it may have (``stored`` first)."""
+
+    stored: str
+    known: tuple[str, ...]
+
+
 def check_key(key: str) -> str:
     """Refuse empty, overlong or non-printable keys."""
     if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable() or not key.isascii():
@@ -60,10 +76,18 @@ def check_key(key: str) -> str:
     return key
 
 
+def keyed(pseudonyms: Pseudonymizer, office_id: str, sent: str | None) -> Key | None:
+    """The step before ``replayed``: the key as sent (checked) in the form it is stored in."""
+    if sent is None:
+        return None
+    forms = pseudonyms.idempotency_keys(office_id, check_key(sent))
+    return Key(forms[0], (*forms, sent))
+
+
 def replayed(
     store: Store,
     office_id: str,
-    key: str | None,
+    key: Key | None,
     digest: str,
     wait_seconds: float,
     paused: Callable[[], contextlib.AbstractContextManager[None]] = contextlib.nullcontext,
@@ -72,14 +96,13 @@ def replayed(
     while it runs), or None when the key is new or was released."""
     if key is None:
         return None
-    check_key(key)
     return _await(store, office_id, key, digest, time.monotonic() + wait_seconds, paused)
 
 
 def hold(
     store: Store,
     office_id: str,
-    key: str | None,
+    key: Key | None,
     digest: str,
     transaction_id: str,
     intent: Intent | None,
@@ -96,7 +119,7 @@ def hold(
     return claim(
         store,
         office_id=office_id,
-        key=check_key(key),
+        key=key,
         digest=digest,
         transaction_id=transaction_id,
         wait_seconds=wait_seconds,
@@ -109,7 +132,7 @@ def claim(
     store: Store,
     *,
     office_id: str,
-    key: str,
+    key: Key,
     digest: str,
     transaction_id: str,
     wait_seconds: float,
@@ -130,7 +153,7 @@ def claim(
                 session.add(
                     IdempotencyRecord(
                         office_id=office_id,
-                        key=key,
+                        key=key.stored,
                         request_sha256=digest,
                         transaction_id=transaction_id,
                         state="pending",
@@ -150,7 +173,7 @@ def claim(
 def _await(
     store: Store,
     office_id: str,
-    key: str,
+    key: Key,
     digest: str,
     deadline: float,
     paused: Callable[[], contextlib.AbstractContextManager[None]],
@@ -162,9 +185,12 @@ def _await(
         while True:
             with store.read() as session:
                 row = session.scalar(
-                    select(IdempotencyRecord).where(
-                        IdempotencyRecord.office_id == office_id, IdempotencyRecord.key == key
+                    select(IdempotencyRecord)
+                    .where(
+                        IdempotencyRecord.office_id == office_id,
+                        IdempotencyRecord.key.in_(key.known),
                     )
+                    .limit(1)
                 )
             if row is None:
                 return None

@@ -63,11 +63,12 @@ class Outcome:
     office_fee: int | None = None
     fee_cap: int | None = None
     agency_reference: str | None = None
-    idempotency_key: str | None = None
+    idempotency_key: str | None = None  # as stored: keyed-hashed (``idempotency.Key``)
     claimed: bool = False
     intended: bool = False  # an intent was written before dispatch (intents.py)
     latency_ms: int = 0
     result: dict[str, Any] | None = None
+    result_encrypted: str | None = None  # the result as stored: AES-GCM (vault.py)
 
     @property
     def total(self) -> int | None:
@@ -113,6 +114,10 @@ def assemble(
         if citizen.mobile:
             personal["mobile"] = citizen.mobile
         encrypted = vault.encrypt(transaction_id, personal)
+    # The agency's answer may name the citizen (a name, a birth date): encrypted at rest too.
+    result_encrypted = None
+    if vault is not None and result is not None and result.data:
+        result_encrypted = vault.encrypt(transaction_id, result.data)
     office = counter.office if counter else None
     return Outcome(
         transaction_id=transaction_id,
@@ -139,6 +144,7 @@ def assemble(
         intended=kind in ("payment", "request") and (fees is not None),
         latency_ms=latency_ms,
         result=dict(result.data) if result else None,
+        result_encrypted=result_encrypted,
     )
 
 
@@ -228,7 +234,7 @@ def log_entry(outcome: Outcome, row: dict[str, Any]) -> dict[str, Any]:
     bound = rowcheck.bound_columns(
         kind=row["kind"],
         http_status=row["http_status"],
-        sealed=row["citizen_encrypted"] is not None,
+        citizen_sealed=row["citizen_encrypted"],
         idempotency_key=row["idempotency_key"],
         receipt=row["receipt"],
         result=row["result"],
@@ -291,7 +297,7 @@ def record(
             "agency_reference": outcome.agency_reference,
             "idempotency_key": outcome.idempotency_key,
             "latency_ms": outcome.latency_ms,
-            "result": json.dumps(outcome.result, ensure_ascii=False) if outcome.result else None,
+            "result": outcome.result_encrypted,
             "receipt": json.dumps(receipt, ensure_ascii=False) if receipt else None,
             "settled_outcome": None,
             "settled_at": None,
