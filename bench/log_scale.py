@@ -9,6 +9,7 @@ each measurement in a fresh process so its peak memory (ru_maxrss) is its own:
 - verify: ``verify_store`` (every head's root recomputed from the entries, every transaction row
   checked against its entry);
 - verify --deep: plus canonical form;
+- tree only: the helpers' pass without the row check (what verify cost before it checked rows);
 - export: the regulator's JSON-lines export, streamed to nowhere.
 
 Every figure is printed beside the baseline of the same run. Targets (the performance issue):
@@ -149,6 +150,16 @@ def measure(kind: str, db_url: str, data_dir: Path) -> dict[str, float]:
         with auditing._cursor(store, auditing.ENTRIES_SQL) as cursor:
             for _ in cursor:
                 count += 1
+    elif kind == "tree-only":
+        from pishkhan_gateway.auditlog import blockroots
+
+        with store.read() as session:
+            (log_size, _) = session.execute(auditing._SIZE_AND_STRAYS).one()
+        roots = blockroots.roots_at(
+            db_url, log_size, [log_size], workers=min(os.cpu_count() or 1, 4), rows=False
+        )
+        assert roots is not None
+        count, helpers_kb = log_size, roots.helpers_peak_kb
     elif kind in ("verify", "verify-deep"):
         report = auditing.verify_store(store, key, deep=kind == "verify-deep")
         assert report.ok, report.findings[:3]
@@ -201,7 +212,7 @@ def main() -> None:
         print(f"# filled in {time.perf_counter() - started:.1f} s", file=sys.stderr)
         results = {
             kind: run(kind, db_url, data)
-            for kind in ("baseline", "verify", "verify-deep", "export")
+            for kind in ("baseline", "verify", "tree-only", "verify-deep", "export")
         }
     base = results["baseline"]
     print(

@@ -190,3 +190,14 @@ def test_an_agency_reason_reaches_the_counter_with_personal_digits_masked(
     )
     assert problem["code"] == "agency_rejected"
     assert "0499370899" not in repr(problem) and "no record for" in problem["agency_reason"]
+
+
+def test_every_json_answer_ends_with_a_newline_and_a_replay_is_still_byte_identical(
+    client, counter
+):
+    first = client.post("/v1/transactions", json=pay_body(), headers=counter.headers("nl-1"))
+    again = client.post("/v1/transactions", json=pay_body(), headers=counter.headers("nl-1"))
+    refused = client.post("/v1/transactions", data="{", headers=counter.headers())
+    for reply in (first, again, refused, client.get("/v1/health"), client.get("/openapi.json")):
+        assert reply.data.endswith(b"}\n"), reply.data[-20:]
+    assert again.data == first.data

@@ -38,8 +38,11 @@ def json_response(
     headers: dict[str, str] | None = None,
     mimetype: str = "application/json",
 ) -> Response:
-    """A JSON response with Persian left readable (UTF-8, not ``\\u`` escapes)."""
+    """A JSON response with Persian left readable (UTF-8, not ``\\u`` escapes), ending in a
+    newline as a text file does (what ``curl`` prints then ends its line)."""
     data = body if isinstance(body, bytes) else json.dumps(body, ensure_ascii=False).encode()
+    if not data.endswith(b"\n"):
+        data += b"\n"
     return Response(data, status=status, headers=headers or {}, mimetype=mimetype)
 
 
