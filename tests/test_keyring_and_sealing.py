@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -66,8 +67,10 @@ def test_what_reconcile_writes_is_sealed_before_it_returns(client, counter, gw, 
     assert _signed_size(gw.store) == _size(gw.store)
 
 
-def test_a_host_with_no_traffic_seals_what_others_wrote(tmp_path):
-    """The sealer starts with each gunicorn worker, not with its first request."""
+@pytest.mark.parametrize("server", ["serve --workers", "gunicorn"])
+def test_a_host_with_no_traffic_seals_what_others_wrote(tmp_path, server):
+    """The sealer starts with each worker of either production server, not with its first
+    request."""
     url = f"sqlite:///{tmp_path}/quiet.db"
     store = Store(url)
     store.upgrade()
@@ -79,12 +82,15 @@ def test_a_host_with_no_traffic_seals_what_others_wrote(tmp_path):
         "PISHKHAN_SEAL_INTERVAL_SECONDS": "0.2",
         "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
     }
-    command = [sys.executable, "-m", "gunicorn", "-c", "python:pishkhan_gateway.gunicorn_conf"]
-    command += ["--bind", f"127.0.0.1:{_free_port()}", "--workers", "1"]
+    if server == "gunicorn":
+        command = [sys.executable, "-m", "gunicorn", "-c", "python:pishkhan_gateway.gunicorn_conf"]
+        command += ["--bind", f"127.0.0.1:{_free_port()}", "--workers", "1"]
+        command += ["pishkhan_gateway.wsgi:app"]
+    else:
+        command = [str(Path(sys.executable).parent / "pishkhan-gateway"), "serve"]
+        command += ["--port", str(_free_port()), "--workers", "1"]
     log = (tmp_path / "gunicorn.log").open("wb")
-    host = subprocess.Popen(
-        [*command, "pishkhan_gateway.wsgi:app"], env=env, stdout=log, stderr=subprocess.STDOUT
-    )
+    host = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 20
         while _signed_size(store) < 1 and time.monotonic() < deadline:

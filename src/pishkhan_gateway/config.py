@@ -107,6 +107,13 @@ SETTINGS: dict[str, tuple[Any, Any, str]] = {
         "Record the outcomes of concurrent transactions in shared database transactions (one "
         "commit and fsync for all of them); each is still answered only after its commit.",
     ),
+    "COUNTER_CACHE": (
+        True,
+        _bool,
+        "Keep who is at the counter (credential, office, operator) in each worker while the "
+        "registry is unchanged; any change to offices, credentials or operators (a database "
+        "trigger bumps a version read on every request) is seen on the next request.",
+    ),
     "ADMISSION_WAIT_MS": (20, int, "How long a transaction may wait for a free slot."),
     "BREAKER_FAILURES": (5, int, "Consecutive agency failures that open its circuit breaker."),
     "BREAKER_RESET_SECONDS": (30.0, _float, "How long an open breaker fails fast before a trial."),

@@ -18,8 +18,10 @@ from pishkhan_gateway.pipeline.identity import IdentityCache
 from pishkhan_gateway.pipeline.otp import OneTimeCodes
 from pishkhan_gateway.pipeline.quotas import Quotas, RefusalSampler
 from pishkhan_gateway.plugins import Plugins
+from pishkhan_gateway.registry.counters import CounterCache
 from pishkhan_gateway.sdk.values import AgencyContext
 from pishkhan_gateway.store import Store
+from pishkhan_gateway.store.version import RegistryVersion
 from pishkhan_gateway.tariffs import Tariffs
 
 
@@ -48,6 +50,11 @@ class Gateway:
             float(config["IDENTITY_CACHE_SECONDS"]), self.pseudonyms
         )
         self.refusals = RefusalSampler(float(config["REFUSAL_LOG_WINDOW_SECONDS"]))
+        self.counters = (
+            CounterCache(RegistryVersion(config["DATABASE_URL"]))
+            if config["COUNTER_CACHE"]
+            else None
+        )
         self.quotas = Quotas(
             str(config["RATE_LIMIT_STORAGE"]),
             str(config["OFFICE_RATE_LIMIT"]),

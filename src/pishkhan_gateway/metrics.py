@@ -34,6 +34,9 @@ from pishkhan_gateway.store import Store
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 BREAKER_STATES = {"closed": 0, "half-open": 1, "open": 2}
 
+if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):  # a server creates it; a CLI run may come first
+    os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
+
 TRANSACTIONS = Counter(
     "pishkhan_transactions",
     "Counter transactions by service, outcome and code (code empty when succeeded).",

@@ -42,10 +42,22 @@ class _Requests(WSGIRequestHandler):
 @with_appcontext
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8080, show_default=True, type=int)
-def serve(host: str, port: int) -> None:
-    """Development server (threaded). Production: gunicorn 'pishkhan_gateway.wsgi:app'."""
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Run the production server (granian) with this many worker processes (one per core).",
+)
+def serve(host: str, port: int, workers: int | None) -> None:
+    """Without --workers the development server (threaded, one process); with it the
+    production server (granian, ``serving.py``)."""
     click.echo(f"serving on http://{host}:{port}/", err=True)
+    if workers is not None:
+        from pishkhan_gateway import serving
+
+        serving.run(host, port, workers)
+        return
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
     make_server(host, port, app, threaded=True, request_handler=_Requests).serve_forever()
 
 

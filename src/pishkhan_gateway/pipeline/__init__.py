@@ -53,7 +53,7 @@ def submit(gw: Gateway, sub: Submission) -> Reply:
     error: GatewayError | None = None
     try:
         counter = done["counter"] = authenticate(
-            gw.store, gw.pseudonyms, sub.authorization, sub.operator
+            gw.store, gw.pseudonyms, sub.authorization, sub.operator, gw.counters
         )
         admit(counter, gw.quotas)
         request = done["request"] = parse_request(sub.content_type, sub.body)

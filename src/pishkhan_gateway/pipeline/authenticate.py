@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pishkhan_gateway.crypto.pseudonyms import Pseudonymizer
 from pishkhan_gateway.pipeline.quotas import Quotas
 from pishkhan_gateway.registry import offices
+from pishkhan_gateway.registry.counters import CounterCache
 from pishkhan_gateway.store import Store
 
 
@@ -24,14 +25,21 @@ class Counter:
 
 
 def authenticate(
-    store: Store, pseudonyms: Pseudonymizer, authorization: str | None, operator: str | None
+    store: Store,
+    pseudonyms: Pseudonymizer,
+    authorization: str | None,
+    operator: str | None,
+    cache: CounterCache | None = None,
 ) -> Counter:
-    """The office credential, then the operator registered to that office (one query).
+    """The office credential, then the operator registered to that office (one query, or none
+    while the registry is unchanged: ``registry/counters.py``).
 
     ``Unauthorized`` or ``OperatorNotRegistered``; when the credential was good (or merely
     revoked or expired) the error's ``office_id`` names its office.
     """
-    office, pseudonym = offices.authenticate_counter(store, pseudonyms, authorization, operator)
+    office, pseudonym = offices.authenticate_counter(
+        store, pseudonyms, authorization, operator, cache
+    )
     return Counter(office, pseudonym)
 
 

@@ -10,6 +10,7 @@ What a plugin's bug becomes is decided by the door (``plugins/door.py``), not he
 
 from __future__ import annotations
 
+import random
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -137,10 +138,23 @@ class Dispatcher:
     def _execute(self, agency: AgencyContext, kind: str, call: Callable[[], Result]) -> Result:
         if kind != "inquiry" or self.inquiry_retries <= 0:
             return self._guarded(agency, kind, call)
+        # The first try costs no retry machinery (nearly every call succeeds at once); only a
+        # failed inquiry builds tenacity's, after the first back-off, for what is left of the
+        # attempts and of the agency's time budget.
+        started = time.monotonic()
+        try:
+            return self._guarded(agency, kind, call)
+        except (AgencyUnavailable, AgencyTimeout) as exc:
+            if isinstance(exc, CircuitOpen):
+                raise
+            first = exc
+        time.sleep(random.uniform(0, 0.05))  # jitter before the second try
+        left = agency.timeout - (time.monotonic() - started)
+        if left <= 0:
+            raise first
         retrying = tenacity.Retrying(
             stop=(
-                tenacity.stop_after_attempt(self.inquiry_retries + 1)
-                | tenacity.stop_after_delay(agency.timeout)
+                tenacity.stop_after_attempt(self.inquiry_retries) | tenacity.stop_after_delay(left)
             ),
             wait=tenacity.wait_random_exponential(multiplier=0.05, max=0.5),
             retry=tenacity.retry_if_exception(

@@ -21,7 +21,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import jsonschema
 import pluggy
 import structlog
 
@@ -37,6 +36,7 @@ from pishkhan_gateway.errors import (
     InvalidParams,
 )
 from pishkhan_gateway.logs import redact_text
+from pishkhan_gateway.schemas import Checker
 from pishkhan_gateway.sdk.values import Agency, AgencyContext, Citizen, CitizenRecord, Result
 from pishkhan_gateway.sdk.values import Service as Service
 
@@ -80,8 +80,8 @@ class RegisteredService:
 
     service: Service
     plugin: str
-    params_validator: jsonschema.protocols.Validator
-    result_validator: jsonschema.protocols.Validator | None
+    params_validator: Checker
+    result_validator: Checker | None
 
 
 def has_float(value: Any) -> bool:
@@ -331,9 +331,7 @@ class Plugins:
         if has_float(result.data):
             raise PluginBug("a float in the result (money is integer rials)")
         if service.result_validator is not None:
-            error = jsonschema.exceptions.best_match(
-                service.result_validator.iter_errors(dict(result.data))
-            )
+            error = service.result_validator.best_error(dict(result.data))
             if error is not None:
                 raise PluginBug(f"the result breaks the service contract: {error.message}")
         return result

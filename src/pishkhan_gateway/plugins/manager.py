@@ -25,6 +25,7 @@ from pishkhan_gateway.plugins.door import (
     RegisteredService,
     guarded,
 )
+from pishkhan_gateway.schemas import Checker
 from pishkhan_gateway.sdk import hookspecs
 from pishkhan_gateway.sdk.values import KINDS, Agency, Service
 
@@ -147,11 +148,11 @@ def _collect_declarations(plugins: Plugins) -> None:
                 continue
             result_validator = None
             if service.result_schema is not None:
-                result_validator = jsonschema.Draft202012Validator(dict(service.result_schema))
+                result_validator = Checker(dict(service.result_schema))
             plugins.services[service.id] = RegisteredService(
                 service=service,
                 plugin=plugin,
-                params_validator=jsonschema.Draft202012Validator(dict(service.params_schema)),
+                params_validator=Checker(dict(service.params_schema)),
                 result_validator=result_validator,
             )
 

@@ -29,6 +29,7 @@ from pishkhan_gateway.errors import (
 from pishkhan_gateway.ids import normalise_national_code
 from pishkhan_gateway.jalali import TEHRAN
 from pishkhan_gateway.registry import credentials
+from pishkhan_gateway.registry.counters import CounterCache
 from pishkhan_gateway.store import Store, utcnow
 from pishkhan_gateway.store.tables import Office, OfficeCredential, Operator
 from pishkhan_gateway.tariffs import CATEGORIES
@@ -264,20 +265,30 @@ def authenticate(store: Store, authorization: str | None) -> OfficeView:
 
 
 def authenticate_counter(
-    store: Store, pseudonyms: Pseudonymizer, authorization: str | None, operator: str | None
+    store: Store,
+    pseudonyms: Pseudonymizer,
+    authorization: str | None,
+    operator: str | None,
+    cache: CounterCache | None = None,
 ) -> tuple[OfficeView, str]:
     """``authenticate`` and ``authenticate_operator`` in one query (the transaction's hot path):
-    the office, and the pseudonym of its operator. The credential is judged first."""
+    the office, and the pseudonym of its operator. The credential is judged first. With a
+    ``cache`` the query's row is reused while the registry is unchanged (``counters.py``)."""
     credential_id, secret = _credential(authorization)
     refusal: OperatorNotRegistered | None = None
     try:
-        candidates = _operator_candidates(pseudonyms, operator)
+        code = _operator_code(operator)
     except OperatorNotRegistered as exc:
-        candidates, refusal = [], exc
-    with store.statement() as connection:
-        row = connection.execute(
-            _CREDENTIAL_OFFICE_AND_OPERATOR, {"id": credential_id, "pseudonyms": candidates}
-        ).first()
+        code, refusal = "", exc
+
+    def query() -> Any:
+        candidates = list(pseudonyms.national_codes(code)) if code else []
+        with store.statement() as connection:
+            return connection.execute(
+                _CREDENTIAL_OFFICE_AND_OPERATOR, {"id": credential_id, "pseudonyms": candidates}
+            ).first()
+
+    row = cache.row(credential_id, code, query) if cache is not None and code else query()
     office = _office(row, secret)
     if refusal is None and row.operator is None:
         refusal = OperatorNotRegistered()
@@ -317,14 +328,19 @@ def _office(row: Any, secret: str) -> OfficeView:
     )
 
 
-def _operator_candidates(pseudonyms: Pseudonymizer, national_code: str | None) -> list[str]:
-    """The pseudonyms an operator's national code may be registered under (one per key)."""
+def _operator_code(national_code: str | None) -> str:
+    """The operator's national code as sent, normalised, or ``OperatorNotRegistered``."""
     if not national_code:
         raise OperatorNotRegistered("send X-Operator: <operator's national code>")
     try:
-        return list(pseudonyms.national_codes(normalise_national_code(national_code)))
+        return normalise_national_code(national_code)
     except InvalidNationalCode:
         raise OperatorNotRegistered("X-Operator is not a valid national code") from None
+
+
+def _operator_candidates(pseudonyms: Pseudonymizer, national_code: str | None) -> list[str]:
+    """The pseudonyms an operator's national code may be registered under (one per key)."""
+    return list(pseudonyms.national_codes(_operator_code(national_code)))
 
 
 def authenticate_operator(

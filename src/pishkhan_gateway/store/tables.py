@@ -122,6 +122,17 @@ class LogEntry(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
 
 
+class RegistryVersion(Base):
+    """One row: bumped by database triggers on any change to offices, office credentials or
+    operators (migration 0011), so a worker's cache of who is at the counter knows when to
+    forget (``registry/counters.py``)."""
+
+    __tablename__ = "registry_version"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger)
+
+
 class LogState(Base):
     """One row: the log's size. Updating it serialises appends, which keeps indexes gap-free."""
 
