@@ -73,7 +73,7 @@ def _free_port() -> int:
 
 @dataclass
 class Host:
-    """A gateway under gunicorn (the shipped config), on a port of its own."""
+    """A gateway under the production server or gunicorn, on a port of its own."""
 
     process: subprocess.Popen
     port: int
@@ -115,6 +115,26 @@ def start_gunicorn(env: dict[str, str], workdir: Path, workers: int = 2) -> Host
             time.sleep(0.2)
     process.kill()
     raise AssertionError(f"gunicorn did not start: {log.read_text()[-2000:]}")
+
+
+def start_production(env: dict[str, str], workdir: Path, workers: int = 2) -> Host:
+    """Start ``pishkhan-gateway serve --workers N`` (granian, the production server) with
+    ``env`` and wait until it answers ``/v1/ready``; its output goes to ``workdir/serve.log``."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    port, log = _free_port(), workdir / "serve.log"
+    command = [str(Path(sys.executable).parent / "pishkhan-gateway"), "serve"]
+    command += ["--port", str(port), "--workers", str(workers)]
+    env = {"PROMETHEUS_MULTIPROC_DIR": str(workdir / "metrics"), **env}
+    process = subprocess.Popen(command, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(f"http://127.0.0.1:{port}/v1/ready", timeout=5).status_code == 200:
+                return Host(process, port)
+        except requests.RequestException:  # not up yet, or still importing
+            time.sleep(0.2)
+    process.kill()
+    raise AssertionError(f"the production server did not start: {log.read_text()[-2000:]}")
 
 
 @dataclass
