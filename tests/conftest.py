@@ -14,7 +14,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -90,42 +90,33 @@ class Host:
 def start_gunicorn(env: dict[str, str], workdir: Path, workers: int = 2) -> Host:
     """Start gunicorn with ``env`` (its own metrics directory under ``workdir``) and wait until
     it answers ``/v1/ready``; its output goes to ``workdir/gunicorn.log``."""
-    workdir.mkdir(parents=True, exist_ok=True)
-    port, log = _free_port(), workdir / "gunicorn.log"
-    command = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "-c",
-        "python:pishkhan_gateway.gunicorn_conf",
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--workers",
-        str(workers),
-        "pishkhan_gateway.wsgi:app",
-    ]
-    env = {"PROMETHEUS_MULTIPROC_DIR": str(workdir / "metrics"), **env}
-    process = subprocess.Popen(command, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(f"http://127.0.0.1:{port}/v1/ready", timeout=5).status_code == 200:
-                return Host(process, port)
-        except requests.RequestException:  # not up yet, or still importing
-            time.sleep(0.2)
-    process.kill()
-    raise AssertionError(f"gunicorn did not start: {log.read_text()[-2000:]}")
+    gunicorn = [sys.executable, "-m", "gunicorn", "-c", "python:pishkhan_gateway.gunicorn_conf"]
+    app = ["--workers", str(workers), "pishkhan_gateway.wsgi:app"]
+    return _start(
+        lambda port: [*gunicorn, "--bind", f"127.0.0.1:{port}", *app], env, workdir / "gunicorn.log"
+    )
 
 
 def start_production(env: dict[str, str], workdir: Path, workers: int = 2) -> Host:
     """Start ``pishkhan-gateway serve --workers N`` (granian, the production server) with
     ``env`` and wait until it answers ``/v1/ready``; its output goes to ``workdir/serve.log``."""
-    workdir.mkdir(parents=True, exist_ok=True)
-    port, log = _free_port(), workdir / "serve.log"
-    command = [str(Path(sys.executable).parent / "pishkhan-gateway"), "serve"]
-    command += ["--port", str(port), "--workers", str(workers)]
-    env = {"PROMETHEUS_MULTIPROC_DIR": str(workdir / "metrics"), **env}
-    process = subprocess.Popen(command, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
+    serve = [str(Path(sys.executable).parent / "pishkhan-gateway"), "serve"]
+    return _start(
+        lambda port: [*serve, "--port", str(port), "--workers", str(workers)],
+        env,
+        workdir / "serve.log",
+    )
+
+
+def _start(command: Callable[[int], list[str]], env: dict[str, str], log: Path) -> Host:
+    """Run ``command(port)`` with ``env`` (and a metrics directory beside ``log``) until it
+    answers ``/v1/ready``."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    port = _free_port()
+    env = {"PROMETHEUS_MULTIPROC_DIR": str(log.parent / "metrics"), **env}
+    process = subprocess.Popen(
+        command(port), env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT
+    )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
@@ -134,7 +125,7 @@ def start_production(env: dict[str, str], workdir: Path, workers: int = 2) -> Ho
         except requests.RequestException:  # not up yet, or still importing
             time.sleep(0.2)
     process.kill()
-    raise AssertionError(f"the production server did not start: {log.read_text()[-2000:]}")
+    raise AssertionError(f"{log.name}: the server did not start: {log.read_text()[-2000:]}")
 
 
 @dataclass

@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from conftest import ROOT, _free_port, start_production
+from conftest import ROOT, Host, _free_port, start_production
 
 CONF = ROOT / "docs" / "deploy" / "nginx.conf"
 NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
@@ -80,14 +80,7 @@ def front(tmp_path: Path) -> Iterator[tuple[int, Path]]:
         if os.environ.get("PISHKHAN_REQUIRE_NGINX") == "1":
             pytest.fail(message)
         pytest.skip(message)
-    env = {
-        **os.environ,
-        "PISHKHAN_DATABASE_URL": f"sqlite:///{tmp_path}/gateway.db",
-        "PISHKHAN_DATA_DIR": str(tmp_path),
-    }
-    command = str(Path(sys.executable).parent / "pishkhan-gateway")
-    subprocess.run([command, "db", "upgrade"], env=env, check=True, capture_output=True)
-    host = start_production(env, tmp_path / "server")
+    host = _production_server(tmp_path)
     crt, key = _self_signed(tmp_path)
     port, log = _free_port(), tmp_path / "access.log"
     # The documented block, with only what a test host must change: ports, files, the name.
@@ -126,6 +119,18 @@ def front(tmp_path: Path) -> Iterator[tuple[int, Path]]:
         nginx.terminate()
         nginx.wait(timeout=10)
         host.stop()
+
+
+def _production_server(tmp_path: Path) -> Host:
+    """The production server on a fresh SQLite database."""
+    env = {
+        **os.environ,
+        "PISHKHAN_DATABASE_URL": f"sqlite:///{tmp_path}/gateway.db",
+        "PISHKHAN_DATA_DIR": str(tmp_path),
+    }
+    command = str(Path(sys.executable).parent / "pishkhan-gateway")
+    subprocess.run([command, "db", "upgrade"], env=env, check=True, capture_output=True)
+    return start_production(env, tmp_path / "server")
 
 
 def _slow_client(port: int, stop: threading.Event, tls: bool) -> None:
@@ -175,14 +180,7 @@ def test_slow_clients_do_not_starve_the_gateway_behind_nginx(front):
 
 
 def test_the_production_server_alone_holds_slow_clients(tmp_path):
-    env = {
-        **os.environ,
-        "PISHKHAN_DATABASE_URL": f"sqlite:///{tmp_path}/gateway.db",
-        "PISHKHAN_DATA_DIR": str(tmp_path),
-    }
-    command = str(Path(sys.executable).parent / "pishkhan-gateway")
-    subprocess.run([command, "db", "upgrade"], env=env, check=True, capture_output=True)
-    host = start_production(env, tmp_path / "server")
+    host = _production_server(tmp_path)
     try:
         median = _health_under_slow_clients(host.url, host.port, tls=False)
     finally:

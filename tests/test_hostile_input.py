@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from conftest import BILL, OPERATOR, pay_body
+from pishkhan_gateway.api.routes_doc import SEARCH
 from pishkhan_gateway.store.tables import Transaction
 
 pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
@@ -152,6 +153,16 @@ def test_huge_headers_are_refused_fast(client, counter, headers):
     assert_refused_fast(response, elapsed, peak, 431, "headers_too_large")
 
 
+# A fixed, derandomized budget a fuzzed route (``make fuzz``: 1,000).
+FUZZ = settings(
+    max_examples=int(os.environ.get("PISHKHAN_FUZZ_EXAMPLES", "40")),
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=list(HealthCheck),
+)
+
+
 # -- property-based fuzzing from the published OpenAPI document ------------------------------
 
 
@@ -173,13 +184,7 @@ def test_the_api_never_answers_500(app, counter, gw):
     assert len(operations) >= sum(len(r.methods - {"HEAD", "OPTIONS"}) for r in rules)
     for operation in operations:
 
-        @settings(
-            max_examples=int(os.environ.get("PISHKHAN_FUZZ_EXAMPLES", "40")),
-            deadline=None,
-            derandomize=True,
-            database=None,
-            suppress_health_check=list(HealthCheck),
-        )
+        @FUZZ
         @given(case=operation.as_strategy())
         def check(case):
             key = regulator if case.path.startswith(SUPERVISED) else counter.credential
@@ -204,23 +209,7 @@ def test_the_api_never_answers_500(app, counter, gw):
 
 
 # Query and form fields the console's pages and actions read, and the odd ones a fuzzer adds.
-CONSOLE_FIELDS = [
-    "office",
-    "agency",
-    "service",
-    "outcome",
-    "code",
-    "from",
-    "to",
-    "national_code",
-    "citizen",
-    "limit",
-    "cursor",
-    "page",
-    "reason",
-    "credential",
-    "next",
-]
+CONSOLE_FIELDS = [*SEARCH, "limit", "cursor", "page", "reason", "credential", "next"]
 _VALUE = st.one_of(
     st.text(max_size=40),
     st.sampled_from(["", "0", "-1", "9" * 30, "1403-13-40", "۱۴۰۳/۰۱/۰۱", "=1+1", "\x00", "%ff"]),
@@ -251,13 +240,7 @@ def test_the_console_never_answers_500(app, client, counter, gw):
         }
         methods = sorted((rule.methods or set()) - {"HEAD", "OPTIONS"})
 
-        @settings(
-            max_examples=int(os.environ.get("PISHKHAN_FUZZ_EXAMPLES", "40")),
-            deadline=None,
-            derandomize=True,
-            database=None,
-            suppress_health_check=list(HealthCheck),
-        )
+        @FUZZ
         @given(
             path=st.fixed_dictionaries(segments),
             fields=st.dictionaries(st.sampled_from(CONSOLE_FIELDS), _VALUE, max_size=5),
