@@ -10,9 +10,10 @@ agency's result, AES-GCM with the transaction id as associated data) or keyed (t
 Idempotency-Key's pseudonym), so each digest is of ciphertext, of a keyed hash or of a receipt.
 
 The comparison runs inside the database, one statement per range of indexes, so the verifier's
-helper processes can share it by block: JSON extraction in SQLite's C code or PostgreSQL's, and
-only the rows that disagree come back. Which columns disagree is then worked out in Python for
-those rows alone (``verify.explain_rows``).
+helper processes can share it by block: each entry is rebuilt from its row (``json_object`` in
+SQLite's C code, ``jsonb_build_object`` in PostgreSQL's) and compared, and only the rows that
+disagree come back. Which columns disagree is then worked out in Python for those rows alone
+(``rowfindings.explain``).
 
 This module needs only the standard library: the helper processes (``blockroots.py``, run by path
 in isolated mode) load it by path beside themselves.

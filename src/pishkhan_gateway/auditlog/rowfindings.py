@@ -1,7 +1,7 @@
 """What the row check found, named: the columns of each disagreeing row, rows that name no
 entry, and settlements against their reconciliation entries.
 
-``rowcheck.disagreeing`` finds the indexes in the database at C speed; this module explains them
+``rowcheck.scan`` finds the indexes in the database at C speed; this module explains them
 in Python, row by row, which is affordable because only the disagreeing rows come here. Each
 problem is ``(index, detail)``; ``verify`` reports it as ``row_mismatch``.
 """

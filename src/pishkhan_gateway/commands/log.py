@@ -35,7 +35,7 @@ def audit_seal() -> None:
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="Verify this exported log file offline instead of the database",
 )
-@click.option("--deep", is_flag=True, help="Also check canonical form and every transaction row")
+@click.option("--deep", is_flag=True, help="Also check that every entry is canonical RFC 8785 JSON")
 @click.option(
     "--against",
     "witness_files",
