@@ -12,21 +12,37 @@ import pytest
 from sqlalchemy import select
 
 from conftest import BILL, open_counter
-from pishkhan_gateway.store.groupcommit import GroupCommit
+from pishkhan_gateway.store.groupcommit import Batch, GroupCommit
 from pishkhan_gateway.store.tables import LogEntry
 
 
+class FakeSession(list):
+    """A transaction as a list: a job appends what it writes, or defers it to the batch's
+    executemany (``execute`` here), which refuses the rows of the statement ``"bad"``."""
+
+    def connection(self) -> FakeSession:
+        return self
+
+    def execute(self, statement: str, rows: list[object]) -> None:
+        self.executemany.append(len(rows))
+        if statement == "bad":
+            raise ValueError("a deferred row cannot be written")
+        self.extend(rows)
+
+
 class FakeDatabase:
-    """Transactions as lists: a job appends what it writes; commit keeps them, rollback not."""
+    """Transactions as lists: commit keeps what a job wrote, rollback not."""
 
     def __init__(self) -> None:
         self.committed: list[object] = []
         self.transactions = 0
         self.fail_commit = False
+        self.executemany: list[int] = []  # rows per deferred write
 
     @contextmanager
     def begin(self):
-        pending: list[object] = []
+        pending = FakeSession()
+        pending.executemany = self.executemany
         self.transactions += 1
         yield pending  # an exception from a job propagates: nothing of the batch is kept
         if self.fail_commit:
@@ -35,8 +51,16 @@ class FakeDatabase:
 
 
 def write(value: object):
-    def job(pending: list[object]) -> object:
-        pending.append(value)
+    def job(batch: Batch) -> object:
+        batch.session.append(value)
+        return value
+
+    return job
+
+
+def deferred(value: object, statement: str = "insert"):
+    def job(batch: Batch) -> object:
+        batch.defer(statement, value)
         return value
 
     return job
@@ -46,10 +70,10 @@ def queued_behind_a_slow_job(commits: GroupCommit, jobs: list) -> list[concurren
     """Submit a first job that holds the writer until every other job is queued behind it."""
     started, release = threading.Event(), threading.Event()
 
-    def slow(pending: list[object]) -> str:
+    def slow(batch: Batch) -> str:
         started.set()
         release.wait(10)
-        pending.append("first")
+        batch.session.append("first")
         return "first"
 
     pool = concurrent.futures.ThreadPoolExecutor(len(jobs) + 1)
@@ -92,8 +116,8 @@ def test_a_failing_job_fails_alone_and_leaves_nothing_behind():
     batches: list[int] = []
     commits = GroupCommit(db.begin, on_batch=batches.append)
 
-    def bad(pending: list[object]) -> None:
-        pending.append("half-written")
+    def bad(batch: Batch) -> None:
+        batch.session.append("half-written")
         raise ValueError("this outcome cannot be recorded")
 
     jobs = [write(0), write(1), bad, write(3)]
@@ -104,6 +128,32 @@ def test_a_failing_job_fails_alone_and_leaves_nothing_behind():
     assert "half-written" not in db.committed
     assert sorted(map(str, db.committed)) == ["0", "1", "3", "first"]
     assert batches == [1, 3]  # the batch ran again without the bad job
+    commits.close()
+
+
+def test_deferred_rows_are_written_in_one_executemany_per_batch():
+    db = FakeDatabase()
+    commits = GroupCommit(db.begin)
+    futures = queued_behind_a_slow_job(commits, [deferred(i) for i in range(12)])
+    assert [f.result(10) for f in futures][1:] == list(range(12))
+    assert db.executemany == [12]  # the slow job deferred nothing; the 12 rows went together
+    assert sorted(map(str, db.committed)) == sorted(map(str, ["first", *range(12)]))
+    commits.close()
+
+
+def test_a_deferred_row_that_fails_fails_its_job_alone():
+    """The batch's executemany fails: the batch runs again writing each job's rows after it,
+    so only the job whose row fails is told, and the others' rows are written once."""
+    db = FakeDatabase()
+    batches: list[int] = []
+    commits = GroupCommit(db.begin, on_batch=batches.append)
+    jobs = [deferred(0), deferred(1), deferred("x", "bad"), deferred(3)]
+    futures = queued_behind_a_slow_job(commits, jobs)
+    with pytest.raises(ValueError, match="cannot be written"):
+        futures[3].result(10)
+    assert [futures[i].result(10) for i in (1, 2, 4)] == [0, 1, 3]
+    assert sorted(map(str, db.committed)) == ["0", "1", "3", "first"]
+    assert batches == [1, 3]
     commits.close()
 
 

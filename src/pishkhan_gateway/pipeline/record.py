@@ -13,17 +13,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, insert, update
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, delete, insert, update
 
 from pishkhan_gateway.auditlog import rowcheck
-from pishkhan_gateway.auditlog.append import ENTRY_VERSION, insert_entry, reserve
+from pishkhan_gateway.auditlog.append import ENTRY_VERSION, defer_entry, reserve_in
 from pishkhan_gateway.crypto.signing import Signer
 from pishkhan_gateway.errors import AgencyTimeout, GatewayError
 from pishkhan_gateway.jalali import iso
 from pishkhan_gateway.logs import redact_text
 from pishkhan_gateway.receipts import sign_receipt
 from pishkhan_gateway.store import Store
+from pishkhan_gateway.store.groupcommit import Batch
 from pishkhan_gateway.store.tables import IdempotencyRecord, Intent, Transaction
 
 if TYPE_CHECKING:
@@ -243,6 +243,21 @@ def log_entry(outcome: Outcome, row: dict[str, Any]) -> dict[str, Any]:
 
 
 _INSERT_TRANSACTION = insert(Transaction)
+_INTENT_DONE = delete(Intent).where(Intent.transaction_id == bindparam("p_tid"))
+_KEY = (
+    IdempotencyRecord.office_id == bindparam("p_office"),
+    IdempotencyRecord.key == bindparam("p_key"),
+)
+_KEY_RELEASED = delete(IdempotencyRecord).where(*_KEY)
+_KEY_ANSWERED = (
+    update(IdempotencyRecord)
+    .where(*_KEY)
+    .values(
+        state=bindparam("p_state"),
+        response_status=bindparam("p_status"),
+        response_body=bindparam("p_body"),
+    )
+)
 
 
 def record(
@@ -264,16 +279,17 @@ def record(
     ``AlreadyRecorded``.
     """
 
-    def write(session: Session) -> Recorded:
-        # Core statements on the session's connection: Session.execute doubles their cost.
-        db = session.connection()
+    def write(batch: Batch) -> Recorded:
+        # Rows are deferred to one executemany per statement for the whole batch; only the
+        # recovery's intent check needs its answer at once.
         if outcome.intended:
-            gone = db.execute(
-                delete(Intent).where(Intent.transaction_id == outcome.transaction_id)
-            ).rowcount
-            if intent_required and not gone:
-                raise AlreadyRecorded(outcome.transaction_id)
-        index = reserve(db)  # the receipt is signed with the index, and the entry binds it
+            if intent_required:
+                gone = batch.session.execute(_INTENT_DONE, {"p_tid": outcome.transaction_id})
+                if not gone.rowcount:
+                    raise AlreadyRecorded(outcome.transaction_id)
+            else:
+                batch.defer(_INTENT_DONE, {"p_tid": outcome.transaction_id})
+        index = reserve_in(batch)  # the receipt is signed with the index, and the entry binds it
         receipt = sign_receipt(outcome, index, signer) if outcome.outcome == "succeeded" else None
         status, body = respond(index, receipt)
         row = {
@@ -304,21 +320,16 @@ def record(
             "settled_log_index": None,
             "settled_reference": None,
         }
-        insert_entry(db, index, log_entry(outcome, row), outcome.created_at)
-        db.execute(_INSERT_TRANSACTION, row)
+        defer_entry(batch, index, log_entry(outcome, row), outcome.created_at)
+        batch.defer(_INSERT_TRANSACTION, row)
         if outcome.claimed:
-            key = (
-                IdempotencyRecord.office_id == outcome.office_id,
-                IdempotencyRecord.key == outcome.idempotency_key,
-            )
+            key = {"p_office": outcome.office_id, "p_key": outcome.idempotency_key}
             if outcome.outcome == "failed":
-                db.execute(delete(IdempotencyRecord).where(*key))
+                batch.defer(_KEY_RELEASED, key)
             else:  # an unknown outcome stays "unknown" until reconcile stores its settlement
                 state = "unknown" if outcome.outcome == "unknown" else "done"
-                db.execute(
-                    update(IdempotencyRecord)
-                    .where(*key)
-                    .values(state=state, response_status=status, response_body=body)
+                batch.defer(
+                    _KEY_ANSWERED, {**key, "p_state": state, "p_status": status, "p_body": body}
                 )
         return Recorded(index, receipt, status, body)
 

@@ -29,7 +29,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from pishkhan_gateway.store.groupcommit import GroupCommit
+from pishkhan_gateway.store.groupcommit import Batch, GroupCommit
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -110,13 +110,16 @@ class Store:
         ):
             yield session
 
-    def write_grouped(self, job: Callable[[Session], T]) -> T:
-        """``job(session)`` in a write transaction shared with other threads' jobs (group commit,
+    def write_grouped(self, job: Callable[[Batch], T]) -> T:
+        """``job(batch)`` in a write transaction shared with other threads' jobs (group commit,
         ``groupcommit.py``); returns once it committed. Without group commit, a transaction of
         its own. Never call it while holding ``write()``: the shared writer would wait for you."""
         if self.commits is None:
             with self.write() as session:
-                return job(session)
+                batch = Batch(session)
+                result = job(batch)
+                batch.flush()
+                return result
         return self.commits.run(job)
 
     def statement(self) -> Connection:

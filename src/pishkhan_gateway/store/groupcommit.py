@@ -8,11 +8,18 @@ process takes every job queued while the previous batch was committing and runs 
 transaction: N outcomes pay one ``BEGIN IMMEDIATE``, one counter lock and one fsync. Under light
 load a batch is a single job and nothing waits (the writer never lingers for a batch to fill).
 
+Jobs write through the ``Batch`` they are given: ``defer`` queues a row for a statement, and
+all rows queued for one statement are written in one ``executemany`` when the jobs have run (a
+statement per row through SQLAlchemy costs several times the row); ``once`` runs a callback
+right before, once per batch (one ``log_state`` update for all the batch's log entries,
+``auditlog/append.py``).
+
 Each caller still gets its own result only after *its* job committed, so the rule "acknowledged
 means durable" holds as before. A job that raises is taken out of the batch and the rest run
 again without it (its partial writes are rolled back with the batch), so one bad outcome cannot
-fail its neighbours. A failure of the transaction itself (begin or commit) reaches every job of
-the batch, as it would have reached each alone.
+fail its neighbours; when the deferred writes fail, the batch runs again writing each job's rows
+after it, which names the job at fault. A failure of the transaction itself (begin or commit)
+reaches every job of the batch, as it would have reached each alone.
 
 No library does this for SQLAlchemy sessions (it is a few dozen lines over ``queue`` and
 ``concurrent.futures``), hence written here.
@@ -32,9 +39,45 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 
+class Batch:
+    """The shared transaction as a job sees it: its ``session``, the rows it defers, and state
+    the batch's jobs share (``shared``: a dict for helpers such as the log's index cursor)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.shared: dict[str, Any] = {}
+        self._rows: dict[Any, list[dict[str, Any]]] = {}
+        self._before: dict[str, Callable[[Session], None]] = {}
+
+    def defer(self, statement: Any, row: dict[str, Any]) -> None:
+        """Write ``row`` with ``statement`` when the batch is written (statements in the order
+        first deferred, rows in the order given)."""
+        self._rows.setdefault(statement, []).append(row)
+
+    def once(self, name: str, run: Callable[[Session], None]) -> None:
+        """Run ``run(session)`` once before the deferred rows are written (the last given
+        under ``name`` wins)."""
+        self._before[name] = run
+
+    def flush(self) -> None:
+        """Write what was deferred: the ``once`` callbacks, then one executemany a statement."""
+        before, rows = self._before, self._rows
+        self._before, self._rows = {}, {}
+        for run in before.values():
+            run(self.session)
+        if rows:
+            connection = self.session.connection()
+            for statement, params in rows.items():
+                connection.execute(statement, params)
+
+
+class _FlushFailed(Exception):
+    pass
+
+
 @dataclass
 class _Job:
-    run: Callable[[Session], Any]
+    run: Callable[[Batch], Any]
     future: Future = field(default_factory=Future)
 
 
@@ -60,8 +103,8 @@ class GroupCommit:
         self._thread: threading.Thread | None = None
         self._pid = 0
 
-    def run(self, job: Callable[[Session], Any]) -> Any:
-        """Run ``job(session)`` in the next batch; return its result once the batch committed."""
+    def run(self, job: Callable[[Batch], Any]) -> Any:
+        """Run ``job(batch)`` in the next batch; return its result once the batch committed."""
         item = _Job(job)
         self._ensure_writer()
         self._queue.put(item)
@@ -118,18 +161,30 @@ class GroupCommit:
             self._commit(batch)
 
     def _commit(self, batch: list[_Job]) -> None:
+        together = len(batch) > 1  # deferred rows written once for all; else after each job
         while batch:
             try:
                 with self._begin() as session:
+                    shared = Batch(session)
                     results = []
                     for job in batch:
                         try:
-                            results.append(job.run(session))
+                            results.append(job.run(shared))
+                            if not together:
+                                shared.flush()
                         except BaseException as exc:  # handed to its caller
                             raise _JobFailed(job, exc) from exc
+                    if together:
+                        try:
+                            shared.flush()
+                        except Exception as exc:
+                            raise _FlushFailed from exc
             except _JobFailed as failed:
                 failed.job.future.set_exception(failed.error)
                 batch = [job for job in batch if job is not failed.job]
+                continue
+            except _FlushFailed:
+                together = False  # again, each job's rows after it: the failure names its job
                 continue
             except BaseException as exc:  # noqa: BLE001 - begin or commit failed: tell them all
                 for job in batch:
