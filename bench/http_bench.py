@@ -79,7 +79,7 @@ class Server:
             command = [
                 sys.executable, "-m", "granian", "--interface", "wsgi", "--workers", "2",
                 "--blocking-threads", env.get("PISHKHAN_THREADS", "32"), "--port", str(self.port),
-                "--log-level", "warning", "--working-dir", str(HERE), spec,
+                "--log-level", "warning", "--working-dir", str(HERE), "--workers-kill-timeout", "10", spec,
             ]  # fmt: skip
         self.process = subprocess.Popen(
             command, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT, cwd=str(HERE)

@@ -12,7 +12,8 @@ the GIL switch interval. Requests run on ``PISHKHAN_THREADS`` blocking threads p
 (default 32: more than ``PISHKHAN_MAX_IN_FLIGHT``, so excess load reaches the gateway's
 admission control and is refused there at once). Metrics: ``PROMETHEUS_MULTIPROC_DIR`` is set
 (and emptied) here, before the workers start, so a scrape of any worker sums them all. The access
-log leaves query strings out: a supervisor's search may carry a national code.
+log leaves query strings out: a supervisor's search may carry a national code. A worker that
+does not stop within 30 s of SIGTERM is killed.
 """
 
 from __future__ import annotations
@@ -42,6 +43,10 @@ def run(host: str, port: int, workers: int) -> None:
         workers=workers,
         blocking_threads=int(os.environ.get("PISHKHAN_THREADS", "32")),
         respawn_failed_workers=True,
+        # A worker that has not stopped 30 s after SIGTERM is killed: granian can hang in its
+        # runtime's shutdown (emmett-framework/granian#875; seen once in `make bench`, a worker
+        # idle for minutes after the signal). Anything acknowledged is durable already.
+        workers_kill_timeout=30,
         log_access=True,
         log_access_format=ACCESS_LOG,
     ).serve()
