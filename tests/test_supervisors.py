@@ -83,7 +83,7 @@ def test_scope_holds_on_scorecards(client, world):
         == 404
     )
     card = client.get("/v1/audit/offices/teh-1/scorecard", headers=world["regulator"]).get_json()
-    assert card["transactions"] == 2 and card["tariff_violations"] == 1
+    assert card["transactions"] == 2 and card["over_cap_refusals"] == 1
     assert card["outcomes"]["succeeded"] == 1 and card["office_fees"] == 40000
     assert card["agency_amounts"] == 120000
     assert (

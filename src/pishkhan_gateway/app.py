@@ -13,6 +13,7 @@ from flask.json.provider import DefaultJSONProvider
 
 from pishkhan_gateway.api import audit as audit_api
 from pishkhan_gateway.api import console as console_api
+from pishkhan_gateway.api import officelife as officelife_api
 from pishkhan_gateway.api import offices as offices_api
 from pishkhan_gateway.api import system as system_api
 from pishkhan_gateway.api import throttle
@@ -70,6 +71,7 @@ def create_app(
     app.register_blueprint(offices_api.bp)
     app.register_blueprint(system_api.bp)
     app.register_blueprint(audit_api.bp)
+    app.register_blueprint(officelife_api.bp)
     app.register_blueprint(console_api.bp)
     register_commands(app)
     return app

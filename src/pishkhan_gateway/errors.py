@@ -509,3 +509,33 @@ def all_errors() -> tuple[type[GatewayError], ...]:
             found.append(cls)
         stack.extend(cls.__subclasses__())
     return tuple(found)
+
+
+class WrongState(RequestError):
+    """The request or case is not at the step this action belongs to (wrong_state, HTTP 409):
+    e.g. approving a renewal the province has not recommended, deciding a decided case."""
+
+    code = "wrong_state"
+    status = 409
+    title = "This action does not fit the request's or case's current state"
+    message_fa = "این اقدام با وضعیت کنونی درخواست یا پرونده سازگار نیست"
+
+
+class RenewalNotOpen(RequestError):
+    """A renewal asked for more than three months before the licence expires
+    (renewal_not_open, HTTP 409; ``opens_on`` says when it may be asked)."""
+
+    code = "renewal_not_open"
+    status = 409
+    title = "A renewal may be requested from three months before the licence expires"
+    message_fa = "درخواست تمدید پروانه از سه ماه پیش از پایان اعتبار آن پذیرفته می‌شود"
+
+
+class ObjectionWindowClosed(RequestError):
+    """An objection to a decided violation after its seven days (objection_window_closed,
+    HTTP 409)."""
+
+    code = "objection_window_closed"
+    status = 409
+    title = "An objection must be made within seven days of the decision"
+    message_fa = "مهلت هفت‌روزه اعتراض به این تصمیم گذشته است"

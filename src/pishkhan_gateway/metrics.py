@@ -13,8 +13,10 @@ head).
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from collections.abc import Iterator
+from typing import Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -29,6 +31,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 from sqlalchemy import text
 
+from pishkhan_gateway.jalali import TEHRAN
 from pishkhan_gateway.store import Store
 
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
@@ -99,6 +102,33 @@ class LogCollector(Collector):
         )
 
 
+class LicenceCollector(Collector):
+    """Licences of offices not revoked that expire within 90, 30 and 7 days, or have expired
+    (``pishkhan_licences_expiring{within=…}``), read at scrape time: the renewal warnings."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        today = dt.datetime.now(TEHRAN).date()
+        with self.store.read() as session:
+            rows = session.execute(text("SELECT expires_on FROM offices WHERE status != 'revoked'"))
+            days = [(_date(expires) - today).days for (expires,) in rows]
+        family = GaugeMetricFamily(
+            "pishkhan_licences_expiring",
+            "Licences (not revoked) expiring within the window, or expired.",
+            labels=["within"],
+        )
+        family.add_metric(["expired"], sum(1 for d in days if d < 0))
+        for window in (7, 30, 90):
+            family.add_metric([str(window)], sum(1 for d in days if 0 <= d <= window))
+        yield family
+
+
+def _date(value: object) -> Any:
+    return dt.date.fromisoformat(value) if isinstance(value, str) else value
+
+
 def exposition(store: Store) -> tuple[bytes, str]:
     """The scrape body and its content type."""
     registry = CollectorRegistry()
@@ -116,4 +146,5 @@ def exposition(store: Store) -> tuple[bytes, str]:
         ):
             registry.register(metric)
     registry.register(LogCollector(store))
+    registry.register(LicenceCollector(store))
     return generate_latest(registry), CONTENT_TYPE_LATEST

@@ -171,6 +171,28 @@ def enforce_tariff(
     return fee_cap
 
 
+def inflation_factor(rate: str, base_effective: str, effective: str) -> Decimal:
+    """1 + ``rate`` (a decimal string such as ``"0.32"``: the central bank's announced yearly
+    inflation), checked, for indexing a document in force from ``base_effective`` to one in force
+    from ``effective`` (which must be later)."""
+    try:
+        factor = Decimal(1) + Decimal(rate)
+    except InvalidOperation:
+        raise InvalidRequest("rate must be a decimal such as 0.32", field="rate") from None
+    if not Decimal("0.5") <= factor <= Decimal(6):
+        raise InvalidRequest("rate must be between -0.5 and 5", field="rate")
+    if jalali_midnight_utc(effective) <= jalali_midnight_utc(base_effective):
+        raise InvalidRequest(f"effective must be after {base_effective}", field="effective")
+    return factor
+
+
+def index_rials(amount: int, factor: Decimal) -> int:
+    """``amount`` × ``factor``, rounded half up to 1,000 rials (Decimal: money never floats)."""
+    thousand = Decimal(1000)
+    scaled = (Decimal(amount) * factor / thousand).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+    return int(scaled * thousand)
+
+
 def indexed(
     document: dict[str, Any], rate: str, effective: str, name: str | None = None
 ) -> dict[str, Any]:
@@ -179,23 +201,9 @@ def indexed(
     ``rate`` is a decimal string (``"0.32"``): the arithmetic is in ``Decimal`` so no float ever
     touches money. Free services stay free. ``effective`` must be after the base schedule's.
     """
-    try:
-        factor = Decimal(1) + Decimal(rate)
-    except InvalidOperation:
-        raise InvalidRequest("rate must be a decimal such as 0.32", field="rate") from None
-    if not Decimal("0.5") <= factor <= Decimal(6):
-        raise InvalidRequest("rate must be between -0.5 and 5", field="rate")
-    if jalali_midnight_utc(effective) <= jalali_midnight_utc(document["effective"]):
-        raise InvalidRequest(f"effective must be after {document['effective']}", field="effective")
-    thousand = Decimal(1000)
+    factor = inflation_factor(rate, document["effective"], effective)
     caps = {
-        service: {
-            category: int(
-                (Decimal(cap) * factor / thousand).quantize(Decimal(1), rounding=ROUND_HALF_UP)
-                * thousand
-            )
-            for category, cap in categories.items()
-        }
+        service: {category: index_rials(cap, factor) for category, cap in categories.items()}
         for service, categories in document["caps"].items()
     }
     return validate_schedule(

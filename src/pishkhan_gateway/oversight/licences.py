@@ -1,5 +1,6 @@
-"""Licence actions: suspend, revoke, reinstate an office, by the regulator or its province, each
-recorded in the log with its reason."""
+"""Licence actions: suspend and reinstate an office (its province or the regulator), revoke a
+licence (the regulator), each recorded in the log with its reason; and the regulator's revoking
+of supervisor credentials."""
 
 from __future__ import annotations
 
@@ -8,11 +9,13 @@ from typing import Any
 from pishkhan_gateway.auditlog.append import record_event
 from pishkhan_gateway.errors import Forbidden, InvalidRequest, NotFound
 from pishkhan_gateway.logs import redact_text
-from pishkhan_gateway.registry import offices, supervisors
+from pishkhan_gateway.oversight import authority, licencelog
+from pishkhan_gateway.registry import supervisors
 from pishkhan_gateway.registry.supervisors import Scope
-from pishkhan_gateway.store import Store
+from pishkhan_gateway.store import Store, utcnow
 
 ACTIONS = {"suspend": "suspended", "revoke": "revoked", "reinstate": "active"}
+EVENTS = {"suspend": "suspended", "revoke": "revoked", "reinstate": "reinstated"}
 
 
 def revoke_supervisor_key(
@@ -49,32 +52,35 @@ def revoke_supervisor_key(
 def licence_action(
     store: Store, scope: Scope, office_id: str, action: str, reason: str
 ) -> dict[str, Any]:
-    """Suspend, revoke or reinstate an office (regulator or its province only), logged."""
+    """Suspend or reinstate an office (its province or the regulator) or revoke its licence (the
+    regulator only: a province asks, ``lifecycle.request_revocation``), logged with the reason
+    and a line of the office's licence history, in one transaction."""
     if action not in ACTIONS:
         raise NotFound(f"no licence action {action}")
     reason = redact_text((reason or "").strip())  # free text: no personal data into the log
     if not 3 <= len(reason) <= 2000:
         raise InvalidRequest("give the reason for the action (3-2000 characters)", field="reason")
-    office = offices.get_office(store, office_id)
-    if office is None:
-        raise NotFound(f"no office {office_id}")
-    scope.may_act_on(office)
-    if office.status == "revoked" and action == "reinstate":
-        raise InvalidRequest("a revoked licence cannot be reinstated; a new licence is needed")
-    offices.set_status(store, office_id, ACTIONS[action], reason)
-    index = record_event(
-        store,
-        {
-            "type": "licence_action",
-            "office": office_id,
-            "action": action,
-            "reason": reason,
-            "status_before": office.status,
-            "status_after": ACTIONS[action],
-            "supervisor": scope.supervisor_id,
-            "scope": scope.label,
-        },
-    )
+    needed = "revoke" if action == "revoke" else "suspend"
+    now = utcnow()
+    with store.write() as session:
+        office = authority.office_for(session, scope, office_id, needed)
+        if office.status == "revoked" and action == "reinstate":
+            raise InvalidRequest("a revoked licence cannot be reinstated; a new licence is needed")
+        before = office.status
+        office.status, office.status_reason = ACTIONS[action], reason
+        index = licencelog.note(
+            session,
+            office_id=office_id,
+            entry_type="licence_action",
+            by=scope.supervisor_id,
+            scope=scope.label,
+            now=now,
+            event=EVENTS[action],
+            action=action,
+            reason=reason,
+            status_before=before,
+            status_after=ACTIONS[action],
+        )
     return {
         "office": office_id,
         "action": action,

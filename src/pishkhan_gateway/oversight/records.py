@@ -45,6 +45,14 @@ def log_access(
     )
 
 
+def entry_province(session: Any, entry: dict[str, Any], cache: dict[str, str | None]) -> str | None:
+    """The province an entry belongs to: its office's, or, for a province-wide one (working
+    hours), the province it names."""
+    if entry.get("office") is None and isinstance(entry.get("province"), str):
+        return entry["province"]
+    return province_of(session, entry.get("office"), cache)
+
+
 def province_of(session: Any, office_id: str | None, cache: dict[str, str | None]) -> str | None:
     """The province of ``office_id`` (memoised in ``cache`` for one listing)."""
     if office_id is None:
@@ -68,7 +76,7 @@ def inclusion(store: Store, index: int, size: int, scope: Scope | None) -> dict[
             raise NotFound(f"no entry {index}")
         decoded = json.loads(bytes(entry))
         if scope is not None and not scope.sees_entry(
-            decoded, province_of(session, decoded.get("office"), {})
+            decoded, entry_province(session, decoded, {})
         ):
             raise NotFound(f"no entry {index} in your scope")
         path = merkle.inclusion_path(node_lookup(session), index, size)
@@ -129,9 +137,7 @@ def entries_in_scope(store: Store, scope: Scope, start: int, end: int) -> list[s
         for _index, entry in rows:
             raw = bytes(entry)
             decoded = json.loads(raw)
-            visible = scope.sees_entry(
-                decoded, province_of(session, decoded.get("office"), provinces)
-            )
+            visible = scope.sees_entry(decoded, entry_province(session, decoded, provinces))
             out.append(base64.b64encode(raw).decode() if visible else None)
     return out
 
@@ -168,9 +174,8 @@ def transaction_detail(
 
 
 def offices_in_scope(store: Store, scope: Scope) -> list[Office]:
-    """The offices a supervisor oversees (a province its own), by province and id."""
+    """The offices a supervisor lists (a province its own, a region its provinces'), by
+    province and id."""
     with store.read() as session:
-        query = select(Office).order_by(Office.province, Office.id)
-        if scope.role == "province":
-            query = query.where(Office.province == scope.name)
+        query = select(Office).where(scope.offices()).order_by(Office.province, Office.id)
         return list(session.scalars(query))

@@ -10,6 +10,7 @@ from sqlalchemy import ColumnElement, case, func, select
 from pishkhan_gateway.errors import NotFound
 from pishkhan_gateway.history import FINAL_OUTCOME
 from pishkhan_gateway.jalali import TEHRAN, format_date
+from pishkhan_gateway.oversight import hours, violations
 from pishkhan_gateway.oversight.search import Filters
 from pishkhan_gateway.registry.supervisors import Scope
 from pishkhan_gateway.store import Store
@@ -33,7 +34,7 @@ def scorecard(store: Store, scope: Scope, office_id: str, filters: Filters) -> d
     """The indicators the regulator's ranking uses, for one office and period (in scope)."""
     with store.read() as session:
         office = session.get(Office, office_id)
-        if office is None or (scope.role == "province" and office.province != scope.name):
+        if office is None or (scope.role != "agency" and not scope.oversees(office.province)):
             raise NotFound(f"no office {office_id} in your scope")
         where = [*Filters(**{**filters.__dict__, "office": office_id}).conditions(scope)]
 
@@ -68,6 +69,11 @@ def scorecard(store: Store, scope: Scope, office_id: str, filters: Filters) -> d
             .group_by(Transaction.service)
             .order_by(Transaction.service)
         ).all()
+        province_hours = hours.hours_in(session, office.province)
+        outside = None  # no hours set for the province: nothing to flag
+        if province_hours:
+            times = session.scalars(select(Transaction.created_at).where(*where))
+            outside = sum(1 for moment in times if hours.outside(province_hours, moment))
     total = int(totals[0])
     dispatched = int(totals[1]) + int(totals[3]) + int(totals[4]) + int(totals[7])
     return {
@@ -90,7 +96,11 @@ def scorecard(store: Store, scope: Scope, office_id: str, filters: Filters) -> d
             "unknown": int(totals[4]),
         },
         "settled_later": int(totals[8]),
-        "tariff_violations": int(totals[5]),
+        # Attempts refused at the counter for a fee above the cap: an indicator (a typo blocked
+        # counts here), not a violation; the violations are the decided cases below.
+        "over_cap_refusals": int(totals[5]),
+        "violations": violations.standing(store, office_id),
+        "outside_hours": outside,
         "identity_failures": int(totals[6]),
         "agency_errors": int(totals[7]),
         "agency_error_rate": round(int(totals[7]) / dispatched, 4) if dispatched else 0.0,
@@ -106,7 +116,7 @@ def scorecard(store: Store, scope: Scope, office_id: str, filters: Filters) -> d
 def daily(
     store: Store, scope: Scope, office_id: str, start: dt.date, end: dt.date
 ) -> list[dict[str, Any]]:
-    """Per Tehran day in [start, end]: transactions, fees, tariff violations, agency error rate
+    """Per Tehran day in [start, end]: transactions, fees, over-cap refusals, agency error rate
     of one office (in scope) — the console's charts."""
     lower = dt.datetime.combine(start, dt.time(0), tzinfo=TEHRAN)
     upper = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(0), tzinfo=TEHRAN)
@@ -135,7 +145,7 @@ def daily(
                 day["office_fees"] += fee or 0
                 day["dispatched"] += 1
             if code == "tariff_exceeded":
-                day["tariff_violations"] += 1
+                day["over_cap_refusals"] += 1
             if code in AGENCY_ERROR_CODES and outcome != "succeeded":
                 day["agency_errors"] += 1
                 day["dispatched"] += 1
@@ -148,7 +158,7 @@ def daily(
                 "jalali": format_date(date),
                 "transactions": day["transactions"],
                 "office_fees": day["office_fees"],
-                "tariff_violations": day["tariff_violations"],
+                "over_cap_refusals": day["over_cap_refusals"],
                 "agency_error_rate": round(rate, 4),
             }
         )
@@ -159,7 +169,7 @@ def _day() -> dict[str, int]:
     return {
         "transactions": 0,
         "office_fees": 0,
-        "tariff_violations": 0,
+        "over_cap_refusals": 0,
         "agency_errors": 0,
         "dispatched": 0,
     }

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from pishkhan_gateway.jalali import TEHRAN
 from pishkhan_gateway.pipeline.dispatch import Dispatcher
 from pishkhan_gateway.pipeline.request import TransactionRequest
 from pishkhan_gateway.plugins import RegisteredService
@@ -46,7 +47,7 @@ def price(
     fee_cap = enforce_tariff(
         tariffs=tariffs,
         service_id=service.service.id,
-        category=office.category,
+        category=office.category_on(at.astimezone(TEHRAN).date()),
         office_fee=request.office_fee,
         at=at,
     )

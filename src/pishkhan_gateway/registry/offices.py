@@ -47,10 +47,24 @@ class OfficeView:
     id: str
     name: str
     licence_no: str
-    category: str
+    home_category: str  # the location category before any approved move takes effect
     province: str
     status: str
     expires_on: dt.date
+    moves_on: dt.date | None = None  # an approved relocation's first day (Tehran)
+    next_category: str | None = None
+
+    def category_on(self, day: dt.date) -> str:
+        """The location category on ``day`` (a Tehran date): an approved relocation moves the
+        office onto its new category's tariff column the day it takes effect."""
+        if self.moves_on is not None and self.next_category and day >= self.moves_on:
+            return self.next_category
+        return self.home_category
+
+    @property
+    def category(self) -> str:
+        """The location category today."""
+        return self.category_on(today())
 
 
 def _view(office: Office) -> OfficeView:
@@ -62,6 +76,8 @@ def _view(office: Office) -> OfficeView:
         office.province,
         office.status,
         office.expires_on,
+        office.moves_on,
+        office.next_category,
     )
 
 
@@ -233,6 +249,8 @@ _CREDENTIAL_AND_OFFICE = (
         Office.province,
         Office.status,
         Office.expires_on,
+        Office.moves_on,
+        Office.next_category,
     )
     .join(Office, Office.id == OfficeCredential.office_id)
     .where(OfficeCredential.id == bindparam("id"))
@@ -325,6 +343,8 @@ def _office(row: Any, secret: str) -> OfficeView:
         row.province,
         row.status,
         row.expires_on,
+        row.moves_on,
+        row.next_category,
     )
 
 

@@ -1,5 +1,6 @@
-"""Supervisors and their scope: the regulator sees everything, a province its offices, an agency
-auditor its own services. Scope is applied inside every query, never after it.
+"""Supervisors and their scope: the regulator sees everything, a region (one of the regulator's
+nine) the offices of its provinces, a province its offices, an agency auditor its own services.
+Scope is applied inside every query, never after it. What each may *do*: ``authority.py``.
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, select, true
 from sqlalchemy.exc import IntegrityError
 
-from pishkhan_gateway.errors import Forbidden, InvalidRequest, Unauthorized
-from pishkhan_gateway.registry import credentials
+from pishkhan_gateway.errors import InvalidRequest, Unauthorized
+from pishkhan_gateway.registry import credentials, regions
 from pishkhan_gateway.store import Store, utcnow
 from pishkhan_gateway.store.tables import (
     ConsoleSession,
@@ -24,7 +25,7 @@ from pishkhan_gateway.store.tables import (
     Transaction,
 )
 
-ROLES = ("regulator", "province", "agency")
+ROLES = ("regulator", "region", "province", "agency")
 CREDENTIAL_PREFIX = "psk"
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
@@ -39,38 +40,48 @@ class Scope:
 
     @property
     def label(self) -> str:
-        """``regulator``, ``province:Fars`` or ``agency:postbank``."""
+        """``regulator``, ``region:3``, ``province:Fars`` or ``agency:postbank``."""
         return self.role if self.role == "regulator" else f"{self.role}:{self.name}"
+
+    @property
+    def provinces(self) -> tuple[str, ...] | None:
+        """The provinces whose offices this scope oversees: None for all (the regulator), none
+        for an agency auditor (it sees its services' transactions, not offices)."""
+        if self.role == "regulator":
+            return None
+        if self.role == "province":
+            return (self.name or "",)
+        if self.role == "region":
+            return regions.provinces_of(self.name or "")
+        return ()
+
+    def oversees(self, province: str | None) -> bool:
+        """Whether an office in ``province`` is under this supervisor."""
+        covered = self.provinces
+        return covered is None or (province is not None and province in covered)
+
+    def offices(self) -> ColumnElement[bool]:
+        """SQL condition on ``offices``: the offices this scope lists (those it oversees; an
+        agency auditor lists every office, which it may report about)."""
+        covered = self.provinces
+        if covered is None or self.role == "agency":
+            return true()
+        return Office.province.in_(covered)
 
     def transactions(self) -> ColumnElement[bool]:
         """SQL condition on ``transactions`` restricting rows to this scope."""
         if self.role == "regulator":
             return true()
-        if self.role == "province":
-            offices = select(Office.id).where(Office.province == self.name)
-            return Transaction.office_id.in_(offices.scalar_subquery())
-        return Transaction.agency == self.name
+        if self.role == "agency":
+            return Transaction.agency == self.name
+        offices = select(Office.id).where(Office.province.in_(self.provinces or ()))
+        return Transaction.office_id.in_(offices.scalar_subquery())
 
     def sees_entry(self, entry: dict[str, Any], office_province: str | None) -> bool:
-        """Whether a decoded log entry is in scope (province: the entry's office's province)."""
-        if self.role == "regulator":
-            return True
-        if self.role == "province":
-            return office_province is not None and office_province == self.name
-        return entry.get("agency") == self.name
-
-    def may_act_on(self, office: Office) -> None:
-        """Licence actions: the regulator, or the office's own province; never an agency."""
-        if self.role == "regulator":
-            return
-        if self.role == "province" and office.province == self.name:
-            return
+        """Whether a decoded log entry is in scope (province, region: the entry's office's)."""
         if self.role == "agency":
-            raise Forbidden(
-                "an agency may not suspend, revoke or reinstate an office; only the "
-                "regulator or the provincial working group may"
-            )
-        raise Forbidden("this office is outside your province")
+            return entry.get("agency") == self.name
+        return self.oversees(office_province)
 
 
 def add(store: Store, supervisor_id: str, role: str, scope: str | None) -> Scope:
@@ -81,8 +92,11 @@ def add(store: Store, supervisor_id: str, role: str, scope: str | None) -> Scope
         raise InvalidRequest(f"role must be one of {ROLES}", field="role")
     if (role == "regulator") != (scope is None):
         raise InvalidRequest(
-            "province and agency supervisors need --scope; the regulator none", field="scope"
+            "region, province and agency supervisors need --scope; the regulator none",
+            field="scope",
         )
+    if role == "region" and scope not in regions.NUMBERS:
+        raise InvalidRequest("a region is one of the regulator's nine: 1 to 9", field="scope")
     try:
         with store.write() as session:
             session.add(Supervisor(id=supervisor_id, role=role, scope=scope, created_at=utcnow()))

@@ -46,6 +46,13 @@ class Office(Base):
     issued_on: Mapped[dt.date] = mapped_column(Date)
     expires_on: Mapped[dt.date] = mapped_column(Date)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    address: Mapped[str | None] = mapped_column(Text)
+    # An approved relocation taking effect on ``moves_on`` (a Tehran date): from that day the
+    # office is in ``next_city`` at ``next_address``, on ``next_category``'s tariff column.
+    moves_on: Mapped[dt.date | None] = mapped_column(Date)
+    next_city: Mapped[str | None] = mapped_column(String(64))
+    next_category: Mapped[str | None] = mapped_column(String(32))
+    next_address: Mapped[str | None] = mapped_column(Text)
 
 
 class OfficeCredential(Base):
@@ -291,3 +298,116 @@ class ConsoleSession(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     last_seen_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     ended_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class LicenceFeeSchedule(Base):
+    """The regulator's licence fees by location category, and the yearly fine cap, from a Jalali
+    date (``contracts/licences/*.toml``; ``licencefees.py``)."""
+
+    __tablename__ = "licence_fee_schedules"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(200))
+    effective_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), unique=True)
+    document: Mapped[str] = mapped_column(Text)  # the validated document, JSON
+    loaded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class OfficeRequest(Base):
+    """An office's request about its licence — renewal, transfer to a new holder, relocation —
+    through the province's recommendation to the regulator's decision (``lifecycle.py``)."""
+
+    __tablename__ = "office_requests"
+    __table_args__ = (Index("ix_office_requests_office", "office_id", "kind", "state"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    office_id: Mapped[str] = mapped_column(ForeignKey("offices.id"))
+    kind: Mapped[str] = mapped_column(String(16))  # renewal | transfer | relocation
+    state: Mapped[str] = mapped_column(String(16))  # requested|recommended|approved|refused
+    details: Mapped[str] = mapped_column(Text)  # JSON: what is asked (holder, address, …)
+    requested_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    recommended_by: Mapped[str | None] = mapped_column(String(64))
+    recommended_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    recommendation: Mapped[str | None] = mapped_column(Text)
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    decision_reason: Mapped[str | None] = mapped_column(Text)
+    fee: Mapped[int | None] = mapped_column(BigInteger)  # rials, a renewal's fee
+
+
+class LicenceEvent(Base):
+    """One line of an office's licence history (issued, renewed, transferred, relocated,
+    suspended, reinstated, revocation requested, revoked), with the log index that proves it."""
+
+    __tablename__ = "licence_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    office_id: Mapped[str] = mapped_column(ForeignKey("offices.id"), index=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    event: Mapped[str] = mapped_column(String(32))
+    details: Mapped[str] = mapped_column(Text)  # JSON
+    by: Mapped[str | None] = mapped_column(String(64))  # the supervisor (or "office", "cli")
+    log_index: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class ViolationCase(Base):
+    """A violation case against an office: opened with evidence, decided (negative points, a
+    fine within the doubling rule and the yearly cap), objected to, ruled on
+    (``oversight/violations.py``)."""
+
+    __tablename__ = "violation_cases"
+    __table_args__ = (Index("ix_violation_cases_office", "office_id", "type", "decided_at"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    office_id: Mapped[str] = mapped_column(ForeignKey("offices.id"))
+    type: Mapped[str] = mapped_column(String(32))
+    state: Mapped[str] = mapped_column(String(16))  # open|decided|objected|upheld|overturned
+    evidence: Mapped[str] = mapped_column(Text)  # JSON: transaction ids, complaint, report ids
+    description: Mapped[str | None] = mapped_column(Text)
+    opened_by: Mapped[str] = mapped_column(String(64))
+    opened_scope: Mapped[str] = mapped_column(String(80))
+    opened_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    points: Mapped[int | None] = mapped_column(Integer)  # negative points, as a positive count
+    requested_fine: Mapped[int | None] = mapped_column(BigInteger)
+    minimum_fine: Mapped[int | None] = mapped_column(BigInteger)
+    fine: Mapped[int | None] = mapped_column(BigInteger)
+    fine_cap: Mapped[int | None] = mapped_column(BigInteger)
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    decision_reason: Mapped[str | None] = mapped_column(Text)
+    suspended: Mapped[bool] = mapped_column(Boolean, default=False)
+    objection: Mapped[str | None] = mapped_column(Text)
+    objected_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    ruled_by: Mapped[str | None] = mapped_column(String(64))
+    ruled_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    ruling_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class AgencyReport(Base):
+    """An agency's report about an office: the only thing an agency may do about one."""
+
+    __tablename__ = "agency_reports"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    agency: Mapped[str] = mapped_column(String(64))
+    office_id: Mapped[str] = mapped_column(ForeignKey("offices.id"), index=True)
+    subject: Mapped[str] = mapped_column(String(32))  # a violation type
+    text: Mapped[str] = mapped_column(Text)
+    transactions: Mapped[str] = mapped_column(Text)  # JSON list of transaction ids
+    reported_by: Mapped[str] = mapped_column(String(64))
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    log_index: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class WorkingHours(Base):
+    """A province's working hours for one weekday (0 = Saturday … 6 = Friday, Tehran time), as
+    its working group sets them; no row for a day means closed."""
+
+    __tablename__ = "working_hours"
+
+    province: Mapped[str] = mapped_column(String(64), primary_key=True)
+    weekday: Mapped[int] = mapped_column(Integer, primary_key=True)
+    opens: Mapped[str] = mapped_column(String(5))  # HH:MM
+    closes: Mapped[str] = mapped_column(String(5))
+    set_by: Mapped[str] = mapped_column(String(64))
+    set_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))

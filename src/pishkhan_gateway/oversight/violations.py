@@ -1,0 +1,531 @@
+"""Violation cases against an office, and agencies' reports.
+
+A case is opened by the office's province, its region or the regulator, with evidence (the
+office's transaction ids, a complaint reference, agencies' report ids), and decided with negative
+points and a fine in rials. The fine follows the regulator's decision (../shared/seeds/000,
+line 52):
+
+- on a repeated violation of the same type within 12 months the *minimum* fine is twice the
+  fine of the previous one — a lower fine asked is raised to it;
+- the fines of one obligation (violation type) in one Jalali year are capped (1,000,000,000
+  rials in 1398, indexed: ``licencefees.py``) — a fine beyond what is left is cut to it;
+
+and the case shows the fine asked, the minimum, the cap and what was applied. A decision may
+suspend the office (by whoever may suspend). The office may object within 7 days of the
+decision; its region or the regulator — not whoever decided — rules on the objection: upheld,
+the decision stands; overturned, its points and fine no longer count.
+
+Negative points come from what the decisions name (line 180): money taken above the tariff
+(``overcharging``), forged or altered documents (``forged_documents``), moving without consent
+(``unapproved_relocation``), working outside the set hours (``hours``), and ``other``.
+An agency may not open a case; it reports (``POST /v1/reports``), and a report is evidence.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import secrets
+from typing import Any
+
+import jdatetime
+from sqlalchemy import func, select
+
+from pishkhan_gateway import licencefees
+from pishkhan_gateway.errors import (
+    Forbidden,
+    InvalidRequest,
+    NotFound,
+    ObjectionWindowClosed,
+    WrongState,
+)
+from pishkhan_gateway.ids import MAX_INDEX as MAX_BIGINT
+from pishkhan_gateway.jalali import TEHRAN
+from pishkhan_gateway.logs import redact_text
+from pishkhan_gateway.oversight import authority
+from pishkhan_gateway.oversight.licencelog import note
+from pishkhan_gateway.registry.supervisors import Scope
+from pishkhan_gateway.store import Store, utcnow
+from pishkhan_gateway.store.tables import AgencyReport, Office, Transaction, ViolationCase
+
+TYPES = ("overcharging", "forged_documents", "unapproved_relocation", "hours", "other")
+COUNTING = ("decided", "objected", "upheld")  # states whose points and fine count
+REPEAT_WINDOW = dt.timedelta(days=365)
+OBJECTION_DAYS = 7
+MAX_EVIDENCE = 100
+
+
+def _text(value: Any, field: str, low: int = 3, high: int = 2000) -> str:
+    text = redact_text(str(value or "").strip())  # free text: no personal data into the log
+    if not low <= len(text) <= high:
+        raise InvalidRequest(f"{field}: {low}-{high} characters", field=field)
+    return text
+
+
+def _amount(value: Any, field: str, high: int = MAX_BIGINT) -> int:
+    if type(value) is not int or not 0 <= value <= high:  # money never floats; bool is no int
+        raise InvalidRequest(f"{field}: a whole number from 0 to {high}", field=field)
+    return value
+
+
+def _ids(value: Any, field: str) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or len(value) > MAX_EVIDENCE:
+        raise InvalidRequest(f"{field}: a list of at most {MAX_EVIDENCE} ids", field=field)
+    if not all(isinstance(item, str) and 0 < len(item) <= 64 for item in value):
+        raise InvalidRequest(f"{field}: ids are strings", field=field)
+    return sorted(set(value))
+
+
+def _evidence(session: Any, office_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    transactions = _ids(body.get("transactions"), "transactions")
+    reports = _ids(body.get("reports"), "reports")
+    if transactions:
+        found = set(
+            session.scalars(
+                select(Transaction.id).where(
+                    Transaction.id.in_(transactions), Transaction.office_id == office_id
+                )
+            )
+        )
+        missing = [t for t in transactions if t not in found]
+        if missing:
+            raise InvalidRequest(
+                f"not transactions of this office: {', '.join(missing[:5])}", field="transactions"
+            )
+    if reports:
+        found = set(
+            session.scalars(
+                select(AgencyReport.id).where(
+                    AgencyReport.id.in_(reports), AgencyReport.office_id == office_id
+                )
+            )
+        )
+        missing = [r for r in reports if r not in found]
+        if missing:
+            raise InvalidRequest(
+                f"not reports about this office: {', '.join(missing[:5])}", field="reports"
+            )
+    complaint = body.get("complaint")
+    evidence: dict[str, Any] = {"transactions": transactions, "reports": reports}
+    if complaint is not None:
+        evidence["complaint"] = _text(complaint, "complaint", 1, 200)
+    if not any(evidence.values()):
+        raise InvalidRequest(
+            "a case needs evidence: transaction ids, a complaint or an agency report",
+            field="transactions",
+        )
+    return evidence
+
+
+def describe(case: ViolationCase) -> dict[str, Any]:
+    """A case as the API shows it (amounts in integer rials)."""
+    return {
+        "id": case.id,
+        "office": case.office_id,
+        "type": case.type,
+        "state": case.state,
+        "evidence": json.loads(case.evidence),
+        "description": case.description,
+        "opened_by": case.opened_by,
+        "opened_at": case.opened_at.isoformat(),
+        "points": case.points,
+        "requested_fine": case.requested_fine,
+        "minimum_fine": case.minimum_fine,
+        "fine": case.fine,
+        "fine_cap": case.fine_cap,
+        "decided_by": case.decided_by,
+        "decided_at": case.decided_at.isoformat() if case.decided_at else None,
+        "decision_reason": case.decision_reason,
+        "suspended": case.suspended,
+        "objection": case.objection,
+        "objected_at": case.objected_at.isoformat() if case.objected_at else None,
+        "objection_until": (
+            _aware(case.decided_at).astimezone(TEHRAN).date() + dt.timedelta(days=OBJECTION_DAYS)
+        ).isoformat()
+        if case.decided_at
+        else None,
+        "ruled_by": case.ruled_by,
+        "ruled_at": case.ruled_at.isoformat() if case.ruled_at else None,
+        "ruling_reason": case.ruling_reason,
+    }
+
+
+def open_case(store: Store, scope: Scope, office_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    """Open a case (``type``, evidence, ``description``); with ``decision`` in the body it is
+    decided at once (``decide``'s fields)."""
+    kind = body.get("type")
+    if kind not in TYPES:
+        raise InvalidRequest(f"type must be one of {TYPES}", field="type")
+    description = body.get("description")
+    now = utcnow()
+    with store.write() as session:
+        office = authority.office_for(session, scope, office_id, "violation")
+        case = ViolationCase(
+            id=f"case_{secrets.token_hex(8)}",
+            office_id=office.id,
+            type=kind,
+            state="open",
+            evidence=json.dumps(_evidence(session, office_id, body), sort_keys=True),
+            description=_text(description, "description") if description is not None else None,
+            opened_by=scope.supervisor_id,
+            opened_scope=scope.label,
+            opened_at=now,
+            suspended=False,
+        )
+        session.add(case)
+        index = note(
+            session,
+            office_id=office_id,
+            entry_type="violation_opened",
+            by=scope.supervisor_id,
+            scope=scope.label,
+            now=now,
+            case=case.id,
+            violation=kind,
+            evidence=json.loads(case.evidence),
+        )
+        decision = body.get("decision")
+        decided: dict[str, Any] = {}
+        if decision is not None:
+            if not isinstance(decision, dict):
+                raise InvalidRequest("decision: an object", field="decision")
+            decided = _decide(session, scope, office, case, decision, now)
+        result = describe(case)
+    return {**result, **decided, "log_index": decided.get("log_index", index)}
+
+
+def decide(
+    store: Store, scope: Scope, office_id: str, case_id: str, decision: dict[str, Any]
+) -> dict[str, Any]:
+    """Decide an open case: ``points``, ``fine`` (rials), ``reason``, optional ``suspend``."""
+    now = utcnow()
+    with store.write() as session:
+        office = authority.office_for(session, scope, office_id, "violation")
+        case = _case(session, office_id, case_id)
+        decided = _decide(session, scope, office, case, decision, now)
+        result = describe(case)
+    return {**result, **decided}
+
+
+def _case(session: Any, office_id: str, case_id: str) -> ViolationCase:
+    case = session.get(ViolationCase, case_id, with_for_update=True)
+    if case is None or case.office_id != office_id:
+        raise NotFound(f"no case {case_id} for office {office_id}")
+    return case
+
+
+def _decide(
+    session: Any,
+    scope: Scope,
+    office: Office,
+    case: ViolationCase,
+    decision: dict[str, Any],
+    now: dt.datetime,
+) -> dict[str, Any]:
+    if case.state != "open":
+        raise WrongState(f"this case is {case.state}, not open")
+    points = _amount(decision.get("points"), "points", 1000)
+    asked = _amount(decision.get("fine", 0), "fine")
+    reason = _text(decision.get("reason"), "reason")
+    suspend = decision.get("suspend", False)
+    if not isinstance(suspend, bool):
+        raise InvalidRequest("suspend: true or false", field="suspend")
+    if suspend:
+        authority.authorise(scope, "suspend", office.province)
+    schedule = licencefees.in_force(session, now)
+    if schedule is None:
+        raise WrongState(
+            "no licence fee schedule (with the yearly fine cap) is in force: load one first "
+            "(pishkhan-gateway licences fees load FILE)"
+        )
+    minimum, previous = minimum_fine(session, office.id, case.type, now)
+    fined_this_year = fined_in_year(session, office.id, case.type, now)
+    left = max(schedule.fine_cap - fined_this_year, 0)
+    fine, adjustments = max(asked, minimum), []
+    if asked < minimum:
+        adjustments.append("raised_to_minimum")
+    if fine > left:
+        fine = left
+        adjustments.append("capped")
+    case.state = "decided"
+    case.points, case.requested_fine, case.minimum_fine = points, asked, minimum
+    case.fine, case.fine_cap = fine, schedule.fine_cap
+    case.decided_by, case.decided_at, case.decision_reason = scope.supervisor_id, now, reason
+    case.suspended = suspend
+    status_before = office.status
+    if suspend and office.status == "active":
+        office.status, office.status_reason = "suspended", f"violation case {case.id}: {reason}"
+    index = note(
+        session,
+        office_id=office.id,
+        entry_type="violation_decided",
+        by=scope.supervisor_id,
+        scope=scope.label,
+        now=now,
+        event="suspended" if suspend and status_before == "active" else None,
+        case=case.id,
+        violation=case.type,
+        points=points,
+        requested_fine=asked,
+        minimum_fine=minimum,
+        fine=fine,
+        fine_cap=schedule.fine_cap,
+        fined_this_year_before=fined_this_year,
+        repeats=previous,
+        adjustments=adjustments,
+        suspend=suspend,
+        reason=reason,
+    )
+    return {
+        "fined_this_year_before": fined_this_year,
+        "adjustments": adjustments,
+        "repeats": previous,
+        "log_index": index,
+    }
+
+
+def minimum_fine(
+    session: Any, office_id: str, kind: str, now: dt.datetime
+) -> tuple[int, str | None]:
+    """Twice the fine of the office's last counted violation of ``kind`` within 12 months (and
+    that case's id), or 0 for a first one."""
+    last = session.execute(
+        select(ViolationCase.id, ViolationCase.fine)
+        .where(
+            ViolationCase.office_id == office_id,
+            ViolationCase.type == kind,
+            ViolationCase.state.in_(COUNTING),
+            ViolationCase.decided_at >= now - REPEAT_WINDOW,
+        )
+        .order_by(ViolationCase.decided_at.desc())
+        .limit(1)
+    ).first()
+    if last is None:
+        return 0, None
+    return 2 * int(last.fine or 0), last.id
+
+
+def jalali_year(moment: dt.datetime) -> int:
+    """The Jalali year of ``moment`` in Tehran."""
+    return jdatetime.date.fromgregorian(date=moment.astimezone(TEHRAN).date()).year
+
+
+def year_bounds(year: int) -> tuple[dt.datetime, dt.datetime]:
+    """[start, end) of Jalali ``year`` in Tehran, as UTC instants."""
+    start = jdatetime.date(year, 1, 1).togregorian()
+    end = jdatetime.date(year + 1, 1, 1).togregorian()
+    return (
+        dt.datetime.combine(start, dt.time(0), tzinfo=TEHRAN).astimezone(dt.UTC),
+        dt.datetime.combine(end, dt.time(0), tzinfo=TEHRAN).astimezone(dt.UTC),
+    )
+
+
+def fined_in_year(session: Any, office_id: str, kind: str, now: dt.datetime) -> int:
+    """The office's counted fines for violations of ``kind`` decided in ``now``'s Jalali year."""
+    start, end = year_bounds(jalali_year(now))
+    total = session.scalar(
+        select(func.coalesce(func.sum(ViolationCase.fine), 0)).where(
+            ViolationCase.office_id == office_id,
+            ViolationCase.type == kind,
+            ViolationCase.state.in_(COUNTING),
+            ViolationCase.decided_at >= start,
+            ViolationCase.decided_at < end,
+        )
+    )
+    return int(total or 0)
+
+
+def _aware(moment: dt.datetime) -> dt.datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def object_to(store: Store, office_id: str, case_id: str, text: str) -> dict[str, Any]:
+    """The office objects to a decided case, within 7 days of the decision (Tehran days)."""
+    text = _text(text, "objection")
+    now = utcnow()
+    with store.write() as session:
+        case = _case(session, office_id, case_id)
+        if case.state != "decided":
+            raise WrongState(f"this case is {case.state}; only a decided case can be objected to")
+        until = _aware(case.decided_at).astimezone(TEHRAN).date() + dt.timedelta(
+            days=OBJECTION_DAYS
+        )
+        if now.astimezone(TEHRAN).date() > until:
+            raise ObjectionWindowClosed(
+                f"the objection window closed on {until.isoformat()}", until=until.isoformat()
+            )
+        case.state, case.objection, case.objected_at = "objected", text, now
+        index = note(
+            session,
+            office_id=office_id,
+            entry_type="violation_objected",
+            by="office",
+            scope=f"office:{office_id}",
+            now=now,
+            case=case.id,
+            objection=text,
+        )
+        result = describe(case)
+    return {**result, "log_index": index}
+
+
+def rule(
+    store: Store, scope: Scope, office_id: str, case_id: str, uphold: bool, reason: str
+) -> dict[str, Any]:
+    """Rule on an objection: ``uphold`` the decision, or overturn it (its points and fine stop
+    counting). Whoever decided the case does not rule on the objection to it."""
+    reason = _text(reason, "reason")
+    now = utcnow()
+    with store.write() as session:
+        authority.office_for(session, scope, office_id, "rule_objection")
+        case = _case(session, office_id, case_id)
+        if case.state != "objected":
+            raise WrongState(f"this case is {case.state}; there is no objection to rule on")
+        if case.decided_by == scope.supervisor_id:
+            raise Forbidden("an objection is ruled on by someone other than who decided the case")
+        case.state = "upheld" if uphold else "overturned"
+        case.ruled_by, case.ruled_at, case.ruling_reason = scope.supervisor_id, now, reason
+        index = note(
+            session,
+            office_id=office_id,
+            entry_type="objection_ruled",
+            by=scope.supervisor_id,
+            scope=scope.label,
+            now=now,
+            case=case.id,
+            upheld=uphold,
+            reason=reason,
+        )
+        result = describe(case)
+    return {**result, "log_index": index}
+
+
+def cases_of(store: Store, office_id: str) -> list[dict[str, Any]]:
+    """Every case of an office, newest first."""
+    with store.read() as session:
+        rows = session.scalars(
+            select(ViolationCase)
+            .where(ViolationCase.office_id == office_id)
+            .order_by(ViolationCase.opened_at.desc())
+        ).all()
+    return [describe(row) for row in rows]
+
+
+def report(store: Store, scope: Scope, body: dict[str, Any]) -> dict[str, Any]:
+    """An agency reports an office (``office``, ``subject`` — a violation type — ``text`` and its
+    own transactions at that office as evidence). The only thing an agency may do about one."""
+    authority.authorise(scope, "report")
+    office_id = str(body.get("office") or "")[:64]
+    subject = body.get("subject")
+    if subject not in TYPES:
+        raise InvalidRequest(f"subject must be one of {TYPES}", field="subject")
+    text = _text(body.get("text"), "text")
+    transactions = _ids(body.get("transactions"), "transactions")
+    now = utcnow()
+    with store.write() as session:
+        if session.get(Office, office_id) is None:
+            raise NotFound(f"no office {office_id}")
+        if transactions:
+            found = set(
+                session.scalars(
+                    select(Transaction.id).where(
+                        Transaction.id.in_(transactions),
+                        Transaction.office_id == office_id,
+                        Transaction.agency == scope.name,
+                    )
+                )
+            )
+            missing = [t for t in transactions if t not in found]
+            if missing:
+                raise InvalidRequest(
+                    f"not your transactions at this office: {', '.join(missing[:5])}",
+                    field="transactions",
+                )
+        row = AgencyReport(
+            id=f"rep_{secrets.token_hex(8)}",
+            agency=scope.name or "",
+            office_id=office_id,
+            subject=subject,
+            text=text,
+            transactions=json.dumps(transactions),
+            reported_by=scope.supervisor_id,
+            at=now,
+        )
+        session.add(row)
+        row.log_index = note(
+            session,
+            office_id=office_id,
+            entry_type="agency_report",
+            by=scope.supervisor_id,
+            scope=scope.label,
+            now=now,
+            report=row.id,
+            agency=scope.name,
+            subject=subject,
+            transactions=transactions,
+        )
+        result = describe_report(row)
+    return result
+
+
+def describe_report(row: AgencyReport) -> dict[str, Any]:
+    """A report as the API shows it."""
+    return {
+        "id": row.id,
+        "agency": row.agency,
+        "office": row.office_id,
+        "subject": row.subject,
+        "text": row.text,
+        "transactions": json.loads(row.transactions),
+        "reported_by": row.reported_by,
+        "at": row.at.isoformat(),
+        "log_index": row.log_index,
+    }
+
+
+def reports_of(store: Store, office_id: str) -> list[dict[str, Any]]:
+    """Every agency report about an office, newest first."""
+    with store.read() as session:
+        rows = session.scalars(
+            select(AgencyReport)
+            .where(AgencyReport.office_id == office_id)
+            .order_by(AgencyReport.at.desc())
+        ).all()
+    return [describe_report(row) for row in rows]
+
+
+def standing(store: Store, office_id: str, now: dt.datetime | None = None) -> dict[str, Any]:
+    """What counts against an office: negative points over the last 12 months, fines this Jalali
+    year, decided cases by type (overturned ones left out)."""
+    now = now or utcnow()
+    start, end = year_bounds(jalali_year(now))
+    with store.read() as session:
+        counted = (
+            ViolationCase.office_id == office_id,
+            ViolationCase.state.in_(COUNTING),
+        )
+        points = session.scalar(
+            select(func.coalesce(func.sum(ViolationCase.points), 0)).where(
+                *counted, ViolationCase.decided_at >= now - REPEAT_WINDOW
+            )
+        )
+        fines = session.scalar(
+            select(func.coalesce(func.sum(ViolationCase.fine), 0)).where(
+                *counted, ViolationCase.decided_at >= start, ViolationCase.decided_at < end
+            )
+        )
+        by_type = dict(
+            session.execute(
+                select(ViolationCase.type, func.count())
+                .where(*counted)
+                .group_by(ViolationCase.type)
+            ).all()
+        )
+    return {
+        "points_12_months": int(points or 0),
+        "fines_this_year": int(fines or 0),
+        "jalali_year": jalali_year(now),
+        "decided_by_type": {kind: int(by_type.get(kind, 0)) for kind in TYPES},
+    }

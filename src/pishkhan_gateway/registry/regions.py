@@ -1,0 +1,42 @@
+"""The regulator's nine regions, each a set of provinces (data: ``data/regions.toml``, or the
+file named by ``PISHKHAN_REGIONS_FILE``). A region's supervisor (scope ``region:<1..9>``) sees
+and rules on the offices of its provinces."""
+
+from __future__ import annotations
+
+import functools
+import os
+import tomllib
+from pathlib import Path
+
+DEFAULT_FILE = Path(__file__).resolve().parent.parent / "data" / "regions.toml"
+NUMBERS = tuple(str(n) for n in range(1, 10))
+
+
+@functools.cache
+def _load(path: str) -> dict[str, tuple[str, ...]]:
+    with open(path, "rb") as f:
+        document = tomllib.load(f)
+    regions = {str(k): tuple(str(p) for p in v) for k, v in document.get("regions", {}).items()}
+    unknown = set(regions) - set(NUMBERS)
+    if unknown:
+        raise ValueError(f"{path}: regions are numbered 1 to 9, not {sorted(unknown)}")
+    return regions
+
+
+def regions() -> dict[str, tuple[str, ...]]:
+    """Region number -> its provinces."""
+    return _load(os.environ.get("PISHKHAN_REGIONS_FILE") or str(DEFAULT_FILE))
+
+
+def provinces_of(region: str) -> tuple[str, ...]:
+    """The provinces of region ``region`` (``"1"`` … ``"9"``); none for an unknown one."""
+    return regions().get(str(region), ())
+
+
+def region_of(province: str) -> str | None:
+    """The region overseeing ``province``, if any."""
+    for number, provinces in regions().items():
+        if province in provinces:
+            return number
+    return None
