@@ -15,6 +15,7 @@ from flask import Flask
 from flask.cli import AppGroup
 
 from pishkhan_gateway.commands.common import fail, gateway
+from pishkhan_gateway.commands.licences import licences_cli
 from pishkhan_gateway.commands.log import audit_cli, keys_cli, reconcile_command
 from pishkhan_gateway.commands.registry import offices_cli, operators_cli, supervisors_cli
 from pishkhan_gateway.commands.running import demo, sandbox, serve
@@ -81,6 +82,7 @@ def register_commands(app: Flask) -> None:
         offices_cli,
         operators_cli,
         tariffs_cli,
+        licences_cli,
         supervisors_cli,
         audit_cli,
         keys_cli,

@@ -57,13 +57,15 @@ def licence_action(
     and a line of the office's licence history, in one transaction."""
     if action not in ACTIONS:
         raise NotFound(f"no licence action {action}")
-    reason = redact_text((reason or "").strip())  # free text: no personal data into the log
-    if not 3 <= len(reason) <= 2000:
-        raise InvalidRequest("give the reason for the action (3-2000 characters)", field="reason")
     needed = "revoke" if action == "revoke" else "suspend"
     now = utcnow()
     with store.write() as session:
-        office = authority.office_for(session, scope, office_id, needed)
+        office = authority.office_for(session, scope, office_id, needed)  # who, before what
+        reason = redact_text((reason or "").strip())  # free text: no personal data into the log
+        if not 3 <= len(reason) <= 2000:
+            raise InvalidRequest(
+                "give the reason for the action (3-2000 characters)", field="reason"
+            )
         if office.status == "revoked" and action == "reinstate":
             raise InvalidRequest("a revoked licence cannot be reinstated; a new licence is needed")
         before = office.status

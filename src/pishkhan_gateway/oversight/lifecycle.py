@@ -236,10 +236,10 @@ def recommend(
 ) -> dict[str, Any]:
     """The province recommends (``support``) or advises against an office's request, with a
     reason; the regulator decides either way."""
-    reason = _text(reason, "reason")
     now = utcnow()
     with store.write() as session:
-        authority.office_for(session, scope, office_id, "recommend")
+        authority.office_for(session, scope, office_id, "recommend")  # who, before what
+        reason = _text(reason, "reason")
         row = _open_request(session, office_id, kind, "requested")
         row.state = "recommended"
         row.recommended_by, row.recommended_at = scope.supervisor_id, now
@@ -273,10 +273,10 @@ def decide(
     extends the licence five years from its old expiry and records the renewal fee in force; a
     transfer names the new holder and ends the old holder's credentials and operators; a
     relocation moves the office on ``effective`` (a date; default today)."""
-    reason = _text(reason, "reason")
     now = utcnow()
     with store.write() as session:
         office = authority.office_for(session, scope, office_id, "decide_request")
+        reason = _text(reason, "reason")
         row = _open_request(session, office_id, kind, "recommended")
         row.decided_by, row.decided_at, row.decision_reason = scope.supervisor_id, now, reason
         applied: dict[str, Any] = {}
@@ -400,10 +400,10 @@ def _settle_move(office: Office) -> None:
 
 def request_revocation(store: Store, scope: Scope, office_id: str, reason: str) -> dict[str, Any]:
     """The province asks the regulator to revoke a licence (only the regulator revokes)."""
-    reason = _text(reason, "reason")
     now = utcnow()
     with store.write() as session:
         office = authority.office_for(session, scope, office_id, "request_revocation")
+        reason = _text(reason, "reason")
         if office.status == "revoked":
             raise WrongState("this licence is already revoked")
         index = note(
@@ -428,3 +428,57 @@ def requests_of(store: Store, office_id: str) -> list[dict[str, Any]]:
             .order_by(OfficeRequest.requested_at.desc())
         ).all()
     return [describe(row) for row in rows]
+
+
+def direct(
+    store: Store,
+    office_id: str,
+    kind: str,
+    body: dict[str, Any],
+    reason: str,
+    effective: str | None = None,
+) -> dict[str, Any]:
+    """The regulator's own shell (``pishkhan-gateway offices renew|transfer|relocate``): the
+    change applied at once, as the regulator's decision, without the office's request (a
+    licence renewed on paper, a transfer already approved elsewhere). Logged like the rest, with
+    ``direct: true`` and ``by: "cli"``."""
+    if kind not in KINDS:
+        raise NotFound(f"no request kind {kind}")
+    reason = _text(reason, "reason")
+    details = _details(kind, body)
+    now = utcnow()
+    with store.write() as session:
+        office = session.get(Office, office_id, with_for_update=True)
+        if office is None:
+            raise NotFound(f"no office {office_id}")
+        if office.status == "revoked":
+            raise WrongState("a revoked licence cannot be renewed, transferred or moved")
+        row = OfficeRequest(
+            id=f"req_{secrets.token_hex(8)}",
+            office_id=office_id,
+            kind=kind,
+            state="approved",
+            details=json.dumps(details, ensure_ascii=False, sort_keys=True),
+            requested_at=now,
+            decided_by="cli",
+            decided_at=now,
+            decision_reason=reason,
+        )
+        applied = _apply(session, office, kind, details, effective, now)
+        row.fee = applied.get("renewal_fee")
+        session.add(row)
+        index = note(
+            session,
+            office_id=office_id,
+            entry_type=ENTRY[kind][2],
+            by="cli",
+            scope="regulator",
+            now=now,
+            event=ENTRY[kind][2],
+            request=row.id,
+            direct=True,
+            reason=reason,
+            **applied,
+        )
+        result = describe(row)
+    return {**result, **applied, "log_index": index}

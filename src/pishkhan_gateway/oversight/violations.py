@@ -156,12 +156,12 @@ def open_case(store: Store, scope: Scope, office_id: str, body: dict[str, Any]) 
     """Open a case (``type``, evidence, ``description``); with ``decision`` in the body it is
     decided at once (``decide``'s fields)."""
     kind = body.get("type")
-    if kind not in TYPES:
-        raise InvalidRequest(f"type must be one of {TYPES}", field="type")
     description = body.get("description")
     now = utcnow()
     with store.write() as session:
-        office = authority.office_for(session, scope, office_id, "violation")
+        office = authority.office_for(session, scope, office_id, "violation")  # who, before what
+        if kind not in TYPES:
+            raise InvalidRequest(f"type must be one of {TYPES}", field="type")
         case = ViolationCase(
             id=f"case_{secrets.token_hex(8)}",
             office_id=office.id,
@@ -376,10 +376,10 @@ def rule(
 ) -> dict[str, Any]:
     """Rule on an objection: ``uphold`` the decision, or overturn it (its points and fine stop
     counting). Whoever decided the case does not rule on the objection to it."""
-    reason = _text(reason, "reason")
     now = utcnow()
     with store.write() as session:
-        authority.office_for(session, scope, office_id, "rule_objection")
+        authority.office_for(session, scope, office_id, "rule_objection")  # who, before what
+        reason = _text(reason, "reason")
         case = _case(session, office_id, case_id)
         if case.state != "objected":
             raise WrongState(f"this case is {case.state}; there is no objection to rule on")
