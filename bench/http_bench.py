@@ -79,7 +79,8 @@ class Server:
             command = [
                 sys.executable, "-m", "granian", "--interface", "wsgi", "--workers", "2",
                 "--blocking-threads", env.get("PISHKHAN_THREADS", "32"), "--port", str(self.port),
-                "--log-level", "warning", "--working-dir", str(HERE), "--workers-kill-timeout", "10", spec,
+                "--log-level", "warning", "--working-dir", str(HERE),
+                "--workers-kill-timeout", "10", spec,
             ]  # fmt: skip
         self.process = subprocess.Popen(
             command, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT, cwd=str(HERE)
@@ -208,6 +209,33 @@ def zeep_rate(url: str, seconds: float) -> float:
     return calls / seconds
 
 
+def print_goals(baseline: float, measured: dict[str, dict]) -> None:
+    """The performance issue's goals beside this run's figures: met or MISSED."""
+    print("\n| goal | figure | verdict |\n| --- | --- | --- |")
+
+    def line(goal: str, figure: str, met: bool) -> None:
+        print(f"| {goal} | {figure} | {'met' if met else 'MISSED'} |")
+
+    for name, m in measured.items():
+        ratio = m["peak"] / baseline
+        if name == "SQLite":
+            line("(2) SQLite ≥ 0.10 × (1)", f"{ratio:.3f}", ratio >= 0.10)
+        elif "SQLite" in measured:
+            share = m["peak"] / measured["SQLite"]["peak"]
+            line("(2) PostgreSQL ≥ 0.6 × SQLite", f"{share:.2f}", share >= 0.6)
+        half, three, twice = m[0.5], m[0.75], m[2]
+        line(f"{name}: p99 ≤ 25 ms at 50 % of peak", f"{half['p99']:.1f} ms", half["p99"] <= 25)
+        line(f"{name}: p99 ≤ 50 ms at 75 %", f"{three['p99']:.1f} ms", three["p99"] <= 50)
+        line(
+            f"{name}: at 2×, refusals p99 ≤ 50 ms",
+            f"{twice['refused_p99']:.1f} ms",
+            twice["refused_p99"] <= 50,
+        )
+        line(f"{name}: at 2×, admitted p99 ≤ 250 ms", f"{twice['p99']:.1f} ms", twice["p99"] <= 250)
+        errors = sum(int(m[k]["errors"]) for k in (0.5, 0.75, 2))
+        line(f"{name}: no errors at any rate", str(errors), errors == 0)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=int, default=15)
@@ -241,6 +269,7 @@ def main() -> None:
                  f"{slower / baseline:.2f}"))  # fmt: skip
     print(rows[-1])
 
+    measured: dict[str, dict] = {}  # per database: peak, and the open-loop figures
     databases = [("SQLite", f"sqlite:///{work / 'gateway.db'}", None)]
     if not args.no_postgres:
         pg = start_postgres(work)
@@ -271,17 +300,20 @@ def main() -> None:
         try:
             url = server.url + "/v1/transactions"
             peak = wrk(url, args.seconds, noop, headers, work)
+            measured[name] = {"peak": peak}
             rows.append((f"(2) L1 inquiry, no-op agency, {name}", f"{peak:,.0f} req/s",
                          f"{peak / baseline:.2f}"))  # fmt: skip
             print(rows[-1])
             for share in (0.5, 0.75):
                 f = open_loop(url, noop, headers, share * peak, args.seconds)
+                measured[name][share] = f
                 figure = f"p50 {f['p50']:.1f} ms, p99 {f['p99']:.1f} ms"
                 note = f"errors {f['errors']}, refused {f['refused']} of {f['sent']}"
                 rows.append((f"    open loop {share:.0%} of peak ({share * peak:.0f}/s), {name}",
                              figure, note))  # fmt: skip
                 print(rows[-1])
             d = open_loop(url, noop, headers, 2 * peak, args.seconds)
+            measured[name][2] = d
             figure = f"admitted p99 {d['p99']:.1f} ms"
             note = (
                 f"refused {d['refused']} of {d['sent']} (p99 {d['refused_p99']:.1f} ms), "
@@ -340,6 +372,7 @@ def main() -> None:
     print("\n| measurement | figure | against the baseline |\n| --- | --- | --- |")
     for row in rows:
         print(f"| {row[0].strip()} | {row[1]} | {row[2]} |")
+    print_goals(baseline, measured)
     shutil.rmtree(work, ignore_errors=True)
 
 
