@@ -59,7 +59,7 @@ def test_pages_render_in_persian_for_the_regulator(client, desk):
     ):
         assert client.get(path).status_code == 200, path
     office = client.get("/console/offices/office-1").get_data(as_text=True)
-    assert "تخلف از تعرفه" in office and "<svg" in office and "تعلیق" in office
+    assert "بیش از سقف" in office and "<svg" in office and "تعلیق" in office
     csv = client.get("/console/export.csv?office=office-1")
     assert csv.mimetype == "text/csv" and b"fars-1" not in csv.data
 

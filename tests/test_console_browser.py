@@ -118,7 +118,7 @@ def test_regulator_searches_verifies_and_suspends(browser, site):
     page.wait_for_function("document.getElementById('inclusion-result').dataset.verdict === 'bad'")
 
     page.goto(site["url"] + "/console/offices/tehran-1")
-    assert "تخلف از تعرفه" in page.inner_text("#scorecard")
+    assert "بیش از سقف" in page.inner_text("#scorecard")
     page.screenshot(path=str(site["shots"] / "console-office.png"), full_page=True)
     page.fill("input[data-action=suspend]", "گران‌فروشی؛ پرونده ۱۷")
     page.click("button[value=suspend]")
@@ -151,4 +151,71 @@ def test_a_province_sees_only_its_own(browser, site):
     assert "actions" not in page.content() or page.locator("#actions").count() == 0
     page.goto(site["url"] + "/console/offices/fars-1")
     assert page.locator("#actions").count() == 1  # its own province: may act
+    page.close()
+
+
+def test_the_office_record_and_the_actions_each_role_may_take(browser, site):
+    """A renewal through the console: the office asks (API), the province recommends, the
+    regulator approves; the province sees no revoke button, only the request to revoke; a
+    region sees the violation form and no suspension; the record shows it all in Persian."""
+    import datetime as dt
+
+    from pishkhan_gateway import licencefees
+    from pishkhan_gateway.oversight import lifecycle
+    from pishkhan_gateway.registry import offices
+    from pishkhan_gateway.store.tables import Office
+
+    gw = site["gw"]
+    licencefees.load(
+        gw.store,
+        licencefees.read_file(
+            Path(__file__).parent.parent / "contracts" / "licences" / "fees-1398.toml"
+        ),
+    )
+    with gw.store.write() as session:
+        session.get(Office, "fars-1").expires_on = offices.today() + dt.timedelta(days=20)
+    lifecycle.ask(gw.store, "fars-1", "renewal", {})
+    supervisors.add(gw.store, "region-7", "region", "7")
+    site["keys"]["region-7"] = supervisors.issue_key(gw.store, "region-7")
+
+    page = _sign_in(browser, site, "fars")
+    page.goto(site["url"] + "/console/offices/fars-1")
+    assert "هشدار ۳۰ روزه" in page.inner_text("#licence-warning")
+    assert page.locator("button[value=revoke]").count() == 0  # a province cannot revoke
+    assert page.locator("button[value=revocation_request]").count() == 1  # it may ask
+    assert page.locator("button[value=approve]").count() == 0
+    page.fill("input[data-action=recommend]", "دفتر فعال و بدون پرونده باز")
+    page.click("button[value=recommend]")
+    page.wait_for_selector("#done")
+    assert "با نظر استان" in page.inner_text("#requests")
+    page.close()
+
+    page = _sign_in(browser, site, "reg")
+    page.goto(site["url"] + "/console/offices/fars-1")
+    assert page.locator("button[value=revoke]").count() == 1
+    page.fill("input[data-action=approve]", "شرایط تمدید فراهم است")
+    page.click("button[value=approve]")
+    page.wait_for_selector("#done")
+    requests = page.inner_text("#requests")
+    assert "تأیید شده" in requests and "۵۰۰٬۰۰۰" in requests  # a tenth of a village's 5,000,000
+    history = page.inner_text("#history")
+    assert "تمدید پروانه" in history and "نظر استان درباره تمدید" in history
+    page.screenshot(path=str(site["shots"] / "console-office-record.png"), full_page=True)
+    page.close()
+
+    page = _sign_in(browser, site, "region-7")
+    page.goto(site["url"] + "/console/offices/fars-1")
+    assert page.locator("#new-case").count() == 1
+    assert page.locator("button[value=suspend]").count() == 0
+    assert page.locator("input[name=suspend]").count() == 0
+    page.fill("#new-case input[name=complaint]", "شکایت ۱۲۳")
+    page.fill("#new-case input[name=points]", "۵")
+    page.fill("#new-case input[name=fine]", "۱۰٬۰۰۰٬۰۰۰")
+    page.fill("#new-case input[name=reason]", "دریافت وجه اضافه با رسید")
+    page.click("#new-case button[type=submit]")
+    page.wait_for_selector("#done")
+    assert "۱۰٬۰۰۰٬۰۰۰" in page.inner_text("#cases")
+    assert "۵" in page.inner_text("#standing")
+    outside = page.goto(site["url"] + "/console/offices/tehran-1")  # Tehran is region 1's
+    assert outside.status == 404
     page.close()
