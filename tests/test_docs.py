@@ -45,3 +45,17 @@ def test_every_test_security_md_names_exists():
         if not re.search(rf"^def {name}\(", source, re.MULTILINE):
             missing.append(f"{current}::{name}")
     assert named > 40 and not missing, missing
+
+
+def test_the_readme_authority_table_is_the_code():
+    """The oversight section's table of who may do what is ``authority.AUTHORITY``, row by row."""
+    from pishkhan_gateway.oversight import authority
+
+    block = README.split("<!-- authority-table -->")[1].split("<!-- /authority-table -->")[0]
+    rows = [line for line in block.strip().splitlines()[2:]]
+    shown = []
+    for line in rows:
+        cells = [cell.strip() for cell in line.strip("|").split("|")]
+        shown.append((cells[0], [cell == "✓" for cell in cells[1:]]))
+    assert authority.ROLES == ("regulator", "region", "province", "agency")
+    assert shown == authority.table()

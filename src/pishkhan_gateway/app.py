@@ -25,6 +25,7 @@ from pishkhan_gateway.errors import HeadersTooLarge
 from pishkhan_gateway.gateway import Gateway
 from pishkhan_gateway.logs import configure_logging
 from pishkhan_gateway.plugins import Plugins, load_plugins
+from pishkhan_gateway.registry import regions
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
@@ -62,6 +63,7 @@ def create_app(
     if plugins is None:
         blocked = [p.strip() for p in str(settings["DISABLED_PLUGINS"]).split(",") if p.strip()]
         plugins = load_plugins(blocked=blocked, extra=extra_plugins)
+    regions.use(app.config.get("REGIONS_FILE"))
     app.extensions["pishkhan"] = Gateway(app.config, plugins)
 
     _request_ids(app)

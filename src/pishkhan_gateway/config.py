@@ -117,6 +117,12 @@ SETTINGS: dict[str, tuple[Any, Any, str]] = {
     "ADMISSION_WAIT_MS": (20, int, "How long a transaction may wait for a free slot."),
     "BREAKER_FAILURES": (5, int, "Consecutive agency failures that open its circuit breaker."),
     "BREAKER_RESET_SECONDS": (30.0, _float, "How long an open breaker fails fast before a trial."),
+    "REGIONS_FILE": (
+        None,
+        str,
+        "The regulator's nine regions and their provinces (TOML, like the packaged "
+        "`data/regions.toml`, a sample grouping): what a `region:<1..9>` supervisor oversees.",
+    ),
     "BREAKER_DIR": (
         None,
         str,

@@ -24,9 +24,19 @@ def _load(path: str) -> dict[str, tuple[str, ...]]:
     return regions
 
 
+_configured: str | None = None
+
+
+def use(path: str | None) -> None:
+    """Read the regions from ``path`` (``REGIONS_FILE``) from now on; None: the packaged file."""
+    global _configured  # one list per process, set once by create_app
+    _configured = path
+    regions()  # a broken file stops the app at start, not at a supervisor's first request
+
+
 def regions() -> dict[str, tuple[str, ...]]:
     """Region number -> its provinces."""
-    return _load(os.environ.get("PISHKHAN_REGIONS_FILE") or str(DEFAULT_FILE))
+    return _load(_configured or os.environ.get("PISHKHAN_REGIONS_FILE") or str(DEFAULT_FILE))
 
 
 def provinces_of(region: str) -> tuple[str, ...]:
