@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 from conftest import BILL, BILL_2, open_counter, pay_body
 from pishkhan_gateway import licencefees
 from pishkhan_gateway.auditlog.verify import verify_store
-from pishkhan_gateway.oversight import authority, lifecycle
+from pishkhan_gateway.oversight import authority, licencestatus
 from pishkhan_gateway.registry import offices, supervisors
 from pishkhan_gateway.store.tables import LogEntry, Office, ViolationCase
 
@@ -81,7 +81,7 @@ def test_a_renewal_is_asked_from_three_months_before_expiry(client, gw, life):
     assert (early.status_code, problem["code"]) == (409, "renewal_not_open")
     assert problem["message_fa"] and problem["opens_on_jalali"].startswith("14")
     expires = offices.get_office(gw.store, "fars-1").expires_on
-    assert problem["opens_on"] == lifecycle.months_before(expires, 3).isoformat()
+    assert problem["opens_on"] == licencestatus.months_before(expires, 3).isoformat()
     asked = client.post("/v1/licence/renewal", headers=office_headers(life["tehran"]))
     assert asked.status_code == 201 and asked.get_json()["state"] == "requested"
     again = client.post("/v1/licence/renewal", headers=office_headers(life["tehran"]))
@@ -179,12 +179,12 @@ def test_an_expired_licence_is_renewed_and_the_office_transacts_again(client, gw
 
 def test_expiry_warnings_at_90_30_and_7_days(client, gw, life):
     today = offices.today()
-    assert lifecycle.warning(today + dt.timedelta(91), today) is None
-    assert lifecycle.warning(today + dt.timedelta(90), today) == 90
-    assert lifecycle.warning(today + dt.timedelta(30), today) == 30
-    assert lifecycle.warning(today + dt.timedelta(8), today) == 30
-    assert lifecycle.warning(today + dt.timedelta(7), today) == 7
-    assert lifecycle.warning(today - dt.timedelta(1), today) == "expired"
+    assert licencestatus.warning(today + dt.timedelta(91), today) is None
+    assert licencestatus.warning(today + dt.timedelta(90), today) == 90
+    assert licencestatus.warning(today + dt.timedelta(30), today) == 30
+    assert licencestatus.warning(today + dt.timedelta(8), today) == 30
+    assert licencestatus.warning(today + dt.timedelta(7), today) == 7
+    assert licencestatus.warning(today - dt.timedelta(1), today) == "expired"
     status = client.get("/v1/licence", headers=office_headers(life["tehran"])).get_json()
     assert (status["days_left"], status["warning"]) == (60, 90)
     assert status["expires_on_jalali"].startswith("14")

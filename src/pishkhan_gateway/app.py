@@ -13,10 +13,14 @@ from flask.json.provider import DefaultJSONProvider
 
 from pishkhan_gateway.api import audit as audit_api
 from pishkhan_gateway.api import console as console_api
+from pishkhan_gateway.api import (
+    consolelife,  # noqa: F401 - its routes join the console's blueprint
+    throttle,
+)
+from pishkhan_gateway.api import logtiles as logtiles_api
 from pishkhan_gateway.api import officelife as officelife_api
 from pishkhan_gateway.api import offices as offices_api
 from pishkhan_gateway.api import system as system_api
-from pishkhan_gateway.api import throttle
 from pishkhan_gateway.api.problem import register_error_handlers
 from pishkhan_gateway.commands import register_commands
 from pishkhan_gateway.config import complete, from_env
@@ -74,6 +78,7 @@ def create_app(
     app.register_blueprint(system_api.bp)
     app.register_blueprint(audit_api.bp)
     app.register_blueprint(officelife_api.bp)
+    app.register_blueprint(logtiles_api.bp)
     app.register_blueprint(console_api.bp)
     register_commands(app)
     return app

@@ -146,6 +146,25 @@ SETTINGS: dict[str, tuple[Any, Any, str]] = {
         int,
         "Most entries one seal folds in (bounds how long it holds the SQLite writer).",
     ),
+    "LOG_ORIGIN": (
+        "pishkhan.example/log",
+        str,
+        "The log's name in its C2SP checkpoints (their origin line) and its note key name: "
+        "unique to this deployment, e.g. `pishkhan.example.ir/log`.",
+    ),
+    "WITNESSES": (
+        "",
+        str,
+        "The witnesses the gateway asks to cosign each checkpoint (C2SP `tlog-witness`): "
+        "comma-separated `URL VKEY` pairs, the witness's submission prefix and its cosignature "
+        "verifier key (`pishkhan-gateway witness serve` prints it).",
+    ),
+    "WITNESS_QUORUM": (
+        0,
+        int,
+        "How many witnesses must cosign a checkpoint for it to count as witnessed (0: a majority "
+        "of `PISHKHAN_WITNESSES`). Below it `/v1/health` reports `witnessing: degraded`.",
+    ),
     "AUTH_FAILURE_LIMIT": (
         "20/minute",
         str,

@@ -8,6 +8,7 @@ from typing import Any
 
 from pishkhan_gateway import metrics
 from pishkhan_gateway.auditlog.sealer import Sealer
+from pishkhan_gateway.auditlog.witnessing import Witnessing, parse_witnesses
 from pishkhan_gateway.crypto import keyring
 from pishkhan_gateway.crypto.pseudonyms import Pseudonymizer
 from pishkhan_gateway.crypto.signing import Signer, load_secret_ring
@@ -44,7 +45,15 @@ class Gateway:
             "encryption": (Path(config["ENCRYPTION_KEY_FILE"]), encryption_keys),
         }
         keyring.check(self.store, self.keyrings)  # a host missing a needed key does not start
-        self.sealer = Sealer(self.store, self.signer, int(config["SEAL_BATCH"]))
+        self.sealer = Sealer(
+            self.store, self.signer, int(config["SEAL_BATCH"]), str(config["LOG_ORIGIN"])
+        )
+        self.witnessing = Witnessing(
+            self.store, parse_witnesses(str(config["WITNESSES"])), int(config["WITNESS_QUORUM"])
+        )
+        self.sealer.after_seal.append(self.witnessing.after_seal)
+        # at start: does any witness hold a longer log than this database? (a rollback)
+        self.sealer.on_start.append(self.witnessing.check_rollback)
         self.tariffs = Tariffs(self.store, float(config["TARIFF_CACHE_SECONDS"]))
         self.identity_cache = IdentityCache(
             float(config["IDENTITY_CACHE_SECONDS"]), self.pseudonyms

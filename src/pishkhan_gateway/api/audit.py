@@ -14,6 +14,7 @@ from flask import Blueprint, Response, current_app, request, stream_with_context
 from pishkhan_gateway import ids, oversight
 from pishkhan_gateway.api import denials
 from pishkhan_gateway.api.problem import json_body, json_response
+from pishkhan_gateway.auditlog import notes
 from pishkhan_gateway.auditlog.append import record_event
 from pishkhan_gateway.errors import Forbidden, InvalidRequest
 from pishkhan_gateway.gateway import Gateway
@@ -60,13 +61,18 @@ def tree_head() -> Response:
 def public_key() -> Response:
     """The Ed25519 key that signs receipts and tree heads (PEM SubjectPublicKeyInfo); ``keys``
     lists it with every key rotated out before it (what older receipts and heads name)."""
-    signer = _gateway().signer
+    gw = _gateway()
+    signer = gw.signer
     return json_response(
         {
             "key_id": signer.key_id,
             "algorithm": "Ed25519",
             "public_key": signer.public_pem,
             "keys": signer.public_keys(),
+            # the C2SP verifier key of the log's checkpoints (/log/checkpoint), as Go's
+            # golang.org/x/mod/sumdb/note.NewVerifier takes it
+            "note_verifier_key": notes.vkey(gw.sealer.origin, notes.ED25519, signer.public_key),
+            "origin": gw.sealer.origin,
         }
     )
 

@@ -18,7 +18,14 @@ from pishkhan_gateway.api.audit import _supervisor
 from pishkhan_gateway.api.problem import json_body, json_response
 from pishkhan_gateway.errors import InvalidRequest, NotFound
 from pishkhan_gateway.gateway import Gateway
-from pishkhan_gateway.oversight import hours, lifecycle, officerecord, violations
+from pishkhan_gateway.oversight import (
+    hours,
+    licencestatus,
+    lifecycle,
+    officerecord,
+    reports,
+    violations,
+)
 from pishkhan_gateway.registry import offices
 
 bp = Blueprint("officelife", __name__)
@@ -61,7 +68,7 @@ def licence() -> Response:
     """The office's licence: expiry, days left, the 90/30/7-day warning, when a renewal may be
     asked for, open requests."""
     office = _office()
-    return json_response(lifecycle.licence_status(_gateway().store, office.id))
+    return json_response(licencestatus.licence_status(_gateway().store, office.id))
 
 
 @bp.post("/v1/licence/renewal")
@@ -192,7 +199,7 @@ def report() -> Response:
     ``transactions`` (its own, at that office)."""
     body = _body()
     scope = _supervisor("report", office=str(body.get("office"))[:64])
-    return json_response(violations.report(_gateway().store, scope, body), 201)
+    return json_response(reports.report(_gateway().store, scope, body), 201)
 
 
 @bp.get("/v1/provinces/<province>/working-hours")

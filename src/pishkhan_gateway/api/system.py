@@ -41,6 +41,7 @@ def health() -> Response:
                 for name in sorted(gw.plugins.agencies)
             },
             "services": len(gw.plugins.services),
+            "witnessing": gw.witnessing.status(),
         }
     )
 

@@ -19,14 +19,15 @@ import structlog
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
-from pishkhan_gateway.auditlog import merkle
+from pishkhan_gateway.auditlog import merkle, notes
 from pishkhan_gateway.crypto.signing import Signer
 from pishkhan_gateway.jalali import iso
 from pishkhan_gateway.store import Store, utcnow
-from pishkhan_gateway.store.tables import LogEntry, MerkleNode, TreeHead
+from pishkhan_gateway.store.tables import Checkpoint, LogEntry, MerkleNode, TreeHead
 
 log = structlog.get_logger(__name__)
 _LOCK_KEY = 0x70697368  # "pish": the advisory lock that elects the one sealer
+DEFAULT_ORIGIN = "pishkhan.example/log"
 
 
 @dataclass(frozen=True)
@@ -67,10 +68,15 @@ def node_lookup(session: Session) -> merkle.NodeLookup:
 class Sealer:
     """Seals the log of one store with one signer."""
 
-    def __init__(self, store: Store, signer: Signer, batch: int = 5000) -> None:
+    def __init__(
+        self, store: Store, signer: Signer, batch: int = 5000, origin: str = DEFAULT_ORIGIN
+    ) -> None:
         self.store = store
         self.signer = signer
         self.batch = batch
+        self.origin = origin
+        self.after_seal: list[Any] = []  # called with each new Head, off the transaction
+        self.on_start: list[Any] = []  # called once when this process's sealer thread starts
         self._thread: threading.Thread | None = None
         self._pid: int | None = None
         self._stop = threading.Event()
@@ -89,6 +95,7 @@ class Sealer:
             sealed = head.tree_size if head else 0
             size = session.execute(text("SELECT size FROM log_state WHERE id = 1")).scalar_one()
             if head is not None and size == sealed:
+                self._checkpoint_missing(session, head)  # heads signed before checkpoints existed
                 return None
             edge = [
                 node_lookup(session)(level, index)
@@ -124,8 +131,22 @@ class Sealer:
                     document=json.dumps(document),
                 )
             )
+            session.add(self._checkpoint(tree.size, tree.root(), now))
         log.info("log_sealed", tree_size=tree.size, new_entries=tree.size - sealed)
-        return Head(tree.size, document["root_hash"], document)
+        made = Head(tree.size, document["root_hash"], document)
+        for hook in self.after_seal:
+            hook(made)
+        return made
+
+    def _checkpoint(self, size: int, root: bytes, now: Any) -> Checkpoint:
+        """The C2SP checkpoint of a head, signed as a note by the log's key."""
+        text = notes.Checkpoint(self.origin, size, root).text
+        note = notes.sign(text, self.origin, self.signer.sign_bytes, self.signer.public_key)
+        return Checkpoint(tree_size=size, note=note, cosignatures="", witnesses=0, created_at=now)
+
+    def _checkpoint_missing(self, session: Session, head: Head) -> None:
+        if session.get(Checkpoint, head.tree_size) is None:
+            session.add(self._checkpoint(head.tree_size, bytes.fromhex(head.root_hash), utcnow()))
 
     def seal_all(self) -> Head | None:
         """Seal until caught up; return the newest head made."""
@@ -157,6 +178,11 @@ class Sealer:
         self._stop.set()
 
     def _run(self, interval: float) -> None:
+        for hook in self.on_start:
+            try:
+                hook()
+            except Exception:
+                log.exception("sealer_start_hook_failed")
         while not self._stop.wait(interval):
             try:
                 self.seal_all()

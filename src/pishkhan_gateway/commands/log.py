@@ -11,6 +11,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 
+from pishkhan_gateway.auditlog import notes
 from pishkhan_gateway.auditlog import verify as auditing
 from pishkhan_gateway.auditlog.append import record_event
 from pishkhan_gateway.commands.common import gateway
@@ -41,8 +42,9 @@ def audit_seal() -> None:
     "witness_files",
     multiple=True,
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="A signed tree head saved earlier (GET /v1/audit/tree-head); the log must still "
-    "produce it. Catches a database rolled back to an older copy. Repeatable.",
+    help="A signed tree head (GET /v1/audit/tree-head) or a C2SP checkpoint (GET "
+    "/log/checkpoint, cosigned or not) saved earlier; the log must still produce it. Catches a "
+    "database rolled back to an older copy, or a split view. Repeatable.",
 )
 @click.option(
     "--public-key",
@@ -60,15 +62,36 @@ def audit_verify(
 ) -> None:
     """Recompute the tree and check every signed head; exit 1 naming each bad entry."""
     pems = [p.read_text() for p in public_keys]
-    witnesses, unreadable = auditing.parse_heads(p.read_bytes() for p in witness_files)
+    gw = gateway() if export_file is None else None  # an export verifies without the database
+    keys = auditing.load_keyring(pems) if pems else (gw.signer.keyring if gw else {})
+    origin = str(current_app.config["LOG_ORIGIN"])
+    note_keys = [notes.Verifier(origin, notes.ED25519, key) for key in keys.values()]
+    saved = [p.read_bytes() for p in witness_files]
+    witnesses, unreadable = auditing.parse_heads(d for d in saved if d.lstrip()[:1] == b"{")
     if unreadable:
         raise click.ClickException("a file given with --against is not a tree head (JSON)")
-    if export_file is not None:
+    for document in (d for d in saved if d.lstrip()[:1] != b"{"):
+        try:
+            witnesses.append(auditing.checkpoint_head(document, note_keys))
+        except notes.NoteError as exc:
+            raise click.ClickException(
+                f"a file given with --against is not a checkpoint signed by this log: {exc}"
+            ) from None
+    if gw is None:
         report = auditing.verify_export(export_file, pems, witnesses)
     else:
-        gw = gateway()
-        keys = auditing.load_keyring(pems) if pems else gw.signer.keyring
         report = auditing.verify_store(gw.store, keys, deep=deep, witnesses=witnesses)
+        # the witnesses remember the sizes they cosigned: a longer log than this one is a
+        # rollback (a restored copy) the database cannot show by itself
+        for witness, size in gw.witnessing.check_rollback().items():
+            report.findings.append(
+                auditing.Finding(
+                    "rolled_back",
+                    None,
+                    f"witness {witness} cosigned a checkpoint of size {size}; this log is "
+                    f"shorter: it was rolled back",
+                )
+            )
         auditing.record_run(gw.store, report)
     for finding in report.findings:
         click.echo(str(finding))

@@ -141,6 +141,10 @@ class Signer:
             for kid, public in self.keyring.items()
         ]
 
+    def sign_bytes(self, message: bytes) -> bytes:
+        """A raw Ed25519 signature of ``message`` (signed notes: ``auditlog/notes.py``)."""
+        return self._key.sign(message)
+
     def sign(self, obj: Mapping[str, Any]) -> dict[str, Any]:
         """Return ``obj`` with ``key_id`` and ``signature`` added."""
         body = {k: v for k, v in obj.items() if k != "signature"}

@@ -16,30 +16,25 @@ Every step is a log entry (``renewal_requested`` …) and a line of the office's
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import secrets
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
-from pishkhan_gateway import licencefees
 from pishkhan_gateway.errors import InvalidRequest, NotFound, RenewalNotOpen, WrongState
-from pishkhan_gateway.jalali import format_date, parse_date
+from pishkhan_gateway.jalali import format_date
 from pishkhan_gateway.logs import redact_text
-from pishkhan_gateway.oversight import authority
+from pishkhan_gateway.oversight import authority, licencechanges
 from pishkhan_gateway.oversight.licencelog import note
-from pishkhan_gateway.registry.offices import LICENCE_YEARS, _years_later, today
+from pishkhan_gateway.oversight.licencestatus import OPEN, describe, renewal_opens_on
+from pishkhan_gateway.registry.offices import today
 from pishkhan_gateway.registry.supervisors import Scope
 from pishkhan_gateway.store import Store, utcnow
-from pishkhan_gateway.store.tables import Office, OfficeCredential, OfficeRequest, Operator
+from pishkhan_gateway.store.tables import Office, OfficeRequest
 from pishkhan_gateway.tariffs import CATEGORIES
 
 KINDS = ("renewal", "transfer", "relocation")
-OPEN = ("requested", "recommended")
-RENEWAL_OPENS_MONTHS = 3
-WARNING_DAYS = (90, 30, 7)
-# the log entry types of each step, per kind
 ENTRY = {
     "renewal": ("renewal_requested", "renewal_recommended", "licence_renewed", "renewal_refused"),
     "transfer": (
@@ -55,81 +50,6 @@ ENTRY = {
         "relocation_refused",
     ),
 }
-
-
-def months_before(day: dt.date, months: int) -> dt.date:
-    """The same day ``months`` calendar months earlier (the month's last day if it is shorter)."""
-    year, month = divmod(day.year * 12 + day.month - 1 - months, 12)
-    month += 1
-    for last in (31, 30, 29, 28):
-        try:
-            return dt.date(year, month, min(day.day, last))
-        except ValueError:
-            continue
-    raise ValueError(day)  # pragma: no cover - every month has a 28th
-
-
-def renewal_opens_on(expires_on: dt.date) -> dt.date:
-    """The first day a renewal may be asked for: three months before expiry."""
-    return months_before(expires_on, RENEWAL_OPENS_MONTHS)
-
-
-def warning(expires_on: dt.date, on: dt.date | None = None) -> int | str | None:
-    """``"expired"``, or the smallest of 90, 30, 7 days the expiry is within, or None."""
-    days = (expires_on - (on or today())).days
-    if days < 0:
-        return "expired"
-    within = [limit for limit in WARNING_DAYS if days <= limit]
-    return min(within) if within else None
-
-
-def licence_status(store: Store, office_id: str) -> dict[str, Any]:
-    """What an office sees of its licence: expiry, days left, the warning, when a renewal may be
-    asked, and its open requests."""
-    with store.read() as session:
-        office = session.get(Office, office_id)
-        if office is None:
-            raise NotFound(f"no office {office_id}")
-        pending = session.scalars(
-            select(OfficeRequest)
-            .where(OfficeRequest.office_id == office_id, OfficeRequest.state.in_(OPEN))
-            .order_by(OfficeRequest.requested_at)
-        ).all()
-    now = today()
-    return {
-        "office": office.id,
-        "licence_no": office.licence_no,
-        "holder": office.holder,
-        "status": office.status,
-        "issued_on": office.issued_on.isoformat(),
-        "expires_on": office.expires_on.isoformat(),
-        "expires_on_jalali": format_date(office.expires_on, "-"),
-        "days_left": (office.expires_on - now).days,
-        "warning": warning(office.expires_on, now),
-        "renewal_opens_on": renewal_opens_on(office.expires_on).isoformat(),
-        "renewal_opens_on_jalali": format_date(renewal_opens_on(office.expires_on), "-"),
-        "category": office.category,
-        "city": office.city,
-        "address": office.address,
-        "moves_on": office.moves_on.isoformat() if office.moves_on else None,
-        "open_requests": [describe(row) for row in pending],
-    }
-
-
-def describe(row: OfficeRequest) -> dict[str, Any]:
-    """A request as the API shows it."""
-    return {
-        "id": row.id,
-        "kind": row.kind,
-        "state": row.state,
-        "details": json.loads(row.details),
-        "requested_at": row.requested_at.isoformat(),
-        "recommendation": json.loads(row.recommendation) if row.recommendation else None,
-        "decided_by": row.decided_by,
-        "decided_at": row.decided_at.isoformat() if row.decided_at else None,
-        "decision_reason": row.decision_reason,
-        "fee": row.fee,
-    }
 
 
 def _text(value: Any, field: str, low: int = 3, high: int = 2000) -> str:
@@ -284,7 +204,9 @@ def decide(
             row.state = "refused"
         else:
             row.state = "approved"
-            applied = _apply(session, office, kind, json.loads(row.details), effective, now)
+            applied = licencechanges.apply(
+                session, office, kind, json.loads(row.details), effective, now
+            )
             row.fee = applied.get("renewal_fee")
         index = note(
             session,
@@ -300,102 +222,6 @@ def decide(
         )
         result = describe(row)
     return {**result, **applied, "log_index": index}
-
-
-def _apply(
-    session: Any,
-    office: Office,
-    kind: str,
-    details: dict[str, Any],
-    effective: str | None,
-    now: dt.datetime,
-) -> dict[str, Any]:
-    if kind == "renewal":
-        schedule = licencefees.in_force(session, now)
-        if schedule is None:
-            raise WrongState(
-                "no licence fee schedule is in force: load one first "
-                "(pishkhan-gateway licences fees load FILE)"
-            )
-        category = _category_now(office)
-        old = office.expires_on
-        office.expires_on = _years_later(old, LICENCE_YEARS)
-        return {
-            "expires_on_before": old.isoformat(),
-            "expires_on": office.expires_on.isoformat(),
-            "renewal_fee": schedule.renewal_fee(category),
-            "licence_fee": schedule.licence_fee(category),
-            "category": category,
-            "fee_schedule": schedule.name,
-        }
-    if kind == "transfer":
-        before = office.holder
-        office.holder = details["holder"]
-        ended = session.execute(
-            update(OfficeCredential)
-            .where(OfficeCredential.office_id == office.id, OfficeCredential.revoked_at.is_(None))
-            .values(revoked_at=now)
-        ).rowcount
-        operators = session.execute(
-            update(Operator)
-            .where(Operator.office_id == office.id, Operator.revoked_at.is_(None))
-            .values(revoked_at=now)
-        ).rowcount
-        return {
-            "holder_before": redact_text(before or ""),
-            "holder": details["holder"],
-            "credentials_revoked": ended,
-            "operators_revoked": operators,
-        }
-    day = _effective_day(effective)
-    _settle_move(office)
-    if day <= today():
-        before = {"city": office.city, "category": office.category}
-        office.city, office.address, office.category = (
-            details["city"],
-            details["address"],
-            details["category"],
-        )
-        office.moves_on = office.next_city = office.next_category = office.next_address = None
-    else:
-        before = {"city": office.city, "category": office.category}
-        office.moves_on = day
-        office.next_city, office.next_address, office.next_category = (
-            details["city"],
-            details["address"],
-            details["category"],
-        )
-    return {
-        "effective": day.isoformat(),
-        "effective_jalali": format_date(day, "-"),
-        "city_before": before["city"],
-        "category_before": before["category"],
-        **details,
-    }
-
-
-def _effective_day(effective: str | None) -> dt.date:
-    if effective in (None, ""):
-        return today()
-    try:
-        return parse_date(effective, gregorian_too=True)
-    except ValueError as exc:
-        raise InvalidRequest(f"effective: {exc}", field="effective") from None
-
-
-def _category_now(office: Office) -> str:
-    if office.moves_on is not None and office.next_category and today() >= office.moves_on:
-        return office.next_category
-    return office.category
-
-
-def _settle_move(office: Office) -> None:
-    """Fold a relocation whose day has come into the office's own fields."""
-    if office.moves_on is not None and today() >= office.moves_on:
-        office.city = office.next_city or office.city
-        office.address = office.next_address or office.address
-        office.category = office.next_category or office.category
-        office.moves_on = office.next_city = office.next_category = office.next_address = None
 
 
 def request_revocation(store: Store, scope: Scope, office_id: str, reason: str) -> dict[str, Any]:
@@ -417,17 +243,6 @@ def request_revocation(store: Store, scope: Scope, office_id: str, reason: str) 
             reason=reason,
         )
     return {"office": office_id, "requested": True, "reason": reason, "log_index": index}
-
-
-def requests_of(store: Store, office_id: str) -> list[dict[str, Any]]:
-    """Every request of an office, newest first."""
-    with store.read() as session:
-        rows = session.scalars(
-            select(OfficeRequest)
-            .where(OfficeRequest.office_id == office_id)
-            .order_by(OfficeRequest.requested_at.desc())
-        ).all()
-    return [describe(row) for row in rows]
 
 
 def direct(
@@ -464,7 +279,7 @@ def direct(
             decided_at=now,
             decision_reason=reason,
         )
-        applied = _apply(session, office, kind, details, effective, now)
+        applied = licencechanges.apply(session, office, kind, details, effective, now)
         row.fee = applied.get("renewal_fee")
         session.add(row)
         index = note(

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from pishkhan_gateway.errors import Forbidden, NotFound
 from pishkhan_gateway.jalali import format_moment
-from pishkhan_gateway.oversight import hours, lifecycle, violations
+from pishkhan_gateway.oversight import fines, hours, licencestatus, reports, violations
 from pishkhan_gateway.registry.supervisors import Scope
 from pishkhan_gateway.store import Store
 from pishkhan_gateway.store.tables import LicenceEvent, Office
@@ -48,13 +48,13 @@ def record(store: Store, scope: Scope | None, office_id: str) -> dict[str, Any]:
             for row in events
         ]
     return {
-        "office": {**lifecycle.licence_status(store, office_id), "name": office.name},
+        "office": {**licencestatus.licence_status(store, office_id), "name": office.name},
         "province": province,
         "history": history,
-        "requests": lifecycle.requests_of(store, office_id),
+        "requests": licencestatus.requests_of(store, office_id),
         "cases": violations.cases_of(store, office_id),
-        "standing": violations.standing(store, office_id),
-        "reports": violations.reports_of(store, office_id),
+        "standing": fines.standing(store, office_id),
+        "reports": reports.reports_of(store, office_id),
         "working_hours": hours.described(hours.hours_of(store, province)),
     }
 

@@ -10,7 +10,7 @@ from sqlalchemy import ColumnElement, case, func, select
 from pishkhan_gateway.errors import NotFound
 from pishkhan_gateway.history import FINAL_OUTCOME
 from pishkhan_gateway.jalali import TEHRAN, format_date
-from pishkhan_gateway.oversight import hours, violations
+from pishkhan_gateway.oversight import fines, hours
 from pishkhan_gateway.oversight.search import Filters
 from pishkhan_gateway.registry.supervisors import Scope
 from pishkhan_gateway.store import Store
@@ -99,7 +99,7 @@ def scorecard(store: Store, scope: Scope, office_id: str, filters: Filters) -> d
         # Attempts refused at the counter for a fee above the cap: an indicator (a typo blocked
         # counts here), not a violation; the violations are the decided cases below.
         "over_cap_refusals": int(totals[5]),
-        "violations": violations.standing(store, office_id),
+        "violations": fines.standing(store, office_id),
         "outside_hours": outside,
         "identity_failures": int(totals[6]),
         "agency_errors": int(totals[7]),

@@ -28,8 +28,7 @@ import json
 import secrets
 from typing import Any
 
-import jdatetime
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from pishkhan_gateway import licencefees
 from pishkhan_gateway.errors import (
@@ -43,14 +42,12 @@ from pishkhan_gateway.ids import MAX_INDEX as MAX_BIGINT
 from pishkhan_gateway.jalali import TEHRAN
 from pishkhan_gateway.logs import redact_text
 from pishkhan_gateway.oversight import authority
+from pishkhan_gateway.oversight.fines import TYPES, fined_in_year, minimum_fine
 from pishkhan_gateway.oversight.licencelog import note
 from pishkhan_gateway.registry.supervisors import Scope
 from pishkhan_gateway.store import Store, utcnow
 from pishkhan_gateway.store.tables import AgencyReport, Office, Transaction, ViolationCase
 
-TYPES = ("overcharging", "forged_documents", "unapproved_relocation", "hours", "other")
-COUNTING = ("decided", "objected", "upheld")  # states whose points and fine count
-REPEAT_WINDOW = dt.timedelta(days=365)
 OBJECTION_DAYS = 7
 MAX_EVIDENCE = 100
 
@@ -286,57 +283,6 @@ def _decide(
     }
 
 
-def minimum_fine(
-    session: Any, office_id: str, kind: str, now: dt.datetime
-) -> tuple[int, str | None]:
-    """Twice the fine of the office's last counted violation of ``kind`` within 12 months (and
-    that case's id), or 0 for a first one."""
-    last = session.execute(
-        select(ViolationCase.id, ViolationCase.fine)
-        .where(
-            ViolationCase.office_id == office_id,
-            ViolationCase.type == kind,
-            ViolationCase.state.in_(COUNTING),
-            ViolationCase.decided_at >= now - REPEAT_WINDOW,
-        )
-        .order_by(ViolationCase.decided_at.desc())
-        .limit(1)
-    ).first()
-    if last is None:
-        return 0, None
-    return 2 * int(last.fine or 0), last.id
-
-
-def jalali_year(moment: dt.datetime) -> int:
-    """The Jalali year of ``moment`` in Tehran."""
-    return jdatetime.date.fromgregorian(date=moment.astimezone(TEHRAN).date()).year
-
-
-def year_bounds(year: int) -> tuple[dt.datetime, dt.datetime]:
-    """[start, end) of Jalali ``year`` in Tehran, as UTC instants."""
-    start = jdatetime.date(year, 1, 1).togregorian()
-    end = jdatetime.date(year + 1, 1, 1).togregorian()
-    return (
-        dt.datetime.combine(start, dt.time(0), tzinfo=TEHRAN).astimezone(dt.UTC),
-        dt.datetime.combine(end, dt.time(0), tzinfo=TEHRAN).astimezone(dt.UTC),
-    )
-
-
-def fined_in_year(session: Any, office_id: str, kind: str, now: dt.datetime) -> int:
-    """The office's counted fines for violations of ``kind`` decided in ``now``'s Jalali year."""
-    start, end = year_bounds(jalali_year(now))
-    total = session.scalar(
-        select(func.coalesce(func.sum(ViolationCase.fine), 0)).where(
-            ViolationCase.office_id == office_id,
-            ViolationCase.type == kind,
-            ViolationCase.state.in_(COUNTING),
-            ViolationCase.decided_at >= start,
-            ViolationCase.decided_at < end,
-        )
-    )
-    return int(total or 0)
-
-
 def _aware(moment: dt.datetime) -> dt.datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
@@ -411,121 +357,3 @@ def cases_of(store: Store, office_id: str) -> list[dict[str, Any]]:
             .order_by(ViolationCase.opened_at.desc())
         ).all()
     return [describe(row) for row in rows]
-
-
-def report(store: Store, scope: Scope, body: dict[str, Any]) -> dict[str, Any]:
-    """An agency reports an office (``office``, ``subject`` — a violation type — ``text`` and its
-    own transactions at that office as evidence). The only thing an agency may do about one."""
-    authority.authorise(scope, "report")
-    office_id = str(body.get("office") or "")[:64]
-    subject = body.get("subject")
-    if subject not in TYPES:
-        raise InvalidRequest(f"subject must be one of {TYPES}", field="subject")
-    text = _text(body.get("text"), "text")
-    transactions = _ids(body.get("transactions"), "transactions")
-    now = utcnow()
-    with store.write() as session:
-        if session.get(Office, office_id) is None:
-            raise NotFound(f"no office {office_id}")
-        if transactions:
-            found = set(
-                session.scalars(
-                    select(Transaction.id).where(
-                        Transaction.id.in_(transactions),
-                        Transaction.office_id == office_id,
-                        Transaction.agency == scope.name,
-                    )
-                )
-            )
-            missing = [t for t in transactions if t not in found]
-            if missing:
-                raise InvalidRequest(
-                    f"not your transactions at this office: {', '.join(missing[:5])}",
-                    field="transactions",
-                )
-        row = AgencyReport(
-            id=f"rep_{secrets.token_hex(8)}",
-            agency=scope.name or "",
-            office_id=office_id,
-            subject=subject,
-            text=text,
-            transactions=json.dumps(transactions),
-            reported_by=scope.supervisor_id,
-            at=now,
-        )
-        session.add(row)
-        row.log_index = note(
-            session,
-            office_id=office_id,
-            entry_type="agency_report",
-            by=scope.supervisor_id,
-            scope=scope.label,
-            now=now,
-            report=row.id,
-            agency=scope.name,
-            subject=subject,
-            transactions=transactions,
-        )
-        result = describe_report(row)
-    return result
-
-
-def describe_report(row: AgencyReport) -> dict[str, Any]:
-    """A report as the API shows it."""
-    return {
-        "id": row.id,
-        "agency": row.agency,
-        "office": row.office_id,
-        "subject": row.subject,
-        "text": row.text,
-        "transactions": json.loads(row.transactions),
-        "reported_by": row.reported_by,
-        "at": row.at.isoformat(),
-        "log_index": row.log_index,
-    }
-
-
-def reports_of(store: Store, office_id: str) -> list[dict[str, Any]]:
-    """Every agency report about an office, newest first."""
-    with store.read() as session:
-        rows = session.scalars(
-            select(AgencyReport)
-            .where(AgencyReport.office_id == office_id)
-            .order_by(AgencyReport.at.desc())
-        ).all()
-    return [describe_report(row) for row in rows]
-
-
-def standing(store: Store, office_id: str, now: dt.datetime | None = None) -> dict[str, Any]:
-    """What counts against an office: negative points over the last 12 months, fines this Jalali
-    year, decided cases by type (overturned ones left out)."""
-    now = now or utcnow()
-    start, end = year_bounds(jalali_year(now))
-    with store.read() as session:
-        counted = (
-            ViolationCase.office_id == office_id,
-            ViolationCase.state.in_(COUNTING),
-        )
-        points = session.scalar(
-            select(func.coalesce(func.sum(ViolationCase.points), 0)).where(
-                *counted, ViolationCase.decided_at >= now - REPEAT_WINDOW
-            )
-        )
-        fines = session.scalar(
-            select(func.coalesce(func.sum(ViolationCase.fine), 0)).where(
-                *counted, ViolationCase.decided_at >= start, ViolationCase.decided_at < end
-            )
-        )
-        by_type = dict(
-            session.execute(
-                select(ViolationCase.type, func.count())
-                .where(*counted)
-                .group_by(ViolationCase.type)
-            ).all()
-        )
-    return {
-        "points_12_months": int(points or 0),
-        "fines_this_year": int(fines or 0),
-        "jalali_year": jalali_year(now),
-        "decided_by_type": {kind: int(by_type.get(kind, 0)) for kind in TYPES},
-    }

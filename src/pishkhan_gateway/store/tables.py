@@ -411,3 +411,29 @@ class WorkingHours(Base):
     closes: Mapped[str] = mapped_column(String(5))
     set_by: Mapped[str] = mapped_column(String(64))
     set_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Checkpoint(Base):
+    """The C2SP checkpoint of a signed tree head: ``note`` is the signed note as the log signed
+    it; ``cosignatures`` the witnesses' cosignature lines gathered since (``witnessing.py``)."""
+
+    __tablename__ = "checkpoints"
+
+    tree_size: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    note: Mapped[str] = mapped_column(Text)
+    cosignatures: Mapped[str] = mapped_column(Text, default="")
+    witnesses: Mapped[int] = mapped_column(Integer, default=0)  # how many cosigned it
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class WitnessState(Base):
+    """What the gateway knows of one witness: the size it last cosigned, when, and the last
+    refusal or failure (the console's integrity page, ``/v1/health``)."""
+
+    __tablename__ = "witness_state"
+
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger, default=0)
+    cosigned_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    checked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    problem: Mapped[str | None] = mapped_column(Text)
