@@ -8,7 +8,7 @@ PORT   ?= 8080
 SANDBOX_PORT ?=
 PLUGINS := plugins/civilregistry plugins/insurance plugins/postbank plugins/telecom
 
-.PHONY: run test crash fuzz lint format bench postgres-server chromium nginx clean
+.PHONY: run test crash fuzz lint format bench postgres-server chromium nginx go clean
 
 $(STAMP): pyproject.toml $(addsuffix /pyproject.toml,$(PLUGINS))
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed (set PYTHON=...)")'
@@ -45,6 +45,15 @@ nginx:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >/dev/null; \
 	else echo "WARNING: no nginx and not root: install 'nginx-light' to run the front-proxy test"; fi
 
+# Debian's Go and golang.org/x/mod, for the interoperability test of the witnessed log: Go's own
+# sumdb/note and sumdb/tlog verify our checkpoints, tiles and proofs (offline, GO111MODULE=off).
+go:
+	@if command -v go >/dev/null 2>&1 && [ -d /usr/share/gocode/src/golang.org/x/mod/sumdb/tlog ]; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+	  echo "installing Debian's golang-go and golang-golang-x-mod-dev for the Go interop test"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq golang-go golang-golang-x-mod-dev >/dev/null; \
+	else echo "WARNING: no Go and not root: install golang-go golang-golang-x-mod-dev to run the Go interop test"; fi
+
 lint: $(STAMP)
 	$(BIN)/ruff check src plugins tests bench
 	$(BIN)/ruff format --check src plugins tests bench
@@ -53,7 +62,7 @@ format: $(STAMP)
 	$(BIN)/ruff format src plugins tests bench
 	$(BIN)/ruff check --fix src plugins tests bench
 
-test: $(STAMP) postgres-server chromium nginx lint
+test: $(STAMP) postgres-server chromium nginx go lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # The SIGKILL rounds at full length (make test runs 25 per database): 1,000 kills per database,
