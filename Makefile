@@ -55,8 +55,8 @@ go:
 	else echo "WARNING: no Go and not root: install golang-go golang-golang-x-mod-dev to run the Go interop test"; fi
 
 lint: $(STAMP)
-	$(BIN)/ruff check src plugins tests bench
-	$(BIN)/ruff format --check src plugins tests bench
+	$(BIN)/ruff check src plugins tests bench tools
+	$(BIN)/ruff format --check src plugins tests bench tools
 
 format: $(STAMP)
 	$(BIN)/ruff format src plugins tests bench

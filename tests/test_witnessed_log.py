@@ -5,10 +5,12 @@ specifications' examples and test vectors, and split views and rollbacks staged 
 from __future__ import annotations
 
 import base64
+import json
 import os
 import shutil
 import struct
 import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +20,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from werkzeug.serving import make_server
 
-from conftest import BILL, open_counter
+from conftest import BILL, open_counter, pay_body
 from pishkhan_gateway.api.witnessapi import make_app as witness_app
 from pishkhan_gateway.auditlog import merkle, notes, tiles
 from pishkhan_gateway.auditlog.witness import State, Witness
@@ -93,7 +95,7 @@ def test_a_cosignature_binds_the_time_and_the_checkpoint():
     raw = base64.b64decode(line.split(" ")[2])
     assert len(raw) == 4 + 8 + 64 and struct.unpack(">Q", raw[4:12]) == (1679315147,)
     verifier = notes.Verifier("witness.example/w1", notes.COSIGNATURE, key.public_key())
-    assert base64.b64decode(verifier.vkey.split("+")[2])[0] == notes.COSIGNATURE
+    assert base64.b64decode(verifier.vkey.split("+", 2)[2])[0] == notes.COSIGNATURE
     note = C2SP_CHECKPOINT + "\n" + line
     assert notes.verify(note, [verifier]) == (C2SP_CHECKPOINT, {"witness.example/w1": 1679315147})
     moved = raw[:4] + struct.pack(">Q", 1679315148) + raw[12:]
@@ -132,7 +134,7 @@ def start_witness(tmp_path: Path, name: str, log_key, origin: str) -> tuple[Serv
     key = Ed25519PrivateKey.generate()
     log_verifier = notes.Verifier(origin, notes.ED25519, log_key)
     witness = Witness(
-        key, name, {origin: log_verifier}, State(tmp_path / f"{name.replace('/', '_')}.db")
+        key, name, {origin: [log_verifier]}, State(tmp_path / f"{name.replace('/', '_')}.db")
     )
     return Served(witness_app(witness)), witness
 
@@ -444,3 +446,110 @@ def test_a_rollback_below_the_witnessed_size_is_reported(tmp_path, gw, client, s
         app2.extensions["pishkhan"].store.dispose()
     finally:
         server.stop()
+
+
+# -- bundles, publishing, the witness command ---------------------------------------------------
+
+
+def test_a_bundle_verifies_offline_against_pinned_keys(tmp_path, gw, client, served):
+    """A receipt's bundle, checked by the standalone ``tools/verify_bundle.py`` (standard
+    library + cryptography) with the log's key and the witnesses' keys pinned."""
+    from pishkhan_gateway.auditlog.witnessing import Witnessing, WitnessRef
+
+    origin = gw.sealer.origin
+    one, w1 = start_witness(tmp_path, "tehran.example/witness", gw.signer.public_key, origin)
+    two, w2 = start_witness(tmp_path, "fars.example/witness", gw.signer.public_key, origin)
+    try:
+        refs = [WitnessRef(one.url, w1.verifier), WitnessRef(two.url, w2.verifier)]
+        gw.witnessing = Witnessing(gw.store, refs, 2)
+        gw.sealer.after_seal[:] = [gw.witnessing.after_seal]
+        counter = served["counter"]
+        paid = client.post(
+            "/v1/transactions",
+            json=pay_body(fee=20000),
+            headers=counter.headers(),
+        )
+        assert paid.status_code == 201, paid.get_json()
+        transaction = paid.get_json()["transaction_id"]
+        gw.sealer.seal_all()
+        answer = client.get(f"/v1/receipts/{transaction}/bundle", headers=counter.headers())
+        assert answer.status_code == 200, answer.get_json()
+        bundle = answer.get_json()
+        assert bundle["witnessed"] is True and bundle["quorum"] == 2
+    finally:
+        one.stop()
+        two.stop()
+    path = tmp_path / "bundle.json"
+    path.write_text(json.dumps(bundle))
+    log_key = bundle["note_verifier_key"]
+    script = [sys.executable, str(HERE.parent / "tools" / "verify_bundle.py"), str(path)]
+    pinned = ["--log-key", log_key, "--witness", w1.verifier.vkey, "--witness", w2.verifier.vkey]
+    good = subprocess.run([*script, *pinned], capture_output=True, text=True, timeout=60)
+    assert good.returncode == 0, good.stdout + good.stderr
+    assert "receipt" in good.stdout and "entry" in good.stdout
+    stranger = notes.Verifier(
+        "fars.example/witness", notes.COSIGNATURE, Ed25519PrivateKey.generate().public_key()
+    )
+    wrong = ["--log-key", log_key, "--witness", stranger.vkey]
+    refused = subprocess.run([*script, *wrong], capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 1 and "quorum" in refused.stdout
+    altered = dict(bundle, receipt={**bundle["receipt"], "office_fee": 1})
+    path.write_text(json.dumps(altered))
+    refused = subprocess.run([*script, *pinned], capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 1 and "signature" in refused.stdout
+    other_entry = dict(bundle, entry=base64.b64encode(b'{"transaction_id":"tx_x"}').decode())
+    path.write_text(json.dumps(other_entry))
+    refused = subprocess.run([*script, *pinned], capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 1 and "not in the checkpoint" in refused.stdout
+    others = client.get(
+        f"/v1/receipts/{transaction}/bundle", headers=open_counter(gw, "teh-2").headers()
+    )
+    assert others.status_code == 404
+
+
+def test_log_publish_writes_the_tiles_a_static_server_serves(runner, gw, client, served, tmp_path):
+    out = tmp_path / "site"
+    result = runner.invoke(args=["log", "publish", str(out)])
+    assert result.exit_code == 0, result.output
+    served_checkpoint = client.get("/log/checkpoint").get_data(as_text=True)
+    assert (out / "checkpoint").read_text() == served_checkpoint
+    size = notes.Checkpoint.parse(notes.split(served_checkpoint)[0]).size
+    for tile in tiles.tiles_of(size):
+        assert (out / tile.path).read_bytes() == client.get("/log/" + tile.path).get_data()
+
+
+def test_the_witness_command_serves_and_prints_its_key(tmp_path, gw, client, served):
+    import requests
+
+    from conftest import _free_port
+
+    pem = tmp_path / "log.pem"
+    pem.write_text(gw.signer.public_pem)
+    port = _free_port()
+    command = [
+        str(Path(sys.executable).parent / "pishkhan-gateway"), "witness", "serve",
+        "--key", str(tmp_path / "witness.pem"), "--log-key", str(pem),
+        "--name", "fars.example/witness", "--port", str(port),
+    ]  # fmt: skip
+    env = {**os.environ, "PISHKHAN_DATA_DIR": str(tmp_path / "data")}
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        first = process.stdout.readline()
+        vkey = process.stdout.readline().split(" ", 1)[1].strip()
+        assert first.startswith("witness fars.example/witness")
+        verifier = notes.Verifier.parse(vkey)
+        note = client.get("/log/checkpoint").get_data(as_text=True)
+        for _ in range(50):
+            try:
+                answer = add(f"http://127.0.0.1:{port}", 0, [], note)
+                break
+            except requests.ConnectionError:
+                import time
+
+                time.sleep(0.1)
+        assert answer.status_code == 200
+        notes.verify(notes.split(note)[0] + "\n" + answer.text, [verifier])
+        assert oct((tmp_path / "witness.pem").stat().st_mode & 0o777) == "0o600"
+    finally:
+        process.terminate()
+        process.wait(10)

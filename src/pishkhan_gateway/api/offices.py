@@ -10,6 +10,7 @@ from flask import Blueprint, Response, current_app, render_template, request
 from pishkhan_gateway import history, ids, jalali, oversight, receipts, settlements
 from pishkhan_gateway.api import denials
 from pishkhan_gateway.api.problem import PROBLEM, json_body, json_response
+from pishkhan_gateway.auditlog import bundles
 from pishkhan_gateway.catalog import catalog
 from pishkhan_gateway.errors import InvalidRequest, NotFound
 from pishkhan_gateway.gateway import Gateway
@@ -198,6 +199,14 @@ def receipt(transaction_id: str) -> Response:
         url = receipts.check_url(request.host_url, signed)
         return _html("receipt.html", r=signed, qr=receipts.qr_svg(url))
     return json_response(signed)
+
+
+@bp.get("/receipts/<transaction_id>/bundle")
+@denials.own_record_lookup
+def receipt_bundle(transaction_id: str) -> Response:
+    """The receipt with its log entry, inclusion proof and (cosigned) checkpoint: verifiable
+    offline with ``tools/verify_bundle.py`` and pinned keys."""
+    return json_response(bundles.bundle(_gateway(), _office().id, transaction_id))
 
 
 @bp.get("/receipts/<transaction_id>/check")

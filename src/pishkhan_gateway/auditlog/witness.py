@@ -145,10 +145,14 @@ class State:
 
 class Witness:
     """The witness's checks: its key and name, the logs it serves (origin → the log's note
-    verifier) and its state."""
+    verifiers: its key, and keys it rotated out) and its state."""
 
     def __init__(
-        self, key: Ed25519PrivateKey, name: str, logs: dict[str, notes.Verifier], state: State
+        self,
+        key: Ed25519PrivateKey,
+        name: str,
+        logs: dict[str, list[notes.Verifier]],
+        state: State,
     ) -> None:
         self.key, self.name, self.logs, self.state = key, name, logs, state
         self.verifier = notes.Verifier(name, notes.COSIGNATURE, key.public_key())
@@ -161,11 +165,11 @@ class Witness:
             checkpoint = notes.Checkpoint.parse(text)
         except notes.NoteError as exc:
             raise Refused(403, f"not a signed checkpoint: {exc}") from None
-        log_key = self.logs.get(checkpoint.origin)
-        if log_key is None:
+        log_keys = self.logs.get(checkpoint.origin)
+        if not log_keys:
             raise Refused(404, f"this witness does not serve the log {checkpoint.origin}")
         try:
-            notes.verify(req.note, [log_key])
+            notes.verify(req.note, log_keys)
         except notes.NoteError as exc:
             raise Refused(403, f"the checkpoint is not signed by the log's key: {exc}") from None
         if req.old > checkpoint.size:

@@ -19,6 +19,7 @@ from pishkhan_gateway.commands.licences import licences_cli
 from pishkhan_gateway.commands.log import audit_cli, keys_cli, reconcile_command
 from pishkhan_gateway.commands.registry import offices_cli, operators_cli, supervisors_cli
 from pishkhan_gateway.commands.running import demo, sandbox, serve
+from pishkhan_gateway.commands.witnesscli import log_cli, witness_cli
 from pishkhan_gateway.crypto import keyring
 from pishkhan_gateway.errors import GatewayError
 from pishkhan_gateway.tariffs import indexed, read_schedule_file
@@ -83,6 +84,8 @@ def register_commands(app: Flask) -> None:
         operators_cli,
         tariffs_cli,
         licences_cli,
+        log_cli,
+        witness_cli,
         supervisors_cli,
         audit_cli,
         keys_cli,
