@@ -219,3 +219,50 @@ def test_the_office_record_and_the_actions_each_role_may_take(browser, site):
     outside = page.goto(site["url"] + "/console/offices/tehran-1")  # Tehran is region 1's
     assert outside.status == 404
     page.close()
+
+
+def test_the_integrity_page_accepts_a_checkpoint_only_with_the_quorum(browser, site, tmp_path):
+    """Two witnesses, a quorum of two: while one has cosigned, the in-browser check (WebCrypto,
+    C2SP signed note and cosignature/v1) refuses the checkpoint; once both have, it accepts."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from pishkhan_gateway.api.witnessapi import make_app as witness_app
+    from pishkhan_gateway.auditlog import notes
+    from pishkhan_gateway.auditlog.witness import State, Witness
+    from pishkhan_gateway.auditlog.witnessing import Witnessing, WitnessRef
+
+    gw = site["gw"]
+    log_key = [notes.Verifier(gw.sealer.origin, notes.ED25519, gw.signer.public_key)]
+    servers, refs = [], []
+    for name in ("tehran.example/witness", "fars.example/witness"):
+        witness = Witness(
+            Ed25519PrivateKey.generate(), name, {gw.sealer.origin: log_key},
+            State(tmp_path / f"{name.split('.')[0]}.db"),
+        )  # fmt: skip
+        server = make_server("127.0.0.1", 0, witness_app(witness), threaded=True)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        refs.append(WitnessRef(f"http://127.0.0.1:{server.server_port}", witness.verifier))
+    try:
+        gw.witnessing = Witnessing(gw.store, refs[:1], 2)  # only Tehran's is asked at first
+        gw.witnessing.submit_latest()
+        gw.witnessing = Witnessing(gw.store, refs, 2)
+        page = _sign_in(browser, site, "reg")
+        page.goto(site["url"] + "/console/integrity")
+        assert "tehran.example/witness" in page.inner_text("#witnesses")
+        page.click("#verify-checkpoint")
+        page.wait_for_selector("#checkpoint-result[data-verdict]")
+        assert page.get_attribute("#checkpoint-result", "data-verdict") == "bad"
+        assert "حد نصاب" in page.inner_text("#checkpoint-result")
+        gw.witnessing.submit_latest()  # Fars's cosigns too
+        page.goto(site["url"] + "/console/integrity")
+        page.click("#verify-checkpoint")
+        page.wait_for_selector("#checkpoint-result[data-verdict]")
+        assert page.get_attribute("#checkpoint-result", "data-verdict") == "ok", page.inner_text(
+            "#checkpoint-result"
+        )
+        page.screenshot(path=str(site["shots"] / "console-integrity-witnesses.png"), full_page=True)
+        page.close()
+    finally:
+        for server in servers:
+            server.shutdown()

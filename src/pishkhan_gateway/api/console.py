@@ -36,6 +36,7 @@ from flask import (
 
 from pishkhan_gateway import oversight
 from pishkhan_gateway.api import denials, throttle
+from pishkhan_gateway.auditlog import notes, witnessing
 from pishkhan_gateway.auditlog import verify as auditing
 from pishkhan_gateway.errors import Forbidden, GatewayError, Unauthorized
 from pishkhan_gateway.gateway import Gateway
@@ -394,7 +395,8 @@ def revoke_supervisor_credential() -> Response:
 @bp.get("/integrity")
 @signed_in("integrity")
 def integrity() -> str:
-    """The latest signed tree head, checked in the browser, and the last ``audit verify``."""
+    """The latest signed tree head and checkpoint with its witnesses, checked in the browser,
+    and the last ``audit verify``."""
     gw = _gateway()
     return render_template(
         "console/integrity.html",
@@ -402,4 +404,13 @@ def integrity() -> str:
         head=oversight.latest_head_document(gw.store),
         run=auditing.last_run(gw.store),
         public_key=gw.signer.public_pem,
+        checkpoint=_checkpoint(gw),
+        log_vkey=notes.vkey(gw.sealer.origin, notes.ED25519, gw.signer.public_key),
+        witnessing=gw.witnessing.status(),
     )
+
+
+def _checkpoint(gw: Gateway) -> str | None:
+    with gw.store.read() as session:
+        latest = witnessing.latest_checkpoint(session)
+    return latest.note + latest.cosignatures if latest else None

@@ -1,6 +1,8 @@
 // The console's only script: check, in the browser, that a log entry is in the signed tree
-// (RFC 6962 / RFC 9162 inclusion proof, SHA-256 via WebCrypto) and that the tree head is signed
-// by the gateway's Ed25519 key — so a supervisor need not take the server's word for either.
+// (RFC 6962 / RFC 9162 inclusion proof, SHA-256 via WebCrypto), that the tree head is signed
+// by the gateway's Ed25519 key, and that the latest C2SP checkpoint carries the log's note
+// signature and the cosignatures of a quorum of witnesses (c2sp.org/signed-note,
+// c2sp.org/tlog-cosignature) — so a supervisor need not take the server's word for any of it.
 "use strict";
 
 const fromB64 = (text) => Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
@@ -77,9 +79,63 @@ async function verifyHead(section, output) {
   }
 }
 
+// A C2SP verifier key: "<name>+<key ID hex>+base64(type ‖ Ed25519 public key)".
+async function verifierKey(vkey) {
+  const first = vkey.indexOf("+"), second = vkey.indexOf("+", first + 1);
+  const raw = fromB64(vkey.slice(second + 1));
+  const key = await crypto.subtle.importKey("raw", raw.slice(1), { name: "Ed25519" }, false, ["verify"]);
+  return { name: vkey.slice(0, first), id: vkey.slice(first + 1, second).toLowerCase(), kind: raw[0], key };
+}
+
+// A signed note: its text (with the final newline) and its signature lines.
+function noteParts(note) {
+  const cut = note.lastIndexOf("\n\n");
+  const lines = note.slice(cut + 2).split("\n").filter((line) => line.length > 0);
+  return {
+    text: note.slice(0, cut + 1),
+    signatures: lines.map((line) => {
+      const [, name, data] = line.split(" ");
+      const raw = fromB64(data);
+      return { name, id: toHex(raw.slice(0, 4)), body: raw.slice(4) };
+    }),
+  };
+}
+
+async function checkpointWitnessed(section, output) {
+  const d = section.dataset;
+  const encode = (text) => new TextEncoder().encode(text);
+  try {
+    const { text, signatures } = noteParts(d.note);
+    const log = await verifierKey(d.logKey);
+    const mine = signatures.find((s) => s.name === log.name && s.id === log.id);
+    if (!mine || !(await crypto.subtle.verify("Ed25519", log.key, mine.body, encode(text)))) {
+      return say(output, false, "امضای درگاه بر نقطه وارسی معتبر نیست.");
+    }
+    let cosigned = 0;
+    for (const vkey of JSON.parse(d.witnesses)) {
+      const witness = await verifierKey(vkey);
+      const found = signatures.find((s) => s.name === witness.name && s.id === witness.id);
+      if (!found || found.body.length !== 72) continue;
+      const time = new DataView(found.body.buffer, found.body.byteOffset, 8).getBigUint64(0);
+      const message = encode("cosignature/v1\ntime " + time.toString() + "\n" + text);
+      if (await crypto.subtle.verify("Ed25519", witness.key, found.body.slice(8), message)) cosigned += 1;
+      else return say(output, false, "هم‌امضای شاهد " + witness.name + " معتبر نیست.");
+    }
+    const quorum = Number(d.quorum);
+    if (cosigned < quorum) {
+      return say(output, false, "نقطه وارسی فقط " + cosigned + " هم‌امضای معتبر دارد؛ حد نصاب " + quorum + " است: آن را نپذیرید.");
+    }
+    say(output, true, "تأیید شد: نقطه وارسی را درگاه امضا کرده و " + cosigned + " شاهد (حد نصاب " + quorum + ") هم‌امضا کرده‌اند.");
+  } catch (error) {
+    say(output, false, "بررسی ممکن نشد: " + error.message);
+  }
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   const inclusion = document.getElementById("verify-inclusion");
   if (inclusion) inclusion.addEventListener("click", () => verifyInclusion(document.getElementById("inclusion"), document.getElementById("inclusion-result")));
   const head = document.getElementById("verify-head");
   if (head) head.addEventListener("click", () => verifyHead(document.getElementById("head"), document.getElementById("head-result")));
+  const checkpoint = document.getElementById("verify-checkpoint");
+  if (checkpoint) checkpoint.addEventListener("click", () => checkpointWitnessed(document.getElementById("checkpoint"), document.getElementById("checkpoint-result")));
 });
