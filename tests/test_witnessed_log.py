@@ -349,6 +349,9 @@ def test_the_gateway_gathers_cosignatures_and_reports_the_quorum(
         assert set(signers) == {"tehran.example/witness", "fars.example/witness"}
         health = client.get("/v1/health").get_json()["witnessing"]
         assert health["status"] == "ok" and health["cosignatures"] == 2
+        scraped = client.get("/metrics").get_data(as_text=True)
+        assert "pishkhan_checkpoint_cosignatures 2.0" in scraped
+        assert "pishkhan_witness_quorum_met 1.0" in scraped
         assert {w["size"] for w in health["witnesses"]} == {notes.Checkpoint.parse(text).size}
         two.stop()  # one witness down: the log goes on, the quorum is not met
         client.post("/v1/transactions", json=INQUIRY, headers=served["counter"].headers())
@@ -423,6 +426,7 @@ def test_a_rollback_below_the_witnessed_size_is_reported(tmp_path, gw, client, s
         assert gw.witnessing.check_rollback() == {"tehran.example/witness": size + 50}
         health = client.get("/v1/health").get_json()["witnessing"]
         assert health["status"] == "rolled_back"
+        assert "pishkhan_log_rolled_back 1.0" in client.get("/metrics").get_data(as_text=True)
         assert health["witnesses"][0]["rolled_back_from"] == size + 50
         os.environ["PISHKHAN_WITNESSES"] = f"{server.url} {witness.verifier.vkey}"
         try:

@@ -129,7 +129,47 @@ def _date(value: object) -> Any:
     return dt.date.fromisoformat(value) if isinstance(value, str) else value
 
 
-def exposition(store: Store) -> tuple[bytes, str]:
+class WitnessCollector(Collector):
+    """The newest checkpoint's cosignatures against the quorum, each witness's last cosigned
+    size, and whether a witness holds a longer log than this one (a rollback)."""
+
+    def __init__(self, store: Store, quorum: int, rolled_back: dict[str, int]) -> None:
+        self.store, self.quorum, self.rolled_back = store, quorum, rolled_back
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        with self.store.read() as session:
+            cosigned = session.execute(
+                text("SELECT witnesses FROM checkpoints ORDER BY tree_size DESC LIMIT 1")
+            ).scalar()
+            sizes = session.execute(text("SELECT name, size FROM witness_state")).all()
+        yield GaugeMetricFamily(
+            "pishkhan_checkpoint_cosignatures",
+            "Witness cosignatures on the newest checkpoint.",
+            cosigned or 0,
+        )
+        yield GaugeMetricFamily(
+            "pishkhan_witness_quorum_met",
+            "1 when the newest checkpoint has the quorum's cosignatures (PISHKHAN_WITNESS_QUORUM).",
+            1 if (cosigned or 0) >= self.quorum else 0,
+        )
+        family = GaugeMetricFamily(
+            "pishkhan_witness_cosigned_size",
+            "The tree size each witness last cosigned.",
+            labels=["witness"],
+        )
+        for name, size in sizes:
+            family.add_metric([name], size)
+        yield family
+        yield GaugeMetricFamily(
+            "pishkhan_log_rolled_back",
+            "1 when a witness has cosigned a longer log than this database holds.",
+            1 if self.rolled_back else 0,
+        )
+
+
+def exposition(
+    store: Store, quorum: int = 0, rolled_back: dict[str, int] | None = None
+) -> tuple[bytes, str]:
     """The scrape body and its content type."""
     registry = CollectorRegistry()
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
@@ -147,4 +187,5 @@ def exposition(store: Store) -> tuple[bytes, str]:
             registry.register(metric)
     registry.register(LogCollector(store))
     registry.register(LicenceCollector(store))
+    registry.register(WitnessCollector(store, quorum, rolled_back or {}))
     return generate_latest(registry), CONTENT_TYPE_LATEST

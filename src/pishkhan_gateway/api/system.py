@@ -19,7 +19,8 @@ def _gateway() -> Gateway:
 @bp.get("/metrics")
 def prometheus() -> Response:
     """Prometheus exposition: counters summed over every worker, log figures from the store."""
-    body, content_type = metrics.exposition(_gateway().store)
+    gw = _gateway()
+    body, content_type = metrics.exposition(gw.store, gw.witnessing.quorum, gw.witnessing.rollback)
     return Response(body, content_type=content_type)
 
 
