@@ -131,7 +131,7 @@ class Sealer:
                     document=json.dumps(document),
                 )
             )
-            session.add(self._checkpoint(tree.size, tree.root(), now))
+            self._store_checkpoint(session, self._checkpoint(tree.size, tree.root(), now))
         log.info("log_sealed", tree_size=tree.size, new_entries=tree.size - sealed)
         made = Head(tree.size, document["root_hash"], document)
         for hook in self.after_seal:
@@ -143,6 +143,20 @@ class Sealer:
         text = notes.Checkpoint(self.origin, size, root).text
         note = notes.sign(text, self.origin, self.signer.sign_bytes, self.signer.public_key)
         return Checkpoint(tree_size=size, note=note, cosignatures="", witnesses=0, created_at=now)
+
+    @staticmethod
+    def _store_checkpoint(session: Session, made: Checkpoint) -> None:
+        """Keep a new head's checkpoint. One already at that size can only be left from heads
+        that were deleted (a rewritten log): it is replaced, loudly — the witnesses, which keep
+        what they cosigned, are what catches such a rewrite."""
+        old = session.get(Checkpoint, made.tree_size)
+        if old is None:
+            session.add(made)
+            return
+        if old.note != made.note:
+            log.error("checkpoint_replaced", tree_size=made.tree_size)
+        old.note, old.cosignatures, old.witnesses = made.note, "", 0
+        old.created_at = made.created_at
 
     def _checkpoint_missing(self, session: Session, head: Head) -> None:
         if session.get(Checkpoint, head.tree_size) is None:
