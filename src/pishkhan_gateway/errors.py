@@ -539,3 +539,14 @@ class ObjectionWindowClosed(RequestError):
     status = 409
     title = "An objection must be made within seven days of the decision"
     message_fa = "مهلت هفت‌روزه اعتراض به این تصمیم گذشته است"
+
+
+class ScheduleDropsServices(RequestError):
+    """A tariff schedule would stop pricing services the schedule before it priced — every office
+    could then charge nothing for them — without ``--amend`` or ``--drop``
+    (schedule_drops_services, HTTP 409; ``services`` names them)."""
+
+    code = "schedule_drops_services"
+    status = 409
+    title = "The schedule would stop pricing services the one before it priced"
+    message_fa = "این جدول تعرفه، خدماتی را که در جدول قبلی تعرفه داشتند بی‌تعرفه می‌کند"

@@ -124,6 +124,10 @@ class Tariffs:
         self._cached = None
         return Schedule(schedule_id, document["name"], effective_at, document["caps"], document)
 
+    def forget(self) -> None:
+        """Drop this worker's cached schedules (after a withdrawal)."""
+        self._cached = None
+
     def schedules(self) -> list[Schedule]:
         """All schedules, oldest first."""
         now = time.monotonic()

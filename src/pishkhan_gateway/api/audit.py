@@ -11,11 +11,10 @@ from typing import Any
 import structlog
 from flask import Blueprint, Response, current_app, request, stream_with_context
 
-from pishkhan_gateway import ids, oversight
+from pishkhan_gateway import ids, oversight, tariffchanges
 from pishkhan_gateway.api import denials
 from pishkhan_gateway.api.problem import json_body, json_response
 from pishkhan_gateway.auditlog import notes
-from pishkhan_gateway.auditlog.append import record_event
 from pishkhan_gateway.errors import Forbidden, InvalidRequest
 from pishkhan_gateway.gateway import Gateway
 from pishkhan_gateway.registry import supervisors
@@ -190,7 +189,8 @@ def revoke_supervisor_credential() -> Response:
 
 @bp.post("/v1/tariffs")
 def publish_tariffs() -> Response:
-    """The regulator publishes a tariff schedule (the JSON form of a schedule file)."""
+    """The regulator publishes a tariff schedule (the JSON form of a schedule file);
+    ``?amend=true`` changes only the services it names, ``?drop=A,B`` stops pricing those."""
     gw = _gateway()
     document = json_body()
     scope = _supervisor("tariffs_publish", effective=(document or {}).get("effective"))
@@ -198,21 +198,40 @@ def publish_tariffs() -> Response:
         raise Forbidden("only the regulator publishes tariffs")
     if not isinstance(document, dict):
         raise InvalidRequest("send the schedule as a JSON object")
-    schedule = gw.tariffs.load(document)
-    record_event(
-        gw.store,
-        {
-            "type": "tariff_published",
-            "name": schedule.name,
-            "effective": schedule.effective_jalali,
-            "supervisor": scope.supervisor_id,
-        },
+    drop = [s for s in request.args.get("drop", "").split(",") if s]
+    schedule = tariffchanges.publish(
+        gw.tariffs,
+        document,
+        amend=request.args.get("amend") in ("1", "true", "yes"),
+        drop=drop,
+        by=scope.supervisor_id,
     )
     return json_response(
         {
             "name": schedule.name,
             "effective": schedule.effective_jalali,
             "services": len(schedule.caps),
+            "amends": schedule.document.get("amends"),
+            "dropped": schedule.document.get("dropped", []),
         },
         201,
+    )
+
+
+@bp.post("/v1/tariffs/withdraw")
+def withdraw_tariffs() -> Response:
+    """The regulator withdraws a schedule not yet in force, or loaded today by mistake:
+    ``{"effective": "1405-10-01", "reason": …}``."""
+    gw = _gateway()
+    body = json_body() or {}
+    scope = _supervisor("tariffs_withdraw", effective=str(body.get("effective"))[:20])
+    if scope.role != "regulator":
+        raise Forbidden("only the regulator withdraws tariffs")
+    return json_response(
+        tariffchanges.withdraw(
+            gw.tariffs,
+            str(body.get("effective", "")),
+            str(body.get("reason", "")),
+            by=scope.supervisor_id,
+        )
     )

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app
 
-from pishkhan_gateway import __version__, metrics
+from pishkhan_gateway import __version__, metrics, tariffchanges
 from pishkhan_gateway.api.openapi import document
 from pishkhan_gateway.api.problem import json_response
 from pishkhan_gateway.gateway import Gateway
+from pishkhan_gateway.store import utcnow
 
 bp = Blueprint("system", __name__)
 
@@ -43,6 +44,10 @@ def health() -> Response:
             },
             "services": len(gw.plugins.services),
             "witnessing": gw.witnessing.status(),
+            # payment services offices may charge nothing for: usually a schedule that forgot them
+            "tariff_warnings": tariffchanges.zero_priced_payments(
+                gw.tariffs, gw.plugins.services, utcnow()
+            ),
         }
     )
 

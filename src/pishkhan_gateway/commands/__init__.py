@@ -14,6 +14,7 @@ import click
 from flask import Flask
 from flask.cli import AppGroup
 
+from pishkhan_gateway import tariffchanges
 from pishkhan_gateway.commands.common import fail, gateway
 from pishkhan_gateway.commands.licences import licences_cli
 from pishkhan_gateway.commands.log import audit_cli, keys_cli, reconcile_command
@@ -41,13 +42,36 @@ def db_upgrade() -> None:
 
 @tariffs_cli.command("load")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-def tariffs_load(path: Path) -> None:
+@click.option(
+    "--amend", is_flag=True,
+    help="Change only the services the file names; the rest of the schedule before carries over",
+)  # fmt: skip
+@click.option(
+    "--drop", multiple=True, metavar="SERVICE",
+    help="A priced service this schedule deliberately stops pricing (repeatable); without it a "
+    "schedule that leaves out a priced service is refused",
+)  # fmt: skip
+def tariffs_load(path: Path, amend: bool, drop: tuple[str, ...]) -> None:
     """Validate and load a tariff schedule file (TOML or JSON)."""
     try:
-        schedule = gateway().tariffs.load(read_schedule_file(path))
+        schedule = tariffchanges.publish(
+            gateway().tariffs, read_schedule_file(path), amend=amend, drop=drop
+        )
     except GatewayError as exc:
         fail(exc)
     click.echo(f"loaded {schedule.name!r}, effective {schedule.effective_jalali}", err=True)
+
+
+@tariffs_cli.command("withdraw")
+@click.argument("effective")
+@click.option("--reason", required=True)
+def tariffs_withdraw(effective: str, reason: str) -> None:
+    """Withdraw the schedule effective EFFECTIVE: not yet in force, or loaded today by mistake."""
+    try:
+        done = tariffchanges.withdraw(gateway().tariffs, effective, reason)
+    except GatewayError as exc:
+        fail(exc)
+    click.echo(f"withdrew {done['name']!r} (effective {effective})", err=True)
 
 
 @tariffs_cli.command("index")
@@ -62,7 +86,8 @@ def tariffs_index(rate: str, effective: str, name: str | None) -> None:
         click.echo("error: no schedule loaded to index from", err=True)
         sys.exit(2)
     try:
-        schedule = gw.tariffs.load(indexed(schedules[-1].document, rate, effective, name))
+        document = indexed(schedules[-1].document, rate, effective, name)
+        schedule = tariffchanges.publish(gw.tariffs, document)
     except GatewayError as exc:
         fail(exc)
     click.echo(f"loaded {schedule.name!r}, effective {schedule.effective_jalali}", err=True)

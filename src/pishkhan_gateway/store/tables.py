@@ -437,3 +437,20 @@ class WitnessState(Base):
     cosigned_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     checked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     problem: Mapped[str | None] = mapped_column(Text)
+
+
+class WithdrawnTariffSchedule(Base):
+    """A tariff schedule withdrawn before it took effect, or on the day it was loaded by
+    mistake (``tariffchanges.withdraw``): kept with the reason, out of force."""
+
+    __tablename__ = "withdrawn_tariff_schedules"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    name: Mapped[str] = mapped_column(String(200))
+    effective_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    document: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64))
+    loaded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    withdrawn_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    reason: Mapped[str] = mapped_column(Text)
+    withdrawn_by: Mapped[str] = mapped_column(String(64))
