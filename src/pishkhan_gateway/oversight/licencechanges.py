@@ -27,6 +27,8 @@ def apply(
     effective: str | None,
     now: dt.datetime,
 ) -> dict[str, Any]:
+    """Apply an approved request of ``kind`` to ``office`` inside ``session``'s transaction;
+    return what changed, for the log entry and the answer."""
     if kind == "renewal":
         schedule = licencefees.in_force(session, now)
         if schedule is None:
@@ -66,8 +68,8 @@ def apply(
         }
     day = _effective_day(effective)
     _settle_move(office)
+    before = {"city": office.city, "category": office.category}
     if day <= today():
-        before = {"city": office.city, "category": office.category}
         office.city, office.address, office.category = (
             details["city"],
             details["address"],
@@ -75,7 +77,6 @@ def apply(
         )
         office.moves_on = office.next_city = office.next_category = office.next_address = None
     else:
-        before = {"city": office.city, "category": office.category}
         office.moves_on = day
         office.next_city, office.next_address, office.next_category = (
             details["city"],
