@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import tomllib
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -24,7 +23,12 @@ from pishkhan_gateway.errors import InvalidRequest
 from pishkhan_gateway.schemas import first_error, validator
 from pishkhan_gateway.store import Store, utcnow
 from pishkhan_gateway.store.tables import LicenceFeeSchedule
-from pishkhan_gateway.tariffs import index_rials, inflation_factor, jalali_midnight_utc
+from pishkhan_gateway.tariffs import (
+    index_rials,
+    inflation_factor,
+    jalali_midnight_utc,
+    read_data_file,
+)
 
 RENEWAL_SHARE = Decimal(1) / Decimal(10)
 
@@ -55,13 +59,7 @@ class FeeSchedule:
 
 def read_file(path: str | Path) -> dict[str, Any]:
     """Parse a fee schedule file (TOML or JSON) and validate it."""
-    path = Path(path)
-    raw = path.read_bytes()
-    try:
-        document = json.loads(raw) if path.suffix == ".json" else tomllib.loads(raw.decode())
-    except (ValueError, tomllib.TOMLDecodeError) as exc:
-        raise InvalidRequest(f"{path.name}: not valid TOML/JSON: {exc}") from exc
-    return validate(document)
+    return validate(read_data_file(path))
 
 
 def validate(document: dict[str, Any]) -> dict[str, Any]:

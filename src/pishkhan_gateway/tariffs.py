@@ -58,15 +58,23 @@ def jalali_midnight_utc(jalali: str) -> dt.datetime:
     return midnight_utc(parse_date(jalali))
 
 
-def read_schedule_file(path: str | Path) -> dict[str, Any]:
-    """Parse a schedule file (TOML or JSON) and validate it; ``InvalidRequest`` if it is wrong."""
+def read_data_file(path: str | Path) -> dict[str, Any]:
+    """A TOML or JSON data file (a schedule of tariffs or of licence fees) as a dict;
+    ``InvalidRequest`` if it does not parse."""
     path = Path(path)
     raw = path.read_bytes()
     try:
         document = json.loads(raw) if path.suffix == ".json" else tomllib.loads(raw.decode())
     except (ValueError, tomllib.TOMLDecodeError) as exc:
         raise InvalidRequest(f"{path.name}: not valid TOML/JSON: {exc}") from exc
-    return validate_schedule(document)
+    if not isinstance(document, dict):
+        raise InvalidRequest(f"{path.name}: not a table/object")
+    return document
+
+
+def read_schedule_file(path: str | Path) -> dict[str, Any]:
+    """Parse a schedule file (TOML or JSON) and validate it; ``InvalidRequest`` if it is wrong."""
+    return validate_schedule(read_data_file(path))
 
 
 def validate_schedule(document: dict[str, Any]) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from pishkhan_gateway.errors import InvalidRequest, NotFound
 from pishkhan_gateway.oversight import authority
 from pishkhan_gateway.oversight.fines import TYPES
 from pishkhan_gateway.oversight.licencelog import note
-from pishkhan_gateway.oversight.violations import _ids, _text
+from pishkhan_gateway.oversight.violations import _ids, _text, must_exist
 from pishkhan_gateway.registry.supervisors import Scope
 from pishkhan_gateway.store import Store, utcnow
 from pishkhan_gateway.store.tables import AgencyReport, Office, Transaction
@@ -33,22 +33,11 @@ def report(store: Store, scope: Scope, body: dict[str, Any]) -> dict[str, Any]:
     with store.write() as session:
         if session.get(Office, office_id) is None:
             raise NotFound(f"no office {office_id}")
-        if transactions:
-            found = set(
-                session.scalars(
-                    select(Transaction.id).where(
-                        Transaction.id.in_(transactions),
-                        Transaction.office_id == office_id,
-                        Transaction.agency == scope.name,
-                    )
-                )
-            )
-            missing = [t for t in transactions if t not in found]
-            if missing:
-                raise InvalidRequest(
-                    f"not your transactions at this office: {', '.join(missing[:5])}",
-                    field="transactions",
-                )
+        must_exist(
+            session, Transaction, transactions, "transactions",
+            "not your transactions at this office",
+            Transaction.office_id == office_id, Transaction.agency == scope.name,
+        )  # fmt: skip
         row = AgencyReport(
             id=f"rep_{secrets.token_hex(8)}",
             agency=scope.name or "",

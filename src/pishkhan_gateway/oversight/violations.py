@@ -75,35 +75,30 @@ def _ids(value: Any, field: str) -> list[str]:
     return sorted(set(value))
 
 
+def must_exist(
+    session: Any, table: Any, wanted: list[str], field: str, why: str, *where: Any
+) -> None:
+    """``InvalidRequest`` naming the ids of ``wanted`` that no row of ``table`` matching
+    ``where`` has (evidence must be this office's own)."""
+    if not wanted:
+        return
+    found = set(session.scalars(select(table.id).where(table.id.in_(wanted), *where)))
+    missing = [item for item in wanted if item not in found]
+    if missing:
+        raise InvalidRequest(f"{why}: {', '.join(missing[:5])}", field=field)
+
+
 def _evidence(session: Any, office_id: str, body: dict[str, Any]) -> dict[str, Any]:
     transactions = _ids(body.get("transactions"), "transactions")
     reports = _ids(body.get("reports"), "reports")
-    if transactions:
-        found = set(
-            session.scalars(
-                select(Transaction.id).where(
-                    Transaction.id.in_(transactions), Transaction.office_id == office_id
-                )
-            )
-        )
-        missing = [t for t in transactions if t not in found]
-        if missing:
-            raise InvalidRequest(
-                f"not transactions of this office: {', '.join(missing[:5])}", field="transactions"
-            )
-    if reports:
-        found = set(
-            session.scalars(
-                select(AgencyReport.id).where(
-                    AgencyReport.id.in_(reports), AgencyReport.office_id == office_id
-                )
-            )
-        )
-        missing = [r for r in reports if r not in found]
-        if missing:
-            raise InvalidRequest(
-                f"not reports about this office: {', '.join(missing[:5])}", field="reports"
-            )
+    must_exist(
+        session, Transaction, transactions, "transactions", "not transactions of this office",
+        Transaction.office_id == office_id,
+    )  # fmt: skip
+    must_exist(
+        session, AgencyReport, reports, "reports", "not reports about this office",
+        AgencyReport.office_id == office_id,
+    )  # fmt: skip
     complaint = body.get("complaint")
     evidence: dict[str, Any] = {"transactions": transactions, "reports": reports}
     if complaint is not None:
