@@ -11,6 +11,7 @@ import structlog
 from flask import Flask, Response, g, request
 from flask.json.provider import DefaultJSONProvider
 
+from pishkhan_gateway.api import agencyreports as agencyreports_api
 from pishkhan_gateway.api import audit as audit_api
 from pishkhan_gateway.api import console as console_api
 from pishkhan_gateway.api import (
@@ -79,6 +80,7 @@ def create_app(
     app.register_blueprint(audit_api.bp)
     app.register_blueprint(officelife_api.bp)
     app.register_blueprint(logtiles_api.bp)
+    app.register_blueprint(agencyreports_api.bp)
     app.register_blueprint(console_api.bp)
     register_commands(app)
     return app

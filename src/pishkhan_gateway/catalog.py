@@ -35,6 +35,7 @@ def catalog(gw: Gateway, office: OfficeView, at: dt.datetime) -> dict[str, Any]:
                 "title_en": service.title_en,
                 "kind": service.kind,
                 "identity_level": service.identity_level,
+                "registry_id": service.registry_id,
                 "params_schema": service.params_schema,
                 "fee_cap": schedule.cap(service.id, office.category) if schedule else 0,
             }

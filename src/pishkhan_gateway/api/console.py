@@ -48,6 +48,7 @@ from pishkhan_gateway.jalali import (
     persian_digits,
     rials,
 )
+from pishkhan_gateway.oversight import agencies as ledger
 from pishkhan_gateway.oversight import authority, fines, officerecord
 from pishkhan_gateway.registry import offices, supervisors
 from pishkhan_gateway.registry.supervisors import Scope
@@ -67,17 +68,6 @@ ROLE_FA = {
     "region": "منطقه رگولاتوری",
     "province": "کارگروه استانی",
     "agency": "دستگاه",
-}
-ACTION_FA = {
-    "suspend": "تعلیق",
-    "reinstate": "رفع تعلیق",
-    "revoke": "لغو مجوز",
-    "revocation_request": "درخواست لغو مجوز از سازمان",
-    "recommend": "نظر کارگروه استانی",
-    "approve": "تأیید",
-    "refuse": "رد",
-    "violation": "پرونده تخلف",
-    "rule": "رأی درباره اعتراض",
 }
 
 
@@ -188,7 +178,6 @@ def _context() -> dict[str, Any]:
         "OUTCOME_FA": OUTCOME_FA,
         "STATUS_FA": STATUS_FA,
         "ROLE_FA": ROLE_FA,
-        "ACTION_FA": ACTION_FA,
     }
 
 
@@ -343,9 +332,11 @@ def licence_action(office_id: str, action: str) -> Response:
 @bp.get("/agencies")
 @signed_in("agencies")
 def agencies() -> str:
-    """Each agency: its health answer, breaker state and error rate over the last day."""
+    """Each agency: its health answer, breaker state, error rate over the last day and its
+    availability hour by hour (calls, failures: from the verified record)."""
     gw = _gateway()
-    since = dt.datetime.now(dt.UTC) - dt.timedelta(days=1)
+    now = dt.datetime.now(dt.UTC)
+    since = now - dt.timedelta(days=1)
     states = gw.dispatcher.breaker_states()
     rows = []
     for name, agency in sorted(gw.plugins.agencies.items()):
@@ -354,6 +345,7 @@ def agencies() -> str:
         context = gw.agency(name)
         health = gw.plugins.health(agency=context)  # the door: a broken hook is {"ok": False}
         card = oversight.scorecard_of_agency(gw.store, g.scope, name, since)
+        hourly = ledger.availability(gw.store, g.scope, name, since, now)
         rows.append(
             {
                 "name": name,
@@ -362,6 +354,8 @@ def agencies() -> str:
                 "timeout": context.timeout,
                 "ok": bool(health.get("ok")),
                 "breaker": states.get(name, "closed"),
+                "hours": hourly["hours"],
+                "hours_with_failures": hourly["hours_with_failures"],
                 **card,
             }
         )

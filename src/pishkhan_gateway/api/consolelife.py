@@ -14,6 +14,17 @@ from pishkhan_gateway.errors import InvalidRequest
 from pishkhan_gateway.jalali import ascii_digits
 from pishkhan_gateway.oversight import lifecycle, violations
 
+ACTION_FA = {
+    "suspend": "تعلیق",
+    "reinstate": "رفع تعلیق",
+    "revoke": "لغو مجوز",
+    "revocation_request": "درخواست لغو مجوز از سازمان",
+    "recommend": "نظر کارگروه استانی",
+    "approve": "تأیید",
+    "refuse": "رد",
+    "violation": "پرونده تخلف",
+    "rule": "رأی درباره اعتراض",
+}
 KIND_FA = {"renewal": "تمدید پروانه", "transfer": "انتقال امتیاز", "relocation": "تغییر نشانی"}
 URL_KIND = {"renewal": "renewal", "transfer": "transfer", "relocation": "relocate"}
 DETAIL_FA = {
@@ -66,6 +77,7 @@ EVENT_FA = {
 def _words() -> dict[str, Any]:
     """The Persian names the office page shows."""
     return {
+        "ACTION_FA": ACTION_FA,
         "KIND_FA": KIND_FA,
         "URL_KIND": URL_KIND,
         "STATE_FA": STATE_FA,

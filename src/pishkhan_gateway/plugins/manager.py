@@ -32,6 +32,7 @@ from pishkhan_gateway.sdk.values import KINDS, Agency, Service
 ENTRY_POINT_GROUP = "pishkhan_gateway"
 _AGENCY_NAME = re.compile(r"^[a-z][a-z0-9_]{1,31}$")
 _SERVICE_ID = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$")
+_REGISTRY_ID = re.compile(r"^[A-Za-z0-9._-]{1,40}$")
 _HOOK_PREFIX = "pishkhan_"
 
 log = structlog.get_logger(__name__)
@@ -175,6 +176,8 @@ def _service_error(plugins: Plugins, plugin: str, service: Any) -> str | None:
         return f"service {service.id!r}: identity_level must be 0..3"
     if service.kind not in KINDS:
         return f"service {service.id!r}: kind must be one of {KINDS}"
+    if service.registry_id is not None and not _REGISTRY_ID.match(str(service.registry_id)):
+        return f"service {service.id!r}: registry_id is letters, digits, '.', '_', '-' (≤ 40)"
     for which in ("params_schema", "result_schema"):
         schema = getattr(service, which)
         if schema is None:

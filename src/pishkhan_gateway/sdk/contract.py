@@ -5,7 +5,7 @@
     {"agency": "postbank",
      "services": {"postbank.bill.pay": {"title_fa": "…", "title_en": "…", "identity_level": 1,
                                         "kind": "payment", "params_schema": {…},
-                                        "result_schema": {…}}}}
+                                        "result_schema": {…}, "registry_id": "…"}}}
 
 A plugin builds its ``pishkhan_services`` answer with ``declared_services(path)``, so what it
 offers is what the contract says; the test kit checks the two still agree.
@@ -41,6 +41,7 @@ def declared_services(path: Path) -> list[Service]:
             params_schema=spec["params_schema"],
             result_schema=spec.get("result_schema"),
             description=spec.get("description", ""),
+            registry_id=spec.get("registry_id"),
         )
         for service_id, spec in document["services"].items()
     ]

@@ -45,6 +45,8 @@ class Service:
     ``payment`` (moves money) or ``request`` (changes state at the agency); only inquiries are ever
     retried. ``params_schema`` (JSON Schema 2020-12) is enforced by the core before any hook sees
     the params; ``result_schema``, if given, is enforced on what ``pishkhan_execute`` returns.
+    ``registry_id``, if given, is the service's id in the national service registry (letters,
+    digits, ``.``, ``_``, ``-``; at most 40): the catalog and the coverage report show it.
     """
 
     id: str
@@ -56,6 +58,7 @@ class Service:
     params_schema: Mapping[str, Any]
     result_schema: Mapping[str, Any] | None = None
     description: str = ""
+    registry_id: str | None = None
 
 
 @dataclass(frozen=True)
