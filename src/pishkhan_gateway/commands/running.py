@@ -204,5 +204,12 @@ def demo(host: str, port: int, sandbox_port: int | None) -> None:
         f"The signed tree head: curl -sS {base}/v1/audit/tree-head\n"
         f"The supervisor console: {base}/console/ (sign in with the regulator's key above)\n"
     )
+    # Commands run beside it (pishkhan-gateway reconcile, audit verify, …) read the environment,
+    # not this process: the sandboxes' ports must be given to them, or they try the defaults.
+    exports = [f"PISHKHAN_DATA_DIR={app.config['DATA_DIR']}"] + [
+        f"PISHKHAN_AGENCY_{s.name.upper()}_URL={s.url}" for s in running
+    ]
+    click.echo("For pishkhan-gateway commands beside this demo, in another shell:")
+    click.echo("  export " + " ".join(exports) + "\n")
     sys.stdout.flush()
     make_server(host, port, app, threaded=True, request_handler=_Requests).serve_forever()

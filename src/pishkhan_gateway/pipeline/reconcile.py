@@ -85,14 +85,15 @@ def _settle(gw: Gateway, row: Transaction) -> Settlement:
     service = gw.plugins.service(row.service or "")
     if service is None:
         return Settlement(row.id, "unknown", f"service {row.service} is not installed")
+    agency = gw.agency(service.service.agency)
     try:
-        result = gw.plugins.reconcile(
-            service=service, transaction_id=row.id, agency=gw.agency(service.service.agency)
-        )
+        result = gw.plugins.reconcile(service=service, transaction_id=row.id, agency=agency)
     except AgencyRejected as exc:
         return _record(gw, row, None, exc)
     except AgencyError as exc:
-        return Settlement(row.id, "unknown", f"the agency cannot say yet: {exc.detail}")
+        # named: an operator whose sandbox or agency moved sees which address was tried
+        where = agency.url or "no URL configured"
+        return Settlement(row.id, "unknown", f"the agency cannot say yet: {exc.detail} ({where})")
     if result is None:
         return Settlement(row.id, "unknown", "the plugin cannot reconcile this service")
     return _record(gw, row, result, None)
