@@ -123,8 +123,10 @@ def pishkhan_reconcile(service: Service, transaction_id: str, agency: AgencyCont
 
     Called by ``pishkhan-gateway reconcile`` (and only there), once per unsettled transaction of
     this plugin's services per run. Return the ``Result`` if the agency applied it; raise
-    ``AgencyRejected`` if it certainly did not (the core then records it as not applied); raise
-    ``AgencyUnavailable`` or ``AgencyTimeout`` to leave it unknown for the next round. Must never
+    ``AgencyRejected`` if it certainly did not (the core then records it as not applied) — only
+    on the code the agency documents for "never seen this tracking id": any other refusal (a
+    proxy's 404, an expired token) proves nothing, so raise ``AgencyUnavailable`` or
+    ``AgencyTimeout`` for it, which leaves the transaction unknown for the next round. Must never
     perform the operation.
     """
 
