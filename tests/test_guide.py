@@ -70,9 +70,7 @@ def test_the_kit_fails_a_plugin_that_treats_its_renewal_as_an_inquiry(tmp_path):
     def mutate(source: Path) -> None:
         plugin = source / "src" / "pishkhan_cityhall" / "plugin.py"
         text = plugin.read_text()
-        plugin.write_text(
-            text.replace('_call(\n        "request"', '_call(\n        "inquiry"')
-        )
+        plugin.write_text(text.replace('_call(\n        "request"', '_call(\n        "inquiry"'))
 
     run = _run_kit(tmp_path, mutate)
     assert run.returncode != 0
