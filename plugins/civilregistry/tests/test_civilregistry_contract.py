@@ -1,8 +1,10 @@
 """The Civil Registry plugin proved by the gateway's plugin test kit."""
 
-from pishkhan_gateway.testkit import AgencyPluginTests, Example
+from pishkhan_gateway.testkit import AgencyPluginTests, Example, Refusal
 
 ALI = {"national_code": "0499370899", "birth_date": "1369-05-12", "mobile": "09121234567"}
+# has a duplicate request open already (the sandbox's refusal example)
+MOHAMMAD = {"national_code": "4032152314", "birth_date": "1355-12-20", "mobile": "09121112233"}
 
 
 class TestCivilRegistry(AgencyPluginTests):
@@ -26,5 +28,13 @@ class TestCivilRegistry(AgencyPluginTests):
             citizen=ALI,
             agency_amount=300_000,
             call="Duplicate",
+        ),
+    )
+    refusals = (
+        Refusal(
+            "civilregistry.birth_certificate.duplicate",
+            {"reason": "lost"},
+            citizen=MOHAMMAD,
+            agency_code="ALREADY_REQUESTED",
         ),
     )

@@ -1,7 +1,8 @@
 """The Civil Registry sandbox: a SOAP server over a small register of invented people.
 
 ``GetPerson`` answers from ``sample_people.json``; ``RequestDuplicateBirthCertificate`` registers
-one open request per person (a second is ``ALREADY_REQUESTED``), refuses the deceased and a wrong
+one open request per person (a second is ``ALREADY_REQUESTED``; one person has a request open from
+the start, the refusal example), refuses the deceased and a wrong
 fee, and remembers the gateway's tracking id so ``RequestStatus`` can settle an unknown outcome.
 """
 
@@ -16,6 +17,7 @@ from pishkhan_civilregistry.plugin import DUPLICATE_FEE, NAMESPACE, WSDL
 from pishkhan_gateway import SoapFault, SoapSandbox, parse_date
 
 READY_AFTER = dt.timedelta(days=7)
+OPEN_REQUEST_FOR = "4032152314"  # محمد صادقی, who already has a duplicate request open
 
 
 def sample_people() -> dict[str, dict[str, Any]]:
@@ -35,7 +37,16 @@ class Registry:
         self.reset()
 
     def reset(self) -> None:
-        self.requests: dict[str, dict[str, Any]] = {}
+        # One request already open, made at a registry office before the sample day: a second
+        # one for the same person is the sandbox's refusal example (``ALREADY_REQUESTED``).
+        self.requests: dict[str, dict[str, Any]] = {
+            "registry-office-1": {
+                "national_code": OPEN_REQUEST_FOR,
+                "request_no": "CR00000000",
+                "ready_on": "2026-01-01",
+                "reason": "lost",
+            }
+        }
         self.calls: dict[str, int] = {
             "GetPerson": 0,
             "RequestDuplicateBirthCertificate": 0,

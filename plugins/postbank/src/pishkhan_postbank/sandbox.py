@@ -15,6 +15,9 @@ from pishkhan_gateway import SoapFault, SoapSandbox
 from pishkhan_postbank import billing
 from pishkhan_postbank.plugin import NAMESPACE, WSDL
 
+# A water bill of 85,000 rials, valid check digits, paid before the sample day.
+PAID_AT_A_BRANCH = ("556677889916", "8512300")
+
 
 class PostBank:
     """The bank's books: payments by tracking id, and which bills are paid."""
@@ -24,7 +27,9 @@ class PostBank:
 
     def reset(self) -> None:
         self.payments: dict[str, dict[str, Any]] = {}
-        self.paid: dict[tuple[str, str], str] = {}
+        # One bill already paid at a bank branch: paying it again is the sandbox's refusal
+        # example (``ALREADY_PAID``).
+        self.paid: dict[tuple[str, str], str] = {PAID_AT_A_BRANCH: "branch"}
         self.calls: dict[str, int] = {"BillInquiry": 0, "PayBill": 0, "PaymentStatus": 0}
 
     def _check(self, bill_id: str, payment_id: str) -> None:
