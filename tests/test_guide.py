@@ -62,16 +62,76 @@ def _run_kit(tmp_path: Path, mutate=None) -> subprocess.CompletedProcess:
 def test_the_guide_example_passes_the_test_kit(tmp_path):
     run = _run_kit(tmp_path)
     assert run.returncode == 0, run.stdout[-3000:]
-    assert re.search(r"\b2[01] passed", run.stdout), run.stdout[-500:]
+    assert re.search(r"\b30 passed", run.stdout), run.stdout[-500:]
+
+
+PLUGIN = "src/pishkhan_cityhall/plugin.py"
+SANDBOX = "src/pishkhan_cityhall/sandbox.py"
+SERVICES = "src/pishkhan_cityhall/contract/services.json"
+TESTS = "tests/test_cityhall.py"
+RENEW = "cityhall.permit.renew"
+
+# A deliberately broken plugin per kit check: (file, text, broken text) → the check that fails.
+BROKEN = {
+    "renewal_declared_an_inquiry": (
+        (PLUGIN, '_call(\n        "request"', '_call(\n        "inquiry"'),
+        f"test_fault_maps_to_documented_code[http500-{RENEW}]",
+    ),
+    "reconcile_always_not_applied": (
+        (
+            PLUGIN,
+            "    try:\n        reply = _call(",
+            "    try:\n        raise AgencyRejected('no', agency_code='NOT_FOUND')\n"
+            "        reply = _call(",
+        ),
+        f"test_reconcile_finds_what_the_agency_applied[{RENEW}]",
+    ),
+    "reconcile_guesses_applied": (
+        (
+            PLUGIN,
+            "it never saw this renewal\n            raise",
+            'it never saw this renewal\n            return Result({"expires": "?"}, "R?")',
+        ),
+        f"test_reconcile_settles_what_the_agency_never_applied[{RENEW}]",
+    ),
+    "sandbox_ignores_the_tracking_id": (
+        (SANDBOX, 'if body["tracking_id"] in renewals:', "if False:"),
+        f"test_a_payment_is_charged_once[{RENEW}]",
+    ),
+    "float_money_in_a_result": (
+        (PLUGIN, "return Result(data=status)", 'return Result(data={**status, "fee": 0.5})'),
+        "test_example_succeeds[cityhall.permit.status]",
+    ),
+    "quote_forgets_the_agency_amount": (
+        (PLUGIN, 'RENEWAL_FEE if service.id == "cityhall.permit.renew" else 0', "0"),
+        f"test_fee_at_its_cap_is_charged_and_a_rial_over_is_refused[{RENEW}]",
+    ),
+    "no_refusal_for_the_renewal": (
+        (
+            TESTS,
+            'Refusal("cityhall.permit.renew", {"permit_no": "999999"}, CITIZEN, "NO_PERMIT"),',
+            "",
+        ),
+        "test_every_payment_and_request_has_a_refusal",
+    ),
+    "params_schema_lost_its_pattern": (
+        (SERVICES, ', "pattern": "^[0-9]{6}$"', ""),
+        f"test_invalid_params_never_reach_the_agency[{RENEW}-permit_no]",
+    ),
+}
 
 
 @pytest.mark.slow
-def test_the_kit_fails_a_plugin_that_treats_its_renewal_as_an_inquiry(tmp_path):
+@pytest.mark.parametrize("broken", sorted(BROKEN))
+def test_the_kit_fails_a_deliberately_broken_plugin(tmp_path, broken):
+    (path, text, replacement), check = BROKEN[broken]
+
     def mutate(source: Path) -> None:
-        plugin = source / "src" / "pishkhan_cityhall" / "plugin.py"
-        text = plugin.read_text()
-        plugin.write_text(text.replace('_call(\n        "request"', '_call(\n        "inquiry"'))
+        target = source / path
+        original = target.read_text(encoding="utf-8")
+        assert text in original, f"{broken}: the example no longer has {text!r}"
+        target.write_text(original.replace(text, replacement), encoding="utf-8")
 
     run = _run_kit(tmp_path, mutate)
-    assert run.returncode != 0
-    assert "test_fault_maps_to_documented_code[http500-cityhall.permit.renew]" in run.stdout
+    assert run.returncode != 0, run.stdout[-2000:]
+    assert f"FAILED tests/test_cityhall.py::TestCityHall::{check}" in run.stdout, run.stdout[-3000:]

@@ -57,7 +57,6 @@ LONG_MODULES = {  # what a split would not make easier to read; see the closing 
     "errors.py",  # the catalogue of every public code: one class each, nothing else
     "sandboxkit.py",  # the sandbox server and its fault knobs, one idea
     "tables.py",  # the schema: one class per table, nothing else
-    "testkit.py",  # the agency test kit: its tests read best together
     "verify.py",  # audit verify: one algorithm in its passes
 }
 

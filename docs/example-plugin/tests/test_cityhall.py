@@ -1,4 +1,4 @@
-from pishkhan_gateway.testkit import AgencyPluginTests, Example, Refusal
+from pishkhan_gateway.testkit import AgencyPluginTests, Example, Invalid, Refusal
 
 CITIZEN = {"national_code": "0499370899"}
 
@@ -16,4 +16,8 @@ class TestCityHall(AgencyPluginTests):
             call="renewals",
         ),
     )
-    refusals = (Refusal("cityhall.permit.status", {"permit_no": "999999"}, CITIZEN, "NO_PERMIT"),)
+    refusals = (
+        Refusal("cityhall.permit.status", {"permit_no": "999999"}, CITIZEN, "NO_PERMIT"),
+        Refusal("cityhall.permit.renew", {"permit_no": "999999"}, CITIZEN, "NO_PERMIT"),
+    )
+    invalid = (Invalid("cityhall.permit.renew", {"permit_no": "12"}, CITIZEN, "permit_no"),)

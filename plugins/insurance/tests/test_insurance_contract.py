@@ -4,6 +4,7 @@ from pishkhan_gateway.testkit import AgencyPluginTests, Example, Refusal
 
 ALI = {"national_code": "0499370899", "birth_date": "1369-05-12"}
 ZAHRA = {"national_code": "0684159414", "birth_date": "1378-09-09"}  # no insurance record
+REZA = {"national_code": "0650451252", "birth_date": "1361-02-14"}  # a suspended file
 
 
 class TestInsurance(AgencyPluginTests):
@@ -29,4 +30,13 @@ class TestInsurance(AgencyPluginTests):
     )
     refusals = (
         Refusal("insurance.socialsecurity.history", {}, citizen=ZAHRA, agency_code="NO_RECORD"),
+        Refusal(
+            "insurance.socialsecurity.premium.pay",
+            {"bracket": 3, "months": 2},
+            citizen=REZA,
+            agency_code="FILE_SUSPENDED",
+        ),
+        Refusal(
+            "insurance.health.register", {"plan": "family"}, REZA, agency_code="FILE_SUSPENDED"
+        ),
     )

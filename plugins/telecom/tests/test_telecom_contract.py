@@ -3,6 +3,8 @@
 from pishkhan_gateway.testkit import AgencyPluginTests, Example, Refusal
 
 ALI = {"national_code": "0499370899", "birth_date": "1369-05-12", "mobile": "09121234567"}
+# a replacement for her line is already open at the operator's sales office
+ZAHRA = {"national_code": "0684159414", "birth_date": "1378-09-09", "mobile": "09351112233"}
 
 
 class TestTelecom(AgencyPluginTests):
@@ -25,5 +27,11 @@ class TestTelecom(AgencyPluginTests):
     refusals = (
         Refusal(
             "telecom.landline.bill.inquiry", {"number": "02111111111"}, agency_code="NOT_FOUND"
+        ),
+        Refusal(
+            "telecom.mobile.sim.replace",
+            {"reason": "lost"},
+            citizen=ZAHRA,
+            agency_code="ALREADY_REQUESTED",
         ),
     )

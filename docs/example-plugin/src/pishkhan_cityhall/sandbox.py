@@ -17,6 +17,8 @@ def create_sandbox():
 
     def renew(body, query, permit_no):
         permit(body, query, permit_no)
+        if body["tracking_id"] in renewals:  # a tracking id seen before: what was done, again
+            return renewals[body["tracking_id"]]
         renewal = {"renewal_no": f"R{len(renewals) + 1:05d}", "expires": "1406-12-29"}
         renewals[body["tracking_id"]] = renewal
         return renewal

@@ -4,6 +4,8 @@
 ``PayPremium`` checks the amount against that price; ``RegisterHealth`` registers or renews a
 year of cover; every operation with a tracking id is remembered so ``TransactionStatus`` can
 settle an unknown outcome, and a tracking id used twice is refused (``DUPLICATE_TRACKING``).
+A file suspended for unpaid debts (``SUSPENDED``) can neither pay nor register
+(``FILE_SUSPENDED``).
 """
 
 from __future__ import annotations
@@ -29,6 +31,9 @@ RECORDS: dict[str, list[dict[str, Any]]] = {  # sample data: invented employers
     ],
 }
 
+# Files suspended for unpaid employer debts (sample data): the insurer takes no money on them.
+SUSPENDED = {"0650451252"}
+
 
 class Insurer:
     """The insurer's books."""
@@ -50,6 +55,11 @@ class Insurer:
             raise SoapFault("TrackingId is required", error_code="INVALID_REQUEST")
         if tracking_id in self.transactions:
             raise SoapFault("this tracking id was already used", error_code="DUPLICATE_TRACKING")
+        if args.get("NationalCode") in SUSPENDED:
+            raise SoapFault(
+                "the insurance file is suspended for unpaid debts: settle it at a branch",
+                error_code="FILE_SUSPENDED",
+            )
         return tracking_id
 
     def history(self, args: dict[str, str]) -> dict[str, Any]:
@@ -122,10 +132,10 @@ class Insurer:
         valid_until = start + dt.timedelta(days=365)
         number = member["MembershipNo"] if member else f"HI{len(self.members) + 1:08d}"
         self.members[code] = {"MembershipNo": number, "ValidUntil": valid_until.isoformat()}
-        self.transactions[tracking_id] = {
+        self.transactions[tracking_id] = {  # in the order of TransactionStatusResponse
             "Operation": "RegisterHealth",
-            "Plan": plan,
             **self.members[code],
+            "Plan": plan,
         }
         return dict(self.members[code])
 

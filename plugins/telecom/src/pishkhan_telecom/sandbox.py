@@ -1,7 +1,8 @@
 """The telecom sandbox: a REST/JSON server over invented lines, with an SMS outbox.
 
 Landline debt from ``sample_lines.json``; SIM replacement for the line's owner only, one per
-line (``ALREADY_REQUESTED``), remembered by the gateway's tracking id; ownership checks; and an
+line (``ALREADY_REQUESTED``; one line has a replacement open from a sales office), remembered by
+the gateway's tracking id; ownership checks; and an
 SMS gateway whose outbox (``GET /_sandbox/state``) is where tests read one-time codes.
 """
 
@@ -13,6 +14,8 @@ from typing import Any
 
 from pishkhan_gateway import JsonError, JsonSandbox
 from pishkhan_telecom.plugin import OPENAPI, SIM_FEE
+
+OPEN_REPLACEMENT_ON = "09351112233"  # a replacement already open: the refusal example
 
 
 def sample_lines() -> dict[str, Any]:
@@ -31,7 +34,15 @@ class Operator:
         self.reset()
 
     def reset(self) -> None:
-        self.replacements: dict[str, dict[str, Any]] = {}
+        self.replacements: dict[str, dict[str, Any]] = {
+            "sales-office-0001": {  # made at the operator's own sales office before the sample day
+                "mobile": OPEN_REPLACEMENT_ON,
+                "request_no": "SIM0000000",
+                "mobile_tail": OPEN_REPLACEMENT_ON[-4:],
+                "iccid_tail": "0000",
+                "status": "done",
+            }
+        }
         self.outbox: list[dict[str, str]] = []
         self.calls: dict[str, int] = {"debt": 0, "replace": 0, "status": 0, "owner": 0, "sms": 0}
 
