@@ -12,6 +12,7 @@ from conftest import TARIFFS
 from pishkhan_gateway.errors import InvalidRequest, TariffExceeded
 from pishkhan_gateway.tariffs import (
     CATEGORIES,
+    FeeRule,
     enforce_tariff,
     jalali_midnight_utc,
     read_schedule_file,
@@ -48,29 +49,30 @@ def test_no_fee_above_the_cap_in_force_is_accepted(fee, category, offset):
     schedules = [read_schedule_file(p) for p in sorted(TARIFFS.glob("*.toml"))]
 
     class Memory:
-        def cap(self, service_id, category, at):
+        def rule(self, service_id, category, province, at):
             current = None
             for doc in schedules:
                 if jalali_midnight_utc(doc["effective"]) <= at:
                     current = doc
             caps = (current or {"caps": {}})["caps"].get(service_id, {})
-            return caps.get(category, caps.get("all", 0)), None
+            return FeeRule(caps.get(category, caps.get("all", 0)), "regulator", None)
 
     at = BOUNDARY + dt.timedelta(seconds=offset)
-    cap = Memory().cap("postbank.bill.pay", category, at)[0]
+    cap = Memory().rule("postbank.bill.pay", category, "Tehran", at).cap
     assert type(cap) is int
     try:
         accepted = enforce_tariff(
             tariffs=Memory(),
             service_id="postbank.bill.pay",
             category=category,
+            province="Tehran",
             office_fee=fee,
             at=at,
         )
     except TariffExceeded as exc:
         assert fee > cap and exc.fee_cap == cap
     else:
-        assert fee <= cap == accepted
+        assert fee <= cap == accepted.cap
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,5 @@
-"""What an office may sell today and what it may charge: the catalog and the tariff board."""
+"""What an office may sell today and what it may charge: the catalog and the tariff board (the
+cap for the office's category and province, and on whose word: ``tariffs.FeeRule``)."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ def catalog(gw: Gateway, office: OfficeView, at: dt.datetime) -> dict[str, Any]:
     for registered in gw.plugins.catalog():
         service = registered.service
         agency = gw.plugins.agencies[service.agency]
+        rule = gw.tariffs.rule(service.id, office.category, office.province, at)
         services.append(
             {
                 "id": service.id,
@@ -37,7 +39,8 @@ def catalog(gw: Gateway, office: OfficeView, at: dt.datetime) -> dict[str, Any]:
                 "identity_level": service.identity_level,
                 "registry_id": service.registry_id,
                 "params_schema": service.params_schema,
-                "fee_cap": schedule.cap(service.id, office.category) if schedule else 0,
+                "fee_cap": rule.cap,
+                "priced_by": rule.priced_by,
             }
         )
     return {

@@ -405,12 +405,19 @@ class TariffExceeded(TariffError):
     title = "The office fee exceeds the approved tariff"
     message_fa = "کارمزد دفتر بیش از تعرفه مصوب است"
 
-    def __init__(self, *, fee_cap: int, office_fee: int, schedule: str | None) -> None:
+    def __init__(
+        self, *, fee_cap: int, office_fee: int, schedule: str | None, priced_by: str = "regulator"
+    ) -> None:
+        why = {
+            "law": ": the fee is set by law and is the agency's amount; the office adds nothing",
+            "unpriced": ": no approved tariff for this service yet",
+        }.get(priced_by, "")
         super().__init__(
-            f"office_fee {office_fee} rials is above the cap of {fee_cap} rials",
+            f"office_fee {office_fee} rials is above the cap of {fee_cap} rials{why}",
             fee_cap=fee_cap,
             office_fee=office_fee,
             tariff_schedule=schedule,
+            priced_by=priced_by,
         )
         self.fee_cap = fee_cap
 

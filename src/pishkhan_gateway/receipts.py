@@ -82,8 +82,10 @@ def qr_svg(text: str) -> str:
 
 def sign_receipt(outcome: Outcome, log_index: int, signer: Signer) -> dict[str, Any]:
     """The signed receipt of a succeeded transaction."""
+    law = {"priced_by": "law"} if outcome.priced_by == "law" else {}
     return signer.sign(
         {
+            **law,  # the amount is the agency's, set by law: the office added nothing
             "type": "pishkhan.receipt.v1",
             "transaction_id": outcome.transaction_id,
             "office_id": outcome.office_id,

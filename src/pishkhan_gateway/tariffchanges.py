@@ -13,6 +13,10 @@ silently set every other service's cap to 0 for every office. So:
   day, with a reason; it is kept (``withdrawn_tariff_schedules``) and a corrected one may be
   loaded for the same date.
 
+A provincial schedule (``scope = "province:<name>"``, a working group's) follows the same rules
+within its province, and may not go above the national cap in force when it takes effect where
+the national schedule prices a service, nor price a service the law prices.
+
 Every publication and withdrawal is a log entry (``tariff_published``, ``tariff_withdrawn``) with
 the schedule's SHA-256, so what was in force when is provable.
 """
@@ -34,6 +38,7 @@ from pishkhan_gateway.store import utcnow
 from pishkhan_gateway.store.tables import TariffSchedule, WithdrawnTariffSchedule
 from pishkhan_gateway.tariffs import (
     CATEGORIES,
+    NATIONAL,
     Schedule,
     Tariffs,
     jalali_midnight_utc,
@@ -45,10 +50,35 @@ def _priced(schedule: Schedule) -> set[str]:
     return {service for service, caps in schedule.caps.items() if any(caps.values())}
 
 
-def before(tariffs: Tariffs, effective_at: dt.datetime) -> Schedule | None:
-    """The schedule a new one effective at ``effective_at`` follows."""
-    earlier = [s for s in tariffs.schedules() if s.effective_at < effective_at]
+def before(tariffs: Tariffs, effective_at: dt.datetime, scope: str = NATIONAL) -> Schedule | None:
+    """The schedule of ``scope`` a new one effective at ``effective_at`` follows."""
+    earlier = [s for s in tariffs.schedules(scope) if s.effective_at < effective_at]
     return earlier[-1] if earlier else None
+
+
+def _within_national(tariffs: Tariffs, document: dict[str, Any], at: dt.datetime) -> None:
+    """A provincial schedule's caps: at most the national cap in force at ``at``, per
+    category, where the national schedule prices the service; none where the law does."""
+    national = tariffs.in_force(at)
+    if national is None:
+        return
+    for service_id, caps in document["caps"].items():
+        if national.by_law(service_id):
+            raise InvalidRequest(
+                f"caps/{service_id}: the national schedule says its fee is set by law",
+                field=f"caps/{service_id}",
+            )
+        if service_id not in national.caps:
+            continue  # a provisional provincial tariff for a service not priced nationally
+        provincial = Schedule(0, "", at, {service_id: caps}, {})
+        for category in CATEGORIES:
+            mine, cap = provincial.cap(service_id, category), national.cap(service_id, category)
+            if mine > cap:
+                raise InvalidRequest(
+                    f"caps/{service_id}/{category}: {mine} rials is above the national cap of "
+                    f"{cap} rials ({national.name})",
+                    field=f"caps/{service_id}",
+                )
 
 
 def publish(
@@ -65,7 +95,10 @@ def publish(
     announced = document.get("announced")
     if announced is not None and jalali_midnight_utc(announced) > effective_at:
         raise InvalidRequest("announced is on or before effective", field="announced")
-    previous = before(tariffs, effective_at)
+    scope = document.get("scope", NATIONAL)
+    if scope != NATIONAL:
+        _within_national(tariffs, document, effective_at)
+    previous = before(tariffs, effective_at, scope)
     document = {k: v for k, v in document.items() if k not in ("amends", "dropped")}
     if amend:
         if previous is None:
@@ -96,6 +129,7 @@ def publish(
         tariffs.store,
         {
             "type": "tariff_published",
+            "scope": scope,
             "name": schedule.name,
             "effective": schedule.effective_jalali,
             "announced": announced,
@@ -109,9 +143,12 @@ def publish(
     return schedule
 
 
-def withdraw(tariffs: Tariffs, effective: str, reason: str, by: str = "cli") -> dict[str, Any]:
-    """Withdraw the schedule effective on ``effective`` (Jalali or ISO): allowed while it is not
-    yet in force, or on the Tehran day it was loaded (a mistake caught the same day)."""
+def withdraw(
+    tariffs: Tariffs, effective: str, reason: str, by: str = "cli", scope: str = NATIONAL
+) -> dict[str, Any]:
+    """Withdraw the schedule of ``scope`` effective on ``effective`` (Jalali or ISO): allowed
+    while it is not yet in force, or on the Tehran day it was loaded (a mistake caught the same
+    day)."""
     reason = redact_text((reason or "").strip())
     if not 3 <= len(reason) <= 2000:
         raise InvalidRequest("give the reason (3-2000 characters)", field="reason")
@@ -123,10 +160,12 @@ def withdraw(tariffs: Tariffs, effective: str, reason: str, by: str = "cli") -> 
     now = utcnow()
     with tariffs.store.write() as session:
         row = session.scalar(
-            select(TariffSchedule).where(TariffSchedule.effective_at == effective_at)
+            select(TariffSchedule).where(
+                TariffSchedule.scope == scope, TariffSchedule.effective_at == effective_at
+            )
         )
         if row is None:
-            raise NotFound(f"no tariff schedule effective {effective}")
+            raise NotFound(f"no {scope} tariff schedule effective {effective}")
         loaded = row.loaded_at if row.loaded_at.tzinfo else row.loaded_at.replace(tzinfo=dt.UTC)
         in_force = effective_at <= now
         same_day = loaded.astimezone(TEHRAN).date() == now.astimezone(TEHRAN).date()
@@ -138,6 +177,7 @@ def withdraw(tariffs: Tariffs, effective: str, reason: str, by: str = "cli") -> 
         session.add(
             WithdrawnTariffSchedule(
                 id=row.id,
+                scope=row.scope,
                 name=row.name,
                 effective_at=row.effective_at,
                 document=row.document,
@@ -155,6 +195,7 @@ def withdraw(tariffs: Tariffs, effective: str, reason: str, by: str = "cli") -> 
         tariffs.store,
         {
             "type": "tariff_withdrawn",
+            "scope": scope,
             "name": name,
             "effective": effective,
             "sha256": sha256,
@@ -168,11 +209,12 @@ def withdraw(tariffs: Tariffs, effective: str, reason: str, by: str = "cli") -> 
 
 def zero_priced_payments(tariffs: Tariffs, services: Any, at: dt.datetime) -> list[dict[str, Any]]:
     """Payment services whose cap in force is 0 in some location category: offices may charge
-    nothing for them — usually a schedule that forgot them (``/v1/health``)."""
+    nothing for them — usually a schedule that forgot them (``/v1/health``). A service priced by
+    law is not one: the agency's amount is its whole fee."""
     schedule = tariffs.in_force(at)
     warnings = []
     for service_id, registered in sorted(services.items()):
-        if registered.service.kind != "payment":
+        if registered.service.kind != "payment" or (schedule and schedule.by_law(service_id)):
             continue
         zero = [c for c in CATEGORIES if (schedule.cap(service_id, c) if schedule else 0) == 0]
         if zero:

@@ -1,9 +1,17 @@
 """The regulator's tariff schedules: loading, and the cap on an office's fee at an instant.
 
 A schedule (``contracts/tariffs/*.toml``, validated by ``tariff-schedule.schema.json``) is in
-force from 00:00 Tehran time on its Jalali ``effective`` date until the next schedule's. A service
-the schedule in force does not list has no approved tariff, so its cap is 0: an office may charge
-nothing for it until the regulator prices it.
+force from 00:00 Tehran time on its Jalali ``effective`` date until the next schedule of the same
+``scope``'s. The office's cap for a service (``Tariffs.rule``):
+
+- priced by law in the national schedule (``{priced_by = "law"}``): the fee is set by law or
+  another authority and the agency collects it — its quote is the whole fee, the office adds 0
+  (seeds/000 line 40: such services are outside the regulator's caps);
+- priced nationally: the national cap for the office's location category, lowered by its
+  province's schedule where that one prices the service lower;
+- not priced nationally but by the office's province (a provisional provincial tariff, as in
+  seeds/004 line 49): the provincial cap;
+- otherwise no approved tariff: the cap is 0, an office may charge nothing for it.
 """
 
 from __future__ import annotations
@@ -28,6 +36,7 @@ from pishkhan_gateway.store import Store, utcnow
 from pishkhan_gateway.store.tables import TariffSchedule
 
 CATEGORIES = ("metropolis", "province_center", "city_large", "city", "village")
+NATIONAL = "national"
 
 
 @dataclass(frozen=True)
@@ -37,8 +46,9 @@ class Schedule:
     id: int
     name: str
     effective_at: dt.datetime
-    caps: dict[str, dict[str, int]]
+    caps: dict[str, dict[str, Any]]
     document: dict[str, Any]
+    scope: str = NATIONAL
 
     @property
     def effective_jalali(self) -> str:
@@ -46,11 +56,27 @@ class Schedule:
         return str(self.document["effective"])
 
     def cap(self, service_id: str, category: str) -> int:
-        """The cap in rials for ``service_id`` at an office of ``category`` (0 if unpriced)."""
+        """The cap in rials for ``service_id`` at an office of ``category`` (0 if unpriced or
+        priced by law)."""
         caps = self.caps.get(service_id)
         if caps is None:
             return 0
-        return caps.get(category, caps.get("all", 0))
+        return int(caps.get(category, caps.get("all", 0)))
+
+    def by_law(self, service_id: str) -> bool:
+        """Whether the schedule says the service's fee is set by law (no office fee)."""
+        return self.caps.get(service_id, {}).get("priced_by") == "law"
+
+
+@dataclass(frozen=True)
+class FeeRule:
+    """What an office may charge for one service: ``cap`` rials at most, and on whose word
+    (``regulator``, ``province``, ``law`` — the agency's quote is the whole fee — or
+    ``unpriced``); ``schedule`` names the schedule that set it."""
+
+    cap: int
+    priced_by: str
+    schedule: str | None
 
 
 def jalali_midnight_utc(jalali: str) -> dt.datetime:
@@ -83,8 +109,14 @@ def validate_schedule(document: dict[str, Any]) -> dict[str, Any]:
     if error is not None:
         where, message = error
         raise InvalidRequest(f"tariff schedule invalid at {where}: {message}", field=where)
+    scope = document.get("scope", NATIONAL)
     for service_id, caps in document["caps"].items():
+        if "priced_by" in caps and scope != NATIONAL:
+            where = f"caps/{service_id}/priced_by"
+            raise InvalidRequest(f"{where}: only the national schedule says a fee is set by law")
         for category, cap in caps.items():
+            if category in ("priced_by", "authority"):
+                continue
             if type(cap) is not int:  # JSON Schema's "integer" admits 1000.0; money never floats
                 where = f"caps/{service_id}/{category}"
                 raise InvalidRequest(f"{where}: caps are integer rials", field=where)
@@ -106,13 +138,17 @@ class Tariffs:
         self._lock = threading.Lock()
 
     def load(self, document: dict[str, Any]) -> Schedule:
-        """Validate and store a schedule; a second schedule for the same instant is refused."""
+        """Validate and store a schedule; a second schedule of the same scope for the same
+        instant is refused."""
         validate_schedule(document)
         effective_at = jalali_midnight_utc(document["effective"])
+        scope = document.get("scope", NATIONAL)
         body = json.dumps(document, ensure_ascii=False, sort_keys=True)
         with self.store.write() as session:
             clash = session.scalar(
-                select(TariffSchedule.name).where(TariffSchedule.effective_at == effective_at)
+                select(TariffSchedule.name).where(
+                    TariffSchedule.scope == scope, TariffSchedule.effective_at == effective_at
+                )
             )
             if clash is not None:
                 raise InvalidRequest(
@@ -120,6 +156,7 @@ class Tariffs:
                     field="effective",
                 )
             row = TariffSchedule(
+                scope=scope,
                 name=document["name"],
                 effective_at=effective_at,
                 document=body,
@@ -130,14 +167,19 @@ class Tariffs:
             session.flush()
             schedule_id = row.id
         self._cached = None
-        return Schedule(schedule_id, document["name"], effective_at, document["caps"], document)
+        return Schedule(
+            schedule_id, document["name"], effective_at, document["caps"], document, scope
+        )
 
     def forget(self) -> None:
         """Drop this worker's cached schedules (after a withdrawal)."""
         self._cached = None
 
-    def schedules(self) -> list[Schedule]:
-        """All schedules, oldest first."""
+    def schedules(self, scope: str | None = NATIONAL) -> list[Schedule]:
+        """The schedules of ``scope`` (None: of every scope), oldest first."""
+        return [s for s in self._all() if scope is None or s.scope == scope]
+
+    def _all(self) -> list[Schedule]:
         now = time.monotonic()
         with self._lock:
             if self._cached is not None and now - self._cached_at < self.cache_seconds:
@@ -150,37 +192,75 @@ class Tariffs:
                 effective_at = row.effective_at
                 if effective_at.tzinfo is None:  # SQLite hands back naive UTC
                     effective_at = effective_at.replace(tzinfo=dt.UTC)
-                loaded.append(Schedule(row.id, row.name, effective_at, document["caps"], document))
+                loaded.append(
+                    Schedule(row.id, row.name, effective_at, document["caps"], document, row.scope)
+                )
         with self._lock:
             self._cached, self._cached_at = loaded, now
         return loaded
 
-    def in_force(self, at: dt.datetime) -> Schedule | None:
-        """The schedule in force at ``at`` (the latest whose effective instant is ≤ ``at``)."""
+    def in_force(self, at: dt.datetime, scope: str = NATIONAL) -> Schedule | None:
+        """The schedule of ``scope`` in force at ``at`` (the latest whose effective instant is
+        ≤ ``at``)."""
         current = None
-        for schedule in self.schedules():
+        for schedule in self.schedules(scope):
             if schedule.effective_at <= at:
                 current = schedule
             else:
                 break
         return current
 
-    def cap(self, service_id: str, category: str, at: dt.datetime) -> tuple[int, Schedule | None]:
-        """The cap on the office fee for a service and location category at ``at``."""
+    def cap(
+        self, service_id: str, category: str, at: dt.datetime, province: str | None = None
+    ) -> tuple[int, Schedule | None]:
+        """The national cap on the office fee for a service and location category at ``at``
+        (with ``province``: that province's rule, see ``rule``)."""
         schedule = self.in_force(at)
+        if province is not None:
+            return self.rule(service_id, category, province, at).cap, schedule
         return (schedule.cap(service_id, category) if schedule else 0), schedule
+
+    def rule(self, service_id: str, category: str, province: str, at: dt.datetime) -> FeeRule:
+        """What an office of ``category`` in ``province`` may charge for ``service_id`` at
+        ``at`` (the module docstring's order)."""
+        national = self.in_force(at)
+        provincial = self.in_force(at, f"province:{province}")
+        if national is not None and national.by_law(service_id):
+            return FeeRule(0, "law", national.name)
+        local = (
+            provincial.cap(service_id, category)
+            if provincial is not None and service_id in provincial.caps
+            else None
+        )
+        if national is not None and service_id in national.caps:
+            cap = national.cap(service_id, category)
+            if local is not None and local < cap:
+                return FeeRule(local, "province", provincial.name if provincial else None)
+            return FeeRule(cap, "regulator", national.name)
+        if local is not None:
+            return FeeRule(local, "province", provincial.name if provincial else None)
+        return FeeRule(0, "unpriced", national.name if national else None)
 
 
 def enforce_tariff(
-    *, tariffs: Tariffs, service_id: str, category: str, office_fee: int, at: dt.datetime
-) -> int:
-    """Refuse an office fee above the cap in force (``tariff_exceeded``); return the cap."""
-    fee_cap, schedule = tariffs.cap(service_id, category, at)
-    if office_fee > fee_cap:
+    *,
+    tariffs: Tariffs,
+    service_id: str,
+    category: str,
+    province: str,
+    office_fee: int,
+    at: dt.datetime,
+) -> FeeRule:
+    """Refuse an office fee above the cap in force (``tariff_exceeded``); return the rule."""
+    rule = tariffs.rule(service_id, category, province, at)
+    if office_fee > rule.cap:
         raise TariffExceeded(
-            fee_cap=fee_cap, office_fee=office_fee, schedule=schedule.name if schedule else None
+            fee_cap=rule.cap,
+            office_fee=office_fee,
+            schedule=rule.schedule,
+            priced_by=rule.priced_by,
         )
-    return fee_cap
+    return rule
 
 
 def inflation_factor(rate: str, base_effective: str, effective: str) -> Decimal:

@@ -189,15 +189,18 @@ def revoke_supervisor_credential() -> Response:
 
 @bp.post("/v1/tariffs")
 def publish_tariffs() -> Response:
-    """The regulator publishes a tariff schedule (the JSON form of a schedule file);
-    ``?amend=true`` changes only the services it names, ``?drop=A,B`` stops pricing those."""
+    """The regulator publishes a tariff schedule (the JSON form of a schedule file), and a
+    provincial working group its province's (``"scope": "province:<name>"``); ``?amend=true``
+    changes only the services it names, ``?drop=A,B`` stops pricing those."""
     gw = _gateway()
     document = json_body()
-    scope = _supervisor("tariffs_publish", effective=(document or {}).get("effective"))
-    if scope.role != "regulator":
-        raise Forbidden("only the regulator publishes tariffs")
     if not isinstance(document, dict):
+        _supervisor("tariffs_publish")
         raise InvalidRequest("send the schedule as a JSON object")
+    scope = _supervisor(
+        "tariffs_publish", effective=document.get("effective"), scope=document.get("scope")
+    )
+    _may_set_tariffs(scope, document.get("scope"))
     drop = [s for s in request.args.get("drop", "").split(",") if s]
     schedule = tariffchanges.publish(
         gw.tariffs,
@@ -220,18 +223,32 @@ def publish_tariffs() -> Response:
 
 @bp.post("/v1/tariffs/withdraw")
 def withdraw_tariffs() -> Response:
-    """The regulator withdraws a schedule not yet in force, or loaded today by mistake:
-    ``{"effective": "1405-10-01", "reason": …}``."""
+    """The regulator (or a province, its own schedule) withdraws a schedule not yet in force,
+    or loaded today by mistake: ``{"effective": "1405-10-01", "reason": …, "scope": …}``."""
     gw = _gateway()
     body = json_body() or {}
-    scope = _supervisor("tariffs_withdraw", effective=str(body.get("effective"))[:20])
-    if scope.role != "regulator":
-        raise Forbidden("only the regulator withdraws tariffs")
+    tariff_scope = str(body.get("scope") or "national")[:80]
+    scope = _supervisor(
+        "tariffs_withdraw", effective=str(body.get("effective"))[:20], scope=tariff_scope
+    )
+    _may_set_tariffs(scope, tariff_scope)
     return json_response(
         tariffchanges.withdraw(
             gw.tariffs,
             str(body.get("effective", "")),
             str(body.get("reason", "")),
             by=scope.supervisor_id,
+            scope=tariff_scope,
         )
+    )
+
+
+def _may_set_tariffs(scope: Scope, tariff_scope: Any) -> None:
+    """The regulator sets any schedule; a province's working group only its own province's."""
+    if scope.role == "regulator":
+        return
+    if scope.role == "province" and tariff_scope == f"province:{scope.name}":
+        return
+    raise Forbidden(
+        "only the regulator sets the national tariff, and a province's working group its province's"
     )

@@ -53,6 +53,11 @@ def _described(service_ids: list[str]) -> dict[str, Any]:
             "office_fee": money,
             "total": money,
             "fee_cap": money,
+            "priced_by": {
+                "enum": ["regulator", "province", "law", "unpriced"],
+                "description": "whose word the cap is: law means the agency's amount is the "
+                "whole fee, set by law, and the office adds nothing",
+            },
             "log_index": {"type": "integer"},
             "receipt": {"$ref": "#/components/schemas/Receipt"},
         },

@@ -23,7 +23,7 @@ from pishkhan_gateway.commands.running import demo, sandbox, serve
 from pishkhan_gateway.commands.witnesscli import log_cli, witness_cli
 from pishkhan_gateway.crypto import keyring
 from pishkhan_gateway.errors import GatewayError
-from pishkhan_gateway.tariffs import indexed, read_schedule_file
+from pishkhan_gateway.tariffs import indexed, read_data_file, validate_schedule
 
 db_cli = AppGroup("db", help="The database schema.")
 
@@ -51,24 +51,37 @@ def db_upgrade() -> None:
     help="A priced service this schedule deliberately stops pricing (repeatable); without it a "
     "schedule that leaves out a priced service is refused",
 )  # fmt: skip
-def tariffs_load(path: Path, amend: bool, drop: tuple[str, ...]) -> None:
+@click.option(
+    "--province", default=None, metavar="NAME",
+    help="A provincial working group's schedule for the offices of NAME (at most the national "
+    "cap where the national schedule prices a service); same as scope = \"province:NAME\"",
+)  # fmt: skip
+def tariffs_load(path: Path, amend: bool, drop: tuple[str, ...], province: str | None) -> None:
     """Validate and load a tariff schedule file (TOML or JSON)."""
     try:
+        document = read_data_file(path)
+        if province is not None:
+            document["scope"] = f"province:{province}"
         schedule = tariffchanges.publish(
-            gateway().tariffs, read_schedule_file(path), amend=amend, drop=drop
+            gateway().tariffs, validate_schedule(document), amend=amend, drop=drop
         )
     except GatewayError as exc:
         fail(exc)
-    click.echo(f"loaded {schedule.name!r}, effective {schedule.effective_jalali}", err=True)
+    click.echo(
+        f"loaded {schedule.name!r} ({schedule.scope}), effective {schedule.effective_jalali}",
+        err=True,
+    )
 
 
 @tariffs_cli.command("withdraw")
 @click.argument("effective")
 @click.option("--reason", required=True)
-def tariffs_withdraw(effective: str, reason: str) -> None:
+@click.option("--province", default=None, metavar="NAME", help="The province's schedule")
+def tariffs_withdraw(effective: str, reason: str, province: str | None) -> None:
     """Withdraw the schedule effective EFFECTIVE: not yet in force, or loaded today by mistake."""
+    scope = f"province:{province}" if province else "national"
     try:
-        done = tariffchanges.withdraw(gateway().tariffs, effective, reason)
+        done = tariffchanges.withdraw(gateway().tariffs, effective, reason, scope=scope)
     except GatewayError as exc:
         fail(exc)
     click.echo(f"withdrew {done['name']!r} (effective {effective})", err=True)
@@ -96,9 +109,9 @@ def tariffs_index(rate: str, effective: str, name: str | None) -> None:
 
 @tariffs_cli.command("list")
 def tariffs_list() -> None:
-    """List loaded schedules (effective Jalali date, name, services priced)."""
-    for schedule in gateway().tariffs.schedules():
-        click.echo(f"{schedule.effective_jalali}\t{schedule.name}\t{len(schedule.caps)} services")
+    """List loaded schedules (effective Jalali date, name, services priced, scope)."""
+    for s in gateway().tariffs.schedules(None):
+        click.echo(f"{s.effective_jalali}\t{s.name}\t{len(s.caps)} services\t{s.scope}")
 
 
 def register_commands(app: Flask) -> None:

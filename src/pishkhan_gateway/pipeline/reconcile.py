@@ -34,7 +34,7 @@ from pishkhan_gateway.pipeline.record import Outcome, responder
 from pishkhan_gateway.receipts import sign_receipt
 from pishkhan_gateway.sdk.values import Result
 from pishkhan_gateway.store import utcnow
-from pishkhan_gateway.store.tables import IdempotencyRecord, Office, Transaction
+from pishkhan_gateway.store.tables import IdempotencyRecord, LogEntry, Office, Transaction
 
 log = structlog.get_logger(__name__)
 
@@ -121,6 +121,8 @@ def _record(
             )
         index = reserve(session)  # the receipt is signed with the index, and the entry binds it
         office = session.get(Office, row.office_id) if row.office_id else None
+        first = session.get(LogEntry, row.log_index)  # priced by law? as the attempt recorded
+        priced_by = json.loads(first.entry).get("priced_by") if first is not None else None
         settled = Outcome(
             transaction_id=row.id,
             created_at=now,
@@ -133,6 +135,7 @@ def _record(
             agency_amount=row.agency_amount,
             office_fee=row.office_fee,
             fee_cap=row.fee_cap,
+            priced_by=priced_by,
             agency_reference=reference,
             result=dict(result.data) if result is not None else None,
         )

@@ -62,6 +62,7 @@ class Outcome:
     agency_amount: int | None = None
     office_fee: int | None = None
     fee_cap: int | None = None
+    priced_by: str | None = None  # FeeRule.priced_by; "law" is also in the entry and receipt
     agency_reference: str | None = None
     idempotency_key: str | None = None  # as stored: keyed-hashed (``idempotency.Key``)
     claimed: bool = False
@@ -138,6 +139,7 @@ def assemble(
         agency_amount=fees.agency_amount if fees else None,
         office_fee=request.office_fee if request else None,
         fee_cap=fees.fee_cap if fees else getattr(error, "fee_cap", None),
+        priced_by=fees.priced_by if fees else getattr(error, "extra", {}).get("priced_by"),
         agency_reference=result.reference if result else None,
         idempotency_key=idempotency_key,
         claimed=claimed,
@@ -174,6 +176,7 @@ def responder(outcome: Outcome, error: GatewayError | None) -> Respond:
                     "office_fee": outcome.office_fee,
                     "total": outcome.total,
                     "fee_cap": outcome.fee_cap,
+                    "priced_by": outcome.priced_by,
                     "log_index": log_index,
                     "receipt": receipt,
                 }
@@ -231,6 +234,8 @@ def log_entry(outcome: Outcome, row: dict[str, Any]) -> dict[str, Any]:
         "latency_ms": outcome.latency_ms,
         "citizen": outcome.citizen,
     }
+    if outcome.priced_by == "law":  # no office cap exists: the fee is the agency's, by law
+        entry["priced_by"] = "law"
     bound = rowcheck.bound_columns(
         kind=row["kind"],
         http_status=row["http_status"],

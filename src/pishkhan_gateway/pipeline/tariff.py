@@ -1,5 +1,6 @@
-"""Step 5: the fees. The office's fee within the regulator's cap in force for its category,
-then the agency's own amount as the plugin quotes it; all integer rials.
+"""Step 5: the fees. The office's fee within the cap in force for its category and province
+(``Tariffs.rule``), then the agency's own amount as the plugin quotes it; all integer rials. For
+a service priced by law the cap is 0: the agency's amount is the whole fee.
 
 An office fee above the cap is ``tariff_exceeded``, recorded with the cap it broke (the error
 carries ``fee_cap``), before the agency is asked anything.
@@ -26,6 +27,7 @@ class Fees:
     agency_amount: int
     office_fee: int
     fee_cap: int
+    priced_by: str = "regulator"  # or province, law (the agency's amount is the whole fee)
 
     @property
     def total(self) -> int:
@@ -44,12 +46,18 @@ def price(
 ) -> Fees:
     """The fees of this transaction at an office of its category, or ``TariffExceeded`` / the
     quote's agency error."""
-    fee_cap = enforce_tariff(
+    rule = enforce_tariff(
         tariffs=tariffs,
         service_id=service.service.id,
         category=office.category_on(at.astimezone(TEHRAN).date()),
+        province=office.province,
         office_fee=request.office_fee,
         at=at,
     )
     agency_amount = dispatcher.quote(service=service, params=request.params, agency=agency)
-    return Fees(agency_amount=agency_amount, office_fee=request.office_fee, fee_cap=fee_cap)
+    return Fees(
+        agency_amount=agency_amount,
+        office_fee=request.office_fee,
+        fee_cap=rule.cap,
+        priced_by=rule.priced_by,
+    )

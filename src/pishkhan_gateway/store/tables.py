@@ -168,10 +168,12 @@ class TariffSchedule(Base):
     """A version of the regulator's tariff, in force from ``effective_at`` until the next one."""
 
     __tablename__ = "tariff_schedules"
+    __table_args__ = (UniqueConstraint("scope", "effective_at", name="uq_tariff_schedules_scope"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    scope: Mapped[str] = mapped_column(String(80), default="national", server_default="national")
     name: Mapped[str] = mapped_column(String(200))
-    effective_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), unique=True)
+    effective_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     document: Mapped[str] = mapped_column(Text)  # the validated schedule, as JSON
     sha256: Mapped[str] = mapped_column(String(64))
     loaded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
@@ -446,6 +448,7 @@ class WithdrawnTariffSchedule(Base):
     __tablename__ = "withdrawn_tariff_schedules"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    scope: Mapped[str] = mapped_column(String(80), default="national", server_default="national")
     name: Mapped[str] = mapped_column(String(200))
     effective_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     document: Mapped[str] = mapped_column(Text)
