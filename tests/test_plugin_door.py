@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import func, select
 
 from conftest import CITIZEN, make_app, open_counter
-from pishkhan_gateway import Agency, Result, Service, hookimpl
+from pishkhan_gateway import Agency, AgencyRejected, Result, Service, hookimpl
 from pishkhan_gateway.plugins import load_plugins
 from pishkhan_gateway.sdk.values import AgencyContext
 from pishkhan_gateway.store.tables import LogEntry, Transaction
@@ -172,6 +172,35 @@ def test_a_broken_reconcile_leaves_the_transaction_unknown(db_url, tmp_path, san
     assert "RuntimeError" in result.output
     row, _ = _recorded(gw, unknown["transaction_id"])
     assert row.settled_outcome is None
+
+
+def _refuses(code):
+    def refuse():
+        raise AgencyRejected("refused", agency_code=code)
+
+    return refuse
+
+
+@pytest.mark.parametrize(
+    ("code", "settled"), [("FORBIDDEN", None), (None, None), ("NOT_FOUND", "not_applied")]
+)
+def test_only_a_declared_not_found_code_settles_not_applied(
+    db_url, tmp_path, sandboxes, sandbox, code, settled
+):
+    """A reconcile refused with a code the agency does not declare as "never seen" (an auth
+    error, a proxy's 404) proves nothing: the payment stays unknown."""
+    app, counter = _gateway(db_url, tmp_path, sandboxes, "pishkhan_execute", RAISES)
+    body = {"service": "broken.pay", "citizen": {"national_code": CITIZEN}, "params": {"n": 1}}
+    unknown = app.test_client().post("/v1/transactions", headers=counter.headers(), json=body)
+    gw = app.extensions["pishkhan"]
+    broken = gw.plugins.pm.get_plugin("broken")
+    broken.hook, broken.how = "pishkhan_reconcile", _refuses(code)
+    result = app.test_cli_runner().invoke(args=["reconcile"])
+    assert result.exit_code == 0, result.output
+    row, _ = _recorded(gw, unknown.get_json()["transaction_id"])
+    assert row.settled_outcome == settled
+    if settled is None:
+        assert "proves it never applied" in result.output
 
 
 @pytest.mark.parametrize("how", [RAISES, WRONG_TYPE])

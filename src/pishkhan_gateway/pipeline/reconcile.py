@@ -5,7 +5,8 @@ reply) is recorded as ``unknown``. ``reconcile`` asks the owning plugin's ``pish
 by the transaction id the agency was given as its tracking id:
 
 - the agency applied it → ``succeeded``, with the agency's reference and a signed receipt;
-- the agency certainly did not (``AgencyRejected``) → ``not_applied``;
+- the agency certainly did not (``AgencyRejected`` with one of the codes its ``Agency`` declares
+  in ``not_found_codes``) → ``not_applied``; any other refusal proves nothing → left ``unknown``;
 - the agency cannot say now (unavailable, timeout) → left ``unknown`` for the next round.
 
 Attempts a crashed worker left in flight (``intents``) are first recorded as ``unknown``
@@ -86,13 +87,21 @@ def _settle(gw: Gateway, row: Transaction) -> Settlement:
     if service is None:
         return Settlement(row.id, "unknown", f"service {row.service} is not installed")
     agency = gw.agency(service.service.agency)
+    where = agency.url or "no URL configured"  # named: a moved sandbox or agency shows
     try:
         result = gw.plugins.reconcile(service=service, transaction_id=row.id, agency=agency)
     except AgencyRejected as exc:
-        return _record(gw, row, None, exc)
+        never_seen = gw.plugins.agencies[service.service.agency].not_found_codes
+        if exc.agency_code in never_seen:
+            return _record(gw, row, None, exc)
+        return Settlement(
+            row.id,
+            "unknown",
+            f"the agency refused to say ({exc.agency_code or 'no code'}: {exc.reason}); only "
+            f"{', '.join(never_seen) or 'a declared not-found code'} proves it never applied "
+            f"it ({where})",
+        )
     except AgencyError as exc:
-        # named: an operator whose sandbox or agency moved sees which address was tried
-        where = agency.url or "no URL configured"
         return Settlement(row.id, "unknown", f"the agency cannot say yet: {exc.detail} ({where})")
     if result is None:
         return Settlement(row.id, "unknown", "the plugin cannot reconcile this service")

@@ -126,8 +126,10 @@ def pishkhan_reconcile(service: Service, transaction_id: str, agency: AgencyCont
     ``AgencyRejected`` if it certainly did not (the core then records it as not applied) — only
     on the code the agency documents for "never seen this tracking id": any other refusal (a
     proxy's 404, an expired token) proves nothing, so raise ``AgencyUnavailable`` or
-    ``AgencyTimeout`` for it, which leaves the transaction unknown for the next round. Must never
-    perform the operation.
+    ``AgencyTimeout`` for it, which leaves the transaction unknown for the next round. The core
+    holds you to it: an ``AgencyRejected`` whose code is not in your ``Agency.not_found_codes``
+    (default ``("NOT_FOUND",)``) leaves the transaction unknown too. Must never perform the
+    operation.
     """
 
 

@@ -25,6 +25,10 @@ class Agency:
     ``default_url`` is where its backend lives when configuration says nothing.
     ``sandbox`` builds the WSGI application of the agency's sandbox (deterministic sample data and
     fault knobs) that ``pishkhan-gateway sandbox``, ``demo`` and the tests serve on loopback.
+    ``not_found_codes``: the agency's own codes that mean "I never saw this tracking id". Only an
+    ``AgencyRejected`` from ``pishkhan_reconcile`` carrying one of them settles a payment
+    ``not_applied``; any other refusal (an auth error, a proxy's 404) proves nothing and leaves it
+    ``unknown`` for the next round.
     """
 
     name: str
@@ -33,6 +37,7 @@ class Agency:
     default_url: str | None = None
     timeout: float = 10.0
     sandbox: Callable[[], Callable[..., Any]] | None = None
+    not_found_codes: tuple[str, ...] = ("NOT_FOUND",)
 
 
 @dataclass(frozen=True)
