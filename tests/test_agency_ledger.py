@@ -84,3 +84,52 @@ def test_availability_counts_calls_failures_and_latency_by_the_hour(client, gw, 
     fars = credential(gw, "wg-fars", "province", "Fars")
     theirs = client.get("/v1/audit/agencies/postbank/availability", headers=fars).get_json()
     assert theirs["calls"] == 0
+
+
+def test_a_time_window_is_an_index_range_that_misses_no_transaction(gw):
+    """Rows out of time order by up to ``SKEW`` (a long agency call recorded late) are still
+    inside the index range of their time window."""
+    from sqlalchemy import insert
+
+    from pishkhan_gateway.oversight.agencies import index_range
+    from pishkhan_gateway.store.tables import Transaction
+
+    base = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
+    minutes = [0, 10, 20, 18, 30, 40, 41, 60, 90, 89, 120]  # 18 and 89 recorded late
+    with gw.store.write() as session:
+        session.execute(
+            insert(Transaction),
+            [
+                {
+                    "id": f"tx-{i}",
+                    "log_index": 1000 + 3 * i,  # gaps: events sit between transactions
+                    "created_at": base + dt.timedelta(minutes=m),
+                    "outcome": "succeeded",
+                    "http_status": 201,
+                    "latency_ms": 5,
+                }
+                for i, m in enumerate(minutes)
+            ],
+        )
+    with gw.store.read() as session:
+        for start_min, end_min in [(0, 200), (15, 35), (19, 21), (85, 95), (121, 130), (-50, 0)]:
+            start = base + dt.timedelta(minutes=start_min)
+            end = base + dt.timedelta(minutes=end_min)
+            lo, hi = index_range(session, start, end)
+            inside = {1000 + 3 * i for i, m in enumerate(minutes) if start_min <= m < end_min}
+            assert all(lo <= index < hi for index in inside), (start_min, end_min, lo, hi)
+
+
+def test_metrics_show_each_agencys_last_five_minutes_from_the_record(client, gw, sandbox):
+    counter = open_counter(gw, "teh-1")
+    for _ in range(3):
+        client.post("/v1/transactions", json=INQUIRY, headers=counter.headers())
+    sandbox.faults("postbank", mode="http503", times=100)
+    client.post("/v1/transactions", json=INQUIRY, headers=counter.headers())
+    sandbox.reset()
+    scraped = client.get("/metrics").get_data(as_text=True)
+    assert 'pishkhan_agency_recent_calls{agency="postbank"} 4.0' in scraped
+    assert 'pishkhan_agency_recent_failures{agency="postbank",code="agency_unavailable"} 1.0' in (
+        scraped
+    )
+    assert 'pishkhan_agency_recent_latency_ms{agency="postbank",quantile="0.95"}' in scraped

@@ -8,7 +8,8 @@ process's own registry is served.
 Counted on the request path: transactions by service, outcome and code, their latency, agency
 call latency by agency and kind, refused access by code, breaker state per agency. Read from the
 database at scrape time: log size, signed tree size and sealer lag (entries not yet under a signed
-head).
+head), licences expiring, the witnesses, and each agency's availability over the last five minutes
+from the transaction record (``oversight.agencies.recent``: the same figures as the ledger API).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from prometheus_client.registry import Collector
 from sqlalchemy import text
 
 from pishkhan_gateway.jalali import TEHRAN
+from pishkhan_gateway.oversight.agencies import recent
 from pishkhan_gateway.store import Store
 
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
@@ -167,6 +169,42 @@ class WitnessCollector(Collector):
         )
 
 
+class AvailabilityCollector(Collector):
+    """Each agency's last five minutes from the record: calls that reached it, failures by
+    code, p50/p95 latency — outages as a fact on the dashboard, not an excuse."""
+
+    WINDOW = dt.timedelta(minutes=5)
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        figures = recent(self.store, self.WINDOW)
+        calls = GaugeMetricFamily(
+            "pishkhan_agency_recent_calls",
+            "Calls that reached the agency in the last 5 minutes (from the record).",
+            labels=["agency"],
+        )
+        failures = GaugeMetricFamily(
+            "pishkhan_agency_recent_failures",
+            "The agency's failures in the last 5 minutes, by code (from the record).",
+            labels=["agency", "code"],
+        )
+        latency = GaugeMetricFamily(
+            "pishkhan_agency_recent_latency_ms",
+            "Latency of calls that reached the agency in the last 5 minutes (from the record).",
+            labels=["agency", "quantile"],
+        )
+        for agency, entry in sorted(figures.items()):
+            calls.add_metric([agency], entry["calls"])
+            for code, n in sorted(entry["failures"].items()):
+                failures.add_metric([agency, code], n)
+            for quantile, key in (("0.5", "p50_ms"), ("0.95", "p95_ms")):
+                if entry[key] is not None:
+                    latency.add_metric([agency, quantile], entry[key])
+        yield from (calls, failures, latency)
+
+
 def exposition(
     store: Store, quorum: int = 0, rolled_back: dict[str, int] | None = None
 ) -> tuple[bytes, str]:
@@ -188,4 +226,5 @@ def exposition(
     registry.register(LogCollector(store))
     registry.register(LicenceCollector(store))
     registry.register(WitnessCollector(store, quorum, rolled_back or {}))
+    registry.register(AvailabilityCollector(store))
     return generate_latest(registry), CONTENT_TYPE_LATEST

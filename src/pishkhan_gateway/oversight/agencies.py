@@ -13,7 +13,8 @@ from collections import Counter, defaultdict
 from typing import Any
 
 import jdatetime
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session
 
 from pishkhan_gateway.errors import Forbidden, InvalidRequest, NotFound
 from pishkhan_gateway.history import FINAL_OUTCOME
@@ -26,6 +27,43 @@ from pishkhan_gateway.store.tables import Transaction
 LOW_USE = 100  # transactions a month below which a service is "connected for the record"
 MAX_HOURS = 31 * 24
 REACHED = (*AGENCY_ERROR_CODES, "agency_rejected")  # refusals and failures from the agency itself
+# created_at is when the attempt began, log_index when it was recorded: an agency call can hold
+# an attempt this long between the two, so index bounds are widened by it.
+SKEW = dt.timedelta(minutes=5)
+
+
+def _aware(moment: dt.datetime) -> dt.datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def index_range(session: Session, start: dt.datetime, end: dt.datetime) -> tuple[int, int]:
+    """``[lo, hi)`` of log indexes holding every transaction begun in ``[start, end)``, found
+    by binary search on the unique ``log_index`` index: a time window is then an index range
+    scan, not a scan of the whole table (``transactions`` has no index on ``created_at``, and
+    one would cost every insert)."""
+    low, high = session.execute(
+        select(func.min(Transaction.log_index), func.max(Transaction.log_index))
+    ).one()
+    if low is None:
+        return 0, 0
+
+    def first_at_or_after(moment: dt.datetime) -> int:
+        lo, hi = int(low), int(high) + 1
+        while lo < hi:
+            mid = (lo + hi) // 2
+            created = session.scalar(
+                select(Transaction.created_at)
+                .where(Transaction.log_index >= mid)
+                .order_by(Transaction.log_index)
+                .limit(1)
+            )
+            if created is None or _aware(created) >= moment:
+                hi = mid
+            else:
+                lo = mid + 1
+        return lo
+
+    return first_at_or_after(start - SKEW), first_at_or_after(end + SKEW)
 
 
 def _in_scope(scope: Scope | None, agency: str) -> Any:
@@ -118,8 +156,11 @@ def availability(
         raise InvalidRequest(f"at most {MAX_HOURS // 24} days at a time", field="to")
     reached = or_(Transaction.code.is_(None), Transaction.code.in_(REACHED))
     with store.read() as session:
+        lo, hi = index_range(session, start, end)
         rows = session.execute(
             select(Transaction.created_at, Transaction.code, Transaction.latency_ms).where(
+                Transaction.log_index >= lo,
+                Transaction.log_index < hi,
                 _in_scope(scope, agency),
                 Transaction.created_at >= start,
                 Transaction.created_at < end,
@@ -167,3 +208,43 @@ def availability(
         "hours_with_failures": sum(1 for h in out if h["failures"]),
         "hours": out,
     }
+
+
+def recent(store: Store, window: dt.timedelta) -> dict[str, dict[str, Any]]:
+    """Per agency, over the last ``window``: calls that reached it, failures by code, p50/p95
+    latency (ms) — the metrics' view of the availability ledger, counted and ranked by the
+    database (``LIMIT 1 OFFSET k`` for a percentile) rather than in Python."""
+    end = dt.datetime.now(dt.UTC)
+    start = end - window
+    reached = or_(Transaction.code.is_(None), Transaction.code.in_(REACHED))
+    figures: dict[str, dict[str, Any]] = {}
+    with store.read() as session:
+        lo, hi = index_range(session, start, end)
+        where = (
+            Transaction.log_index >= lo,
+            Transaction.log_index < hi,
+            Transaction.created_at >= start,
+            Transaction.agency.is_not(None),
+            reached,
+        )
+        counted = session.execute(
+            select(Transaction.agency, Transaction.code, func.count())
+            .where(*where)
+            .group_by(Transaction.agency, Transaction.code)
+        ).all()
+        for agency, code, n in counted:
+            entry = figures.setdefault(agency, {"calls": 0, "failures": {}})
+            entry["calls"] += n
+            if code in AGENCY_ERROR_CODES:
+                entry["failures"][code] = n
+        for agency, entry in figures.items():
+            for name, share in (("p50_ms", 0.5), ("p95_ms", 0.95)):
+                rank = max(1, -(-entry["calls"] * share // 1))
+                entry[name] = session.scalar(
+                    select(Transaction.latency_ms)
+                    .where(*where, Transaction.agency == agency)
+                    .order_by(Transaction.latency_ms)
+                    .limit(1)
+                    .offset(int(rank) - 1)
+                )
+    return figures
