@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 
+import pytest
 from sqlalchemy import select
 
 from conftest import CITIZEN, OPERATOR, pay_body
@@ -45,3 +46,24 @@ def test_log_lines_are_json_with_the_request_id_and_no_personal_data(client, cou
         stored += [entry.decode() for entry in session.scalars(select(LogEntry.entry))]
     for personal in (CITIZEN, OPERATOR, "09121234567"):
         assert not any(personal in text for text in stored)
+
+
+def test_a_refused_agency_connection_names_the_address_tried_and_no_path(capfd):
+    """An operator whose agency or sandbox moved sees where the gateway looked; the path (which
+    may hold a mobile number) stays out of the log."""
+    import socket
+
+    from pishkhan_gateway.errors import AgencyUnavailable
+    from pishkhan_gateway.sdk import rest
+    from pishkhan_gateway.sdk.values import AgencyContext
+
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    agency = AgencyContext(name="telecom", url=f"http://127.0.0.1:{port}/", timeout=1.0)
+    with pytest.raises(AgencyUnavailable):
+        rest.call("inquiry", agency, "GET", "v1/mobiles/09121234567")
+    err = capfd.readouterr().err
+    failed = [json.loads(line) for line in err.splitlines() if "agency_call_failed" in line]
+    assert failed and failed[0]["address"] == f"http://127.0.0.1:{port}"
+    assert "09121234567" not in err

@@ -12,8 +12,10 @@ import functools
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
+import structlog
 import zeep
 import zeep.exceptions
 from lxml import etree
@@ -27,6 +29,8 @@ from pishkhan_gateway.errors import (
 )
 from pishkhan_gateway.sdk import agencyhttp
 from pishkhan_gateway.sdk.agencyhttp import ReplyTooLarge
+
+log = structlog.get_logger(__name__)
 
 
 class CappedTransport(zeep.Transport):
@@ -73,8 +77,17 @@ def transport_failure(kind: str, exc: requests.exceptions.RequestException) -> G
     """The gateway's error for a failed HTTP exchange (shared by ``soap`` and ``rest``): not
     connected means the agency did not act; a read timeout or a broken connection may mean it did.
     Past the call's deadline every failure is a timeout (``agencyhttp``'s watchdog ends a late
-    exchange by shutting its socket, which looks like a broken connection).
+    exchange by shutting its socket, which looks like a broken connection). The address tried
+    (scheme, host and port: a path may hold a mobile number) is logged (``agency_call_failed``),
+    so an operator whose agency or sandbox moved sees where the gateway looked; the counter's
+    answer does not carry internal addresses.
     """
+    tried = urlsplit(getattr(getattr(exc, "request", None), "url", None) or "")
+    log.warning(
+        "agency_call_failed",
+        address=f"{tried.scheme}://{tried.netloc}" if tried.netloc else None,
+        error=type(exc).__name__,
+    )
     if agencyhttp.expired():
         return AgencyTimeout("the agency did not answer within the deadline")
     if isinstance(exc, requests.exceptions.ConnectTimeout):
