@@ -18,6 +18,7 @@ from pishkhan_gateway.api import (
     consolelife,  # noqa: F401 - its routes join the console's blueprint
     throttle,
 )
+from pishkhan_gateway.api import entitlementsapi as entitlements_api
 from pishkhan_gateway.api import logtiles as logtiles_api
 from pishkhan_gateway.api import officelife as officelife_api
 from pishkhan_gateway.api import offices as offices_api
@@ -81,6 +82,7 @@ def create_app(
     app.register_blueprint(officelife_api.bp)
     app.register_blueprint(logtiles_api.bp)
     app.register_blueprint(agencyreports_api.bp)
+    app.register_blueprint(entitlements_api.bp)
     app.register_blueprint(console_api.bp)
     register_commands(app)
     return app

@@ -25,6 +25,8 @@ def catalog(gw: Gateway, office: OfficeView, at: dt.datetime) -> dict[str, Any]:
     services = []
     for registered in gw.plugins.catalog():
         service = registered.service
+        if gw.entitlements.refusal(office, service.id) is not None:
+            continue  # not this office's to sell (the regulator's or its province's rule)
         agency = gw.plugins.agencies[service.agency]
         rule = gw.tariffs.rule(service.id, office.category, office.province, at)
         services.append(

@@ -16,7 +16,7 @@ could not be done; nothing happened) or ``unknown`` (it may have happened; recon
     ├── AuthenticationError     unauthorized, forbidden, operator_not_registered,
     │                           too_many_failures
     ├── LicenceError            office_suspended, office_revoked, licence_expired
-    ├── ServiceError            unknown_service, invalid_params
+    ├── ServiceError            unknown_service, service_not_entitled, invalid_params
     ├── IdentityError           invalid_national_code, identity_mismatch, citizen_deceased,
     │                           mobile_not_owned, otp_required, otp_invalid, otp_rate_limited,
     │                           identity_unavailable
@@ -275,6 +275,16 @@ class UnknownService(ServiceError):
     status = 404
     title = "Unknown or disabled service"
     message_fa = "خدمت ناشناخته یا غیرفعال است"
+
+
+class ServiceNotEntitled(ServiceError):
+    """The regulator or the office's province has not entitled this office to sell the service
+    (its type, location category or rank) (service_not_entitled, HTTP 403)."""
+
+    code = "service_not_entitled"
+    status = 403
+    title = "This office is not entitled to sell this service"
+    message_fa = "این دفتر مجاز به ارائه این خدمت نیست"
 
 
 class InvalidParams(ServiceError):

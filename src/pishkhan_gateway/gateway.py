@@ -13,6 +13,7 @@ from pishkhan_gateway.crypto import keyring
 from pishkhan_gateway.crypto.pseudonyms import Pseudonymizer
 from pishkhan_gateway.crypto.signing import Signer, load_secret_ring
 from pishkhan_gateway.crypto.vault import Vault
+from pishkhan_gateway.oversight.entitlements import Entitlements
 from pishkhan_gateway.pipeline.admission import Admission
 from pishkhan_gateway.pipeline.dispatch import Dispatcher
 from pishkhan_gateway.pipeline.identity import IdentityCache
@@ -55,6 +56,7 @@ class Gateway:
         # at start: does any witness hold a longer log than this database? (a rollback)
         self.sealer.on_start.append(self.witnessing.check_rollback)
         self.tariffs = Tariffs(self.store, float(config["TARIFF_CACHE_SECONDS"]))
+        self.entitlements = Entitlements(self.store, float(config["TARIFF_CACHE_SECONDS"]))
         self.identity_cache = IdentityCache(
             float(config["IDENTITY_CACHE_SECONDS"]), self.pseudonyms
         )

@@ -1,8 +1,8 @@
 """``POST /v1/transactions``: the counter's one endpoint, step by step (DESIGN.md §2).
 
     authenticate → admit (licence, quotas) → parse_request → replayed (a finished key answers)
-        → resolve_service → verify_identity → price → hold (Idempotency-Key and intent)
-        → dispatch → record
+        → resolve_service → entitled → verify_identity → price → hold (Idempotency-Key and
+        intent) → dispatch → record
 
 One module per step. Each step takes the values and parts it needs and returns a frozen value
 (the ``Counter``, the ``TransactionRequest``, the ``Fees``, the agency's ``Result``) or raises
@@ -64,6 +64,7 @@ def submit(gw: Gateway, sub: Submission) -> Reply:
         if replay is not None:
             return _replay(counter, replay)
         service = done["service"] = resolve_service(gw.plugins, request)
+        gw.entitlements.check(counter.office, service.service.id)
         level, agency = service.service.identity_level, gw.agency(service.service.agency)
         otp = gw.otps.checker(counter.office.id, service.service.id)
         citizen = done["citizen"] = verify_identity(

@@ -53,6 +53,7 @@ class OfficeView:
     expires_on: dt.date
     moves_on: dt.date | None = None  # an approved relocation's first day (Tehran)
     next_category: str | None = None
+    type: str = "pishkhan"  # or rural_ict
 
     def category_on(self, day: dt.date) -> str:
         """The location category on ``day`` (a Tehran date): an approved relocation moves the
@@ -78,6 +79,7 @@ def _view(office: Office) -> OfficeView:
         office.expires_on,
         office.moves_on,
         office.next_category,
+        office.type,
     )
 
 
@@ -251,6 +253,7 @@ _CREDENTIAL_AND_OFFICE = (
         Office.expires_on,
         Office.moves_on,
         Office.next_category,
+        Office.type,
     )
     .join(Office, Office.id == OfficeCredential.office_id)
     .where(OfficeCredential.id == bindparam("id"))
@@ -345,6 +348,7 @@ def _office(row: Any, secret: str) -> OfficeView:
         row.expires_on,
         row.moves_on,
         row.next_category,
+        row.type,
     )
 
 

@@ -457,3 +457,19 @@ class WithdrawnTariffSchedule(Base):
     withdrawn_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     reason: Mapped[str] = mapped_column(Text)
     withdrawn_by: Mapped[str] = mapped_column(String(64))
+
+
+class Entitlement(Base):
+    """Which offices may sell a service (``oversight/entitlements.py``): set by the regulator
+    (``scope`` national) or a province's working group (``province:<name>``, narrowing it for its
+    offices). A service without a rule may be sold by every active office."""
+
+    __tablename__ = "entitlements"
+
+    scope: Mapped[str] = mapped_column(String(80), primary_key=True)
+    service: Mapped[str] = mapped_column(String(128), primary_key=True)
+    office_types: Mapped[str | None] = mapped_column(Text)  # JSON list; NULL: any type
+    categories: Mapped[str | None] = mapped_column(Text)  # JSON list; NULL: any category
+    reason: Mapped[str] = mapped_column(Text)
+    set_by: Mapped[str] = mapped_column(String(64))
+    set_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
