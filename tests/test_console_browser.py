@@ -266,3 +266,48 @@ def test_the_integrity_page_accepts_a_checkpoint_only_with_the_quorum(browser, s
     finally:
         for server in servers:
             server.shutdown()
+
+
+def test_a_citizen_rates_a_receipt_on_a_phone(browser, site):
+    """The receipt's QR page on a phone-sized screen: the check, then a rating and a complaint
+    with large touch targets, no sign-in; the complaint becomes the province's case."""
+    import json as _json
+
+    from sqlalchemy import select
+
+    from pishkhan_gateway import receipts
+    from pishkhan_gateway.store.tables import Transaction, ViolationCase
+
+    gw = site["gw"]
+    with gw.store.read() as session:
+        receipt = _json.loads(
+            session.scalars(
+                select(Transaction.receipt).where(Transaction.receipt.is_not(None))
+            ).first()
+        )
+    url = receipts.check_url(site["url"], receipt)
+    phone = browser.new_context(
+        viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True, locale="fa-IR"
+    )
+    page = phone.new_page()
+    page.goto(url)
+    assert "این رسید اصل است" in page.inner_text("body")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390  # no sideways scrolling
+    star = page.locator("form.rate .stars label").nth(3)
+    box = star.bounding_box()
+    assert box["height"] >= 44 and box["width"] >= 44  # a thumb-sized target
+    star.tap()
+    page.select_option("#complaint_type", "overcharging")
+    page.fill("#complaint", "۲۰ هزار تومان بیشتر از رسید گرفتند")
+    page.screenshot(path=str(site["shots"] / "receipt-rating.png"), full_page=True)
+    page.click("form.rate button[type=submit]")
+    page.wait_for_selector("p.ok")
+    assert "شکایت شما به کارگروه استان فرستاده شد" in page.inner_text("body")
+    page.goto(url)
+    assert page.locator("form.rate").count() == 0
+    with gw.store.read() as session:
+        case = session.scalars(
+            select(ViolationCase).where(ViolationCase.opened_by == "citizen")
+        ).one()
+    assert case.type == "overcharging" and case.office_id == receipt["office_id"]
+    phone.close()

@@ -80,7 +80,10 @@ def front(tmp_path: Path) -> Iterator[tuple[int, Path]]:
         if os.environ.get("PISHKHAN_REQUIRE_NGINX") == "1":
             pytest.fail(message)
         pytest.skip(message)
-    host = _production_server(tmp_path)
+    # as the README documents behind nginx; a low failure limit for the spoofing test
+    host = _production_server(
+        tmp_path, PISHKHAN_TRUSTED_PROXIES="1", PISHKHAN_AUTH_FAILURE_LIMIT="5/minute"
+    )
     crt, key = _self_signed(tmp_path)
     port, log = _free_port(), tmp_path / "access.log"
     # The documented block, with only what a test host must change: ports, files, the name.
@@ -121,12 +124,13 @@ def front(tmp_path: Path) -> Iterator[tuple[int, Path]]:
         host.stop()
 
 
-def _production_server(tmp_path: Path) -> Host:
+def _production_server(tmp_path: Path, **settings: str) -> Host:
     """The production server on a fresh SQLite database."""
     env = {
         **os.environ,
         "PISHKHAN_DATABASE_URL": f"sqlite:///{tmp_path}/gateway.db",
         "PISHKHAN_DATA_DIR": str(tmp_path),
+        **settings,
     }
     command = str(Path(sys.executable).parent / "pishkhan-gateway")
     subprocess.run([command, "db", "upgrade"], env=env, check=True, capture_output=True)
@@ -201,3 +205,20 @@ def test_query_strings_never_reach_the_access_log(front):
         time.sleep(0.1)
     text = log.read_text()
     assert "/v1/audit/transactions" in text and "0499370899" not in text and "?" not in text
+
+
+def test_a_client_cannot_spoof_its_address_through_nginx(front):
+    """With ``PISHKHAN_TRUSTED_PROXIES=1`` the gateway counts the address nginx saw; nginx
+    replaces whatever ``X-Forwarded-For`` the client sent, so rotating it escapes no limit."""
+    urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
+    port, _log = front
+    codes = []
+    for i in range(24):  # memory:// counts per worker process: enough to pass 5 in each
+        reply = requests.get(
+            f"https://127.0.0.1:{port}/v1/services",
+            headers={"Authorization": "Bearer pgk_nope.nope", "X-Forwarded-For": f"10.0.0.{i}"},
+            verify=False,
+            timeout=5,
+        )
+        codes.append(reply.json()["code"])
+    assert codes[0] == "unauthorized" and codes[-1] == "too_many_failures", codes

@@ -51,6 +51,24 @@ def test_unregistered_operators_count_as_failures(db_url, tmp_path, plugins, san
     gw.store.dispose()
 
 
+def test_behind_a_trusted_proxy_the_address_counted_is_the_one_it_forwards(
+    db_url, tmp_path, plugins, sandboxes, sandbox
+):
+    app = make_app(
+        db_url, tmp_path, plugins, sandboxes, AUTH_FAILURE_LIMIT="2/minute", TRUSTED_PROXIES=1
+    )
+    client = app.test_client()
+    wrong = {"Authorization": "Bearer pgk_0123456789abcdef.not-the-secret-at-all-xx"}
+
+    def guess(address: str) -> str:
+        headers = {**wrong, "X-Forwarded-For": address}
+        return client.get("/v1/services", headers=headers).get_json()["code"]
+
+    assert [guess("10.0.0.1") for _ in range(3)] == ["unauthorized"] * 2 + ["too_many_failures"]
+    assert guess("10.0.0.2") == "unauthorized"  # another citizen behind the same proxy
+    app.extensions["pishkhan"].store.dispose()
+
+
 def test_offices_and_operators_have_quotas(db_url, tmp_path, plugins, sandboxes, sandbox):
     app = make_app(
         db_url,

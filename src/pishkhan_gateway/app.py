@@ -10,6 +10,7 @@ from typing import Any
 import structlog
 from flask import Flask, Response, g, request
 from flask.json.provider import DefaultJSONProvider
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from pishkhan_gateway.api import agencyreports as agencyreports_api
 from pishkhan_gateway.api import audit as audit_api
@@ -19,6 +20,7 @@ from pishkhan_gateway.api import (
     throttle,
 )
 from pishkhan_gateway.api import entitlementsapi as entitlements_api
+from pishkhan_gateway.api import feedbackapi as feedback_api
 from pishkhan_gateway.api import logtiles as logtiles_api
 from pishkhan_gateway.api import officelife as officelife_api
 from pishkhan_gateway.api import offices as offices_api
@@ -72,6 +74,8 @@ def create_app(
     regions.use(app.config.get("REGIONS_FILE"))
     app.extensions["pishkhan"] = Gateway(app.config, plugins)
 
+    if int(app.config["TRUSTED_PROXIES"]) > 0:  # the client address as the front proxy saw it
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=int(app.config["TRUSTED_PROXIES"]))  # type: ignore[method-assign]
     _request_ids(app)
     _header_limits(app)
     throttle.install(app)
@@ -83,6 +87,7 @@ def create_app(
     app.register_blueprint(logtiles_api.bp)
     app.register_blueprint(agencyreports_api.bp)
     app.register_blueprint(entitlements_api.bp)
+    app.register_blueprint(feedback_api.bp)
     app.register_blueprint(console_api.bp)
     register_commands(app)
     return app

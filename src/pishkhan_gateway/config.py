@@ -165,6 +165,18 @@ SETTINGS: dict[str, tuple[Any, Any, str]] = {
         "How many witnesses must cosign a checkpoint for it to count as witnessed (0: a majority "
         "of `PISHKHAN_WITNESSES`). Below it `/v1/health` reports `witnessing: degraded`.",
     ),
+    "TRUSTED_PROXIES": (
+        0,
+        int,
+        "How many front proxies (nginx) set `X-Forwarded-For` before the gateway: the client "
+        "address that per-address limits count is then the one they saw (werkzeug's ProxyFix). "
+        "0: the connection's own address.",
+    ),
+    "FEEDBACK_LIMIT": (
+        "10/minute;50/day",
+        str,
+        "Ratings and complaints one client address may send from receipts' pages.",
+    ),
     "AUTH_FAILURE_LIMIT": (
         "20/minute",
         str,

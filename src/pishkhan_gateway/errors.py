@@ -277,6 +277,16 @@ class UnknownService(ServiceError):
     message_fa = "خدمت ناشناخته یا غیرفعال است"
 
 
+class FeedbackAlreadyGiven(RequestError):
+    """This receipt has been rated already: one rating (and complaint) per receipt
+    (feedback_already_given, HTTP 409)."""
+
+    code = "feedback_already_given"
+    status = 409
+    title = "This receipt has already been rated"
+    message_fa = "برای این رسید قبلاً نظر ثبت شده است"
+
+
 class ServiceNotEntitled(ServiceError):
     """The regulator or the office's province has not entitled this office to sell the service
     (its type, location category or rank) (service_not_entitled, HTTP 403)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +58,8 @@ class Gateway:
         self.sealer.on_start.append(self.witnessing.check_rollback)
         self.tariffs = Tariffs(self.store, float(config["TARIFF_CACHE_SECONDS"]))
         self.entitlements = Entitlements(self.store, float(config["TARIFF_CACHE_SECONDS"]))
+        # work done for a request but not while it waits (handing a rating to its agency)
+        self.background = ThreadPoolExecutor(max_workers=2, thread_name_prefix="pishkhan-bg")
         self.identity_cache = IdentityCache(
             float(config["IDENTITY_CACHE_SECONDS"]), self.pseudonyms
         )

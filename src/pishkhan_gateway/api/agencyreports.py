@@ -9,10 +9,11 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, request
 
-from pishkhan_gateway import ids
+from pishkhan_gateway import ids, oversight
 from pishkhan_gateway.api import denials
 from pishkhan_gateway.api.audit import _supervisor
 from pishkhan_gateway.api.problem import json_response
+from pishkhan_gateway.errors import Forbidden
 from pishkhan_gateway.gateway import Gateway
 from pishkhan_gateway.oversight import agencies
 from pishkhan_gateway.oversight.search import parse_moment
@@ -55,3 +56,17 @@ def availability(agency: str) -> Response:
     start = parse_moment(raw_from, "from") if raw_from else end - dt.timedelta(hours=24)
     scope = _scope("agency_availability", agency=agency[:64], start=raw_from, end=raw_to)
     return json_response(agencies.availability(_gateway().store, scope, agency, start, end))
+
+
+@bp.get("/v1/audit/agencies/<agency>/scorecard")
+def agency_scorecard(agency: str) -> Response:
+    """An agency's traffic, errors and citizens' satisfaction over the last ``days`` (default
+    30), for supervisors in scope."""
+    days = ids.index(request.args.get("days", "30"), "days", maximum=366)
+    scope = _supervisor("agency_scorecard", agency=agency[:64], days=days)
+    if scope.role == "agency" and scope.name != agency:
+        raise Forbidden("an agency auditor reads its own agency's figures")
+    since = dt.datetime.now(dt.UTC) - dt.timedelta(days=max(days, 1))
+    return json_response(
+        {"agency": agency, **oversight.scorecard_of_agency(_gateway().store, scope, agency, since)}
+    )

@@ -15,6 +15,7 @@ from pishkhan_gateway.catalog import catalog
 from pishkhan_gateway.errors import InvalidRequest, NotFound
 from pishkhan_gateway.gateway import Gateway
 from pishkhan_gateway.jalali import TEHRAN
+from pishkhan_gateway.oversight import feedback
 from pishkhan_gateway.pipeline import Submission, submit
 from pishkhan_gateway.pipeline.identity import verify_before_otp
 from pishkhan_gateway.pipeline.otp import request_code
@@ -216,7 +217,14 @@ def receipt_check(transaction_id: str) -> Response:
     found = receipts.check_by_prefix(_gateway().store, transaction_id, prefix)
     if request.args.get("format") == "json":
         return json_response({"valid": found is not None, "receipt": found}, 200 if found else 404)
-    return _html("receipt_check.html", status=200 if found else 404, r=found)
+    rated = found is not None and feedback.given(_gateway().store, transaction_id)
+    return _html(
+        "receipt_check.html",
+        status=200 if found else 404,
+        r=found,
+        rated=rated,
+        ticket=request.args.get("s", ""),
+    )
 
 
 @bp.post("/receipts/verify")

@@ -10,7 +10,7 @@ from sqlalchemy import ColumnElement, case, func, select
 from pishkhan_gateway.errors import NotFound
 from pishkhan_gateway.history import FINAL_OUTCOME
 from pishkhan_gateway.jalali import TEHRAN, format_date
-from pishkhan_gateway.oversight import fines, hours
+from pishkhan_gateway.oversight import feedback, fines, hours
 from pishkhan_gateway.oversight.search import Filters
 from pishkhan_gateway.registry.supervisors import Scope
 from pishkhan_gateway.store import Store
@@ -110,6 +110,13 @@ def scorecard(store: Store, scope: Scope, office_id: str, filters: Filters) -> d
             {"service": s, "transactions": int(n), "succeeded": int(ok), "office_fees": int(fees)}
             for s, n, ok, fees in by_service
         ],
+        # citizens' ratings from receipts' pages (all time): the office, and per service
+        "satisfaction": {
+            **feedback.satisfaction(store, "office_id", office_id=office_id).get(
+                office_id, feedback.NONE
+            ),
+            "by_service": feedback.satisfaction(store, "service", office_id=office_id),
+        },
     }
 
 
@@ -209,4 +216,10 @@ def scorecard_of_agency(
         "transactions": int(total),
         "agency_errors": int(errors),
         "error_rate": round(int(errors) / reached, 4) if reached else 0.0,
+        "satisfaction": {
+            **feedback.satisfaction(store, "agency", since, agency=agency).get(
+                agency, feedback.NONE
+            ),
+            "by_service": feedback.satisfaction(store, "service", since, agency=agency),
+        },
     }

@@ -296,6 +296,35 @@ class Plugins:
             check=lambda result: None if result is None else self._checked_result(service, result),
         )
 
+    def rated(
+        self,
+        *,
+        service: RegisteredService,
+        transaction_id: str,
+        rating: int,
+        complained: bool,
+        agency: AgencyContext,
+    ) -> bool:
+        """Hand a citizen's rating to the service's owner; False (logged) if its hook failed."""
+        try:
+            self._call(
+                "pishkhan_service_rated",
+                service.plugin,
+                {
+                    "service": service.service,
+                    "transaction_id": transaction_id,
+                    "rating": rating,
+                    "complained": complained,
+                    "agency": agency,
+                },
+                allowed=(),
+                fault=_agency_fault,
+            )
+        except GatewayError as exc:
+            log.warning("rating_not_delivered", plugin=service.plugin, error=exc.detail)
+            return False
+        return True
+
     def health(self, *, agency: AgencyContext) -> Mapping[str, Any]:
         """The agency's health as its plugin reports it: ``{"ok": bool, …}``; a plugin that
         does not report says nothing (``{}``), one that fails is ``{"ok": False}``."""

@@ -133,6 +133,22 @@ def pishkhan_reconcile(service: Service, transaction_id: str, agency: AgencyCont
     """
 
 
+@hookspec
+def pishkhan_service_rated(
+    service: Service, transaction_id: str, rating: int, complained: bool, agency: AgencyContext
+) -> None:
+    """A citizen rated one of this plugin's services (1–5) on the receipt's page.
+
+    Agencies must measure their services' satisfaction online; this hands each rating to the
+    agency that owns the service, with the transaction id the agency was given as its tracking
+    id. ``complained``: the citizen also complained about the *office* — the complaint goes to
+    the office's provincial working group, not to the agency, and its text is not passed on. No
+    personal data comes with a rating. Called on the owning plugin only, after the rating is
+    recorded and away from the citizen's request; whatever it raises is logged and the rating
+    stands. Honour ``agency.timeout``.
+    """
+
+
 @hookspec(firstresult=True)
 def pishkhan_identity_lookup(
     national_code: str, agencies: Mapping[str, AgencyContext]

@@ -473,3 +473,21 @@ class Entitlement(Base):
     reason: Mapped[str] = mapped_column(Text)
     set_by: Mapped[str] = mapped_column(String(64))
     set_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Feedback(Base):
+    """A citizen's rating of one receipt, and the complaint that came with it (one per receipt:
+    the primary key), from the receipt's QR page (``oversight/feedback.py``)."""
+
+    __tablename__ = "feedback"
+
+    transaction_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    office_id: Mapped[str] = mapped_column(String(64), index=True)
+    service: Mapped[str] = mapped_column(String(128), index=True)
+    agency: Mapped[str | None] = mapped_column(String(64))
+    rating: Mapped[int] = mapped_column(Integer)
+    complaint: Mapped[str | None] = mapped_column(Text)  # redacted free text
+    complaint_type: Mapped[str | None] = mapped_column(String(32))
+    case_id: Mapped[str | None] = mapped_column(String(40))
+    given_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    log_index: Mapped[int] = mapped_column(BigInteger)
