@@ -148,6 +148,9 @@ def test_the_door_passes_every_argument_the_spec_documents():
         "pishkhan_reconcile": lambda: plugins.reconcile(
             service=registered, transaction_id="tx_1", agency=agency
         ),
+        "pishkhan_service_rated": lambda: plugins.rated(
+            service=registered, transaction_id="tx_1", rating=4, complained=False, agency=agency
+        ),
         "pishkhan_identity_lookup": lambda: plugins.identity_lookup(
             national_code="0499370899", agencies={}
         ),
