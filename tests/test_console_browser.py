@@ -311,3 +311,36 @@ def test_a_citizen_rates_a_receipt_on_a_phone(browser, site):
         ).one()
     assert case.type == "overcharging" and case.office_id == receipt["office_id"]
     phone.close()
+
+
+def test_the_ranking_page_in_persian(browser, site):
+    """A province's working group opens the evaluations and its ranking: provisional in the
+    objection window, per location category, Persian names and digits, no raw codes."""
+    import datetime as dt
+
+    from pishkhan_gateway.jalali import format_date
+    from pishkhan_gateway.oversight import evaluation
+    from pishkhan_gateway.registry import offices as registry
+    from pishkhan_gateway.registry.supervisors import Scope
+
+    gw = site["gw"]
+    start = registry.today() - dt.timedelta(days=36)  # the objection window is open today
+    body = {
+        "name": "ارزیابی نیمه نخست ۱۴۰۵",
+        "period_from": format_date(start - dt.timedelta(days=180), "-"),
+        "period_to": format_date(registry.today(), "-"),
+        "opens": format_date(start, "-"),
+    }
+    evaluation.open_evaluation(gw.store, Scope("reg", "regulator"), body)
+    page = _sign_in(browser, site, "fars")
+    page.goto(site["url"] + "/console/evaluations")
+    assert "اعتراض" in page.inner_text("#evaluations")
+    page.click("#evaluations a")
+    page.wait_for_selector("#ranking-state")
+    text = page.inner_text("main")
+    assert "رتبه‌بندی موقت" in text and "استان فارس" in text and "روستا" in text
+    assert page.locator("table.ranking tr[data-office=fars-1]").count() == 1
+    for raw in ("village", "metropolis", "over_cap", "evaluation_window", "\\u"):
+        assert raw not in text
+    page.screenshot(path=str(site["shots"] / "console-ranking.png"), full_page=True)
+    page.close()

@@ -17,9 +17,12 @@ from pishkhan_gateway.api import audit as audit_api
 from pishkhan_gateway.api import console as console_api
 from pishkhan_gateway.api import (
     consolelife,  # noqa: F401 - its routes join the console's blueprint
+    consoleranking,  # noqa: F401 - its routes join the console's blueprint
+    consolewords,  # noqa: F401 - its filters join the console's blueprint
     throttle,
 )
 from pishkhan_gateway.api import entitlementsapi as entitlements_api
+from pishkhan_gateway.api import evaluationapi as evaluation_api
 from pishkhan_gateway.api import feedbackapi as feedback_api
 from pishkhan_gateway.api import logtiles as logtiles_api
 from pishkhan_gateway.api import officelife as officelife_api
@@ -88,6 +91,7 @@ def create_app(
     app.register_blueprint(agencyreports_api.bp)
     app.register_blueprint(entitlements_api.bp)
     app.register_blueprint(feedback_api.bp)
+    app.register_blueprint(evaluation_api.bp)
     app.register_blueprint(console_api.bp)
     register_commands(app)
     return app

@@ -277,6 +277,16 @@ class UnknownService(ServiceError):
     message_fa = "خدمت ناشناخته یا غیرفعال است"
 
 
+class EvaluationWindowClosed(RequestError):
+    """This step of the evaluation belongs to another window (evaluation_window_closed, HTTP
+    409); ``window`` names the one open now."""
+
+    code = "evaluation_window_closed"
+    status = 409
+    title = "This step of the evaluation is outside its window"
+    message_fa = "مهلت این مرحله از ارزیابی نیست"
+
+
 class FeedbackAlreadyGiven(RequestError):
     """This receipt has been rated already: one rating (and complaint) per receipt
     (feedback_already_given, HTTP 409)."""

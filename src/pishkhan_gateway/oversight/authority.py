@@ -33,6 +33,7 @@ AUTHORITY: dict[str, tuple[tuple[str, ...], str]] = {
     "decide_request": (("regulator",), "approve or refuse a renewal, transfer or relocation"),
     "violation": (("regulator", "region", "province"), "open and decide a violation case"),
     "rule_objection": (("regulator", "region"), "rule on an office's objection"),
+    "evaluate": (("regulator", "region"), "review an evaluation and rule on its objections"),
     "working_hours": (("regulator", "province"), "set a province's working hours"),
     "report": (("agency",), "report an office (evidence for a case)"),
 }

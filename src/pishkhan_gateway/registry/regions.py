@@ -50,3 +50,23 @@ def region_of(province: str) -> str | None:
         if province in provinces:
             return number
     return None
+
+
+# The provinces' Persian names, for pages (offices are registered with the Latin ones).
+PROVINCE_FA = {
+    "Tehran": "تهران", "Alborz": "البرز", "Qom": "قم", "Markazi": "مرکزی", "Semnan": "سمنان",
+    "Gilan": "گیلان", "Mazandaran": "مازندران", "Golestan": "گلستان", "Qazvin": "قزوین",
+    "East Azerbaijan": "آذربایجان شرقی", "West Azerbaijan": "آذربایجان غربی",
+    "Ardabil": "اردبیل", "Zanjan": "زنجان", "Kermanshah": "کرمانشاه", "Kurdistan": "کردستان",
+    "Hamadan": "همدان", "Ilam": "ایلام", "Lorestan": "لرستان", "Khuzestan": "خوزستان",
+    "Kohgiluyeh and Boyer-Ahmad": "کهگیلویه و بویراحمد",
+    "Chaharmahal and Bakhtiari": "چهارمحال و بختیاری", "Isfahan": "اصفهان", "Yazd": "یزد",
+    "Fars": "فارس", "Bushehr": "بوشهر", "Hormozgan": "هرمزگان", "Kerman": "کرمان",
+    "Sistan and Baluchestan": "سیستان و بلوچستان", "Razavi Khorasan": "خراسان رضوی",
+    "North Khorasan": "خراسان شمالی", "South Khorasan": "خراسان جنوبی",
+}  # fmt: skip
+
+
+def province_fa(name: str | None) -> str:
+    """A province's Persian name (the name as given when it has none here)."""
+    return PROVINCE_FA.get(name or "", name or "—")

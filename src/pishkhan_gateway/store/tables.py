@@ -491,3 +491,46 @@ class Feedback(Base):
     case_id: Mapped[str | None] = mapped_column(String(40))
     given_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     log_index: Mapped[int] = mapped_column(BigInteger)
+
+
+class Evaluation(Base):
+    """A yearly evaluation of offices: its period, its windows from ``opens_on``, and once
+    published the final ranking (``oversight/evaluation.py``)."""
+
+    __tablename__ = "evaluations"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    period_from: Mapped[dt.date] = mapped_column(Date)
+    period_to: Mapped[dt.date] = mapped_column(Date)
+    opens_on: Mapped[dt.date] = mapped_column(Date)
+    windows: Mapped[str] = mapped_column(Text)  # JSON: days per window, in order
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    published_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    published_by: Mapped[str | None] = mapped_column(String(64))
+    final_ranking: Mapped[str | None] = mapped_column(Text)  # JSON, frozen at publication
+
+
+class EvaluationEntry(Base):
+    """One office in one evaluation: what it declared, what its region made of it, its
+    objection and the ruling."""
+
+    __tablename__ = "evaluation_entries"
+
+    evaluation_id: Mapped[str] = mapped_column(ForeignKey("evaluations.id"), primary_key=True)
+    office_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    declared: Mapped[str | None] = mapped_column(Text)  # JSON indicators
+    declared_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    reviewed: Mapped[str | None] = mapped_column(Text)  # JSON indicators as the region set them
+    association_score: Mapped[int | None] = mapped_column(Integer)
+    referred: Mapped[bool] = mapped_column(Boolean, default=False)
+    review_note: Mapped[str | None] = mapped_column(Text)
+    reviewed_by: Mapped[str | None] = mapped_column(String(64))
+    reviewed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    objection: Mapped[str | None] = mapped_column(Text)
+    objected_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    ruling: Mapped[str | None] = mapped_column(String(16))  # upheld | corrected
+    ruling_reason: Mapped[str | None] = mapped_column(Text)
+    ruled_by: Mapped[str | None] = mapped_column(String(64))
+    ruled_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
