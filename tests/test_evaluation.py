@@ -246,3 +246,30 @@ def test_only_the_regulator_opens_and_publishes_and_no_agency_reviews(
 def test_a_declaration_is_whole_numbers_in_range(client, counter, cycle, bad, field):
     answer = declare(client, counter, bad)
     assert (answer.status_code, answer.get_json()["field"]) == (400, field)
+
+
+def test_a_service_entitled_by_rank_goes_to_the_best_ranked_offices(client, gw, cycle, clock):
+    """New services are allocated by rank (seeds/000 line 177): ``max_rank`` admits the offices
+    at most that place among their peers in the newest published ranking, and no unranked one."""
+    first = open_counter(gw, "shiraz-1", province="Fars")
+    second = open_counter(gw, "shiraz-2", province="Fars", operator="0084575948")
+    declare(client, first, GOOD)
+    declare(client, second, SMALL)
+    clock(43)
+    assert (
+        client.post(
+            f"/v1/evaluations/{cycle['id']}/publish", headers=cycle["regulator"]
+        ).status_code
+        == 200
+    )
+    rule = {"service": "postbank.bill.inquiry", "max_rank": 1, "reason": "خدمت جدید به رتبه برتر"}
+    assert client.put("/v1/entitlements", json=rule, headers=cycle["regulator"]).status_code == 200
+    inquiry = {"service": "postbank.bill.inquiry", "params": BILL}
+    assert client.post("/v1/transactions", json=inquiry, headers=first.headers()).status_code == 201
+    refused = client.post("/v1/transactions", json=inquiry, headers=second.headers()).get_json()
+    assert refused["code"] == "service_not_entitled" and "ranked 2" in refused["detail"]
+    newcomer = open_counter(gw, "shiraz-3", province="Fars", operator="0067749828")
+    assert (
+        client.post("/v1/transactions", json=inquiry, headers=newcomer.headers()).get_json()["code"]
+        == "service_not_entitled"
+    )

@@ -2,7 +2,7 @@
 working groups set which offices may sell a service; supervisors in scope read the rules.
 
     PUT /v1/entitlements  {"service", "office_types": [...]|null, "categories": [...]|null,
-                           "reason", "scope"?}   regulator (any scope) or province (its own)
+                           "max_rank": N|null, "reason", "scope"?}   regulator (any scope) or province (its own)
     GET /v1/entitlements  the rules the supervisor oversees
 
 Other workers see a change within ``PISHKHAN_TARIFF_CACHE_SECONDS`` (the rules are cached like
@@ -27,7 +27,7 @@ def _gateway() -> Gateway:
 
 @bp.put("/v1/entitlements")
 def set_entitlement() -> Response:
-    """Set or (both lists null) clear the rule for one service."""
+    """Set or (office_types, categories and max_rank all null) clear the rule for one service."""
     gw = _gateway()
     body = json_body()
     if not isinstance(body, dict):

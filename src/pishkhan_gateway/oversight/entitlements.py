@@ -4,7 +4,9 @@ decision, not an agency's.
 Every active office may sell every declared service (agencies may not discriminate between
 offices, and no hook lets a plugin exclude one) until a rule says otherwise. A rule names a
 service and the office types (``pishkhan``, ``rural_ict`` — e.g. postal services kept to rural
-ICT offices) and location categories that may sell it; ``None`` means any. The regulator sets
+ICT offices), location categories and ranks (``max_rank``: at most this place among its peers in
+the newest published ranking — new services are allocated by rank, seeds/000 line 177; an
+unranked office is not admitted) that may sell it; ``None`` means any. The regulator sets
 national rules; a province's working group sets rules for its own offices, which apply on top of
 the national one (an office must satisfy both: a province can only narrow). A counter call
 outside its entitlement is ``service_not_entitled`` (403), recorded like every refusal, and the
@@ -17,6 +19,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +29,7 @@ from pishkhan_gateway.auditlog.append import ENTRY_VERSION, append
 from pishkhan_gateway.errors import Forbidden, InvalidRequest, ServiceNotEntitled
 from pishkhan_gateway.jalali import iso
 from pishkhan_gateway.logs import redact_text
+from pishkhan_gateway.oversight import evaluation
 from pishkhan_gateway.registry.offices import OFFICE_TYPES, OfficeView, today
 from pishkhan_gateway.registry.supervisors import Scope
 from pishkhan_gateway.store import Store, utcnow
@@ -46,14 +50,21 @@ class Rule:
     office_types: tuple[str, ...] | None
     categories: tuple[str, ...] | None
     reason: str
+    max_rank: int | None = None
 
-    def admits(self, office: OfficeView, category: str) -> bool:
-        """Whether ``office`` (in ``category`` today) may sell under this rule."""
+    def admits(self, office: OfficeView, category: str, rank: Callable[[], int | None]) -> bool:
+        """Whether ``office`` (in ``category`` today; ``rank`` looks its rank up) may sell
+        under this rule."""
         if self.scope != NATIONAL and self.scope != f"province:{office.province}":
             return True
         if self.office_types is not None and office.type not in self.office_types:
             return False
-        return self.categories is None or category in self.categories
+        if self.categories is not None and category not in self.categories:
+            return False
+        if self.max_rank is not None:
+            place = rank()
+            return place is not None and place <= self.max_rank
+        return True
 
     def public(self) -> dict[str, Any]:
         """The rule as the API shows it."""
@@ -62,6 +73,7 @@ class Rule:
             "service": self.service,
             "office_types": list(self.office_types) if self.office_types is not None else None,
             "categories": list(self.categories) if self.categories is not None else None,
+            "max_rank": self.max_rank,
             "reason": self.reason,
         }
 
@@ -79,6 +91,7 @@ class Entitlements:
         self._cached: dict[str, list[Rule]] | None = None
         self._cached_at = 0.0
         self._lock = threading.Lock()
+        self._ranks: dict[str, tuple[int | None, float]] = {}
 
     def rules(self) -> dict[str, list[Rule]]:
         """Every rule, by service."""
@@ -95,6 +108,7 @@ class Entitlements:
                     _listed(row.office_types),
                     _listed(row.categories),
                     row.reason,
+                    row.max_rank,
                 )
                 by_service.setdefault(row.service, []).append(rule)
         with self._lock:
@@ -104,14 +118,26 @@ class Entitlements:
     def forget(self) -> None:
         """Drop this worker's cache (after a change)."""
         self._cached = None
+        self._ranks.clear()
 
     def refusal(self, office: OfficeView, service_id: str) -> Rule | None:
         """The first rule that keeps ``office`` from selling ``service_id``, or None."""
         category = office.category_on(today())
         for rule in self.rules().get(service_id, ()):
-            if not rule.admits(office, category):
+            if not rule.admits(office, category, lambda: self.rank(office.id)):
                 return rule
         return None
+
+    def rank(self, office_id: str) -> int | None:
+        """The office's place in the newest published ranking (cached like the rules)."""
+        now = time.monotonic()
+        cached = self._ranks.get(office_id)
+        if cached is not None and now - cached[1] < self.cache_seconds:
+            return cached[0]
+        found = evaluation.rank_of(self.store, office_id)
+        place = int(found["rank"]) if found else None
+        self._ranks[office_id] = (place, now)
+        return place
 
     def check(self, office: OfficeView, service_id: str) -> None:
         """``service_not_entitled`` unless ``office`` may sell ``service_id``."""
@@ -124,9 +150,11 @@ class Entitlements:
             allowed.append(f"office types {', '.join(rule.office_types) or '(none)'}")
         if rule.categories is not None:
             allowed.append(f"location categories {', '.join(rule.categories) or '(none)'}")
+        if rule.max_rank is not None:
+            allowed.append(f"offices ranked {rule.max_rank} or better among their peers")
         raise ServiceNotEntitled(
             f"{who} entitles only {' and '.join(allowed)} to sell {service_id}; this office is "
-            f"{office.type}, {office.category_on(today())}",
+            f"{office.type}, {office.category_on(today())}, ranked {self.rank(office.id) or '—'}",
             entitlement_scope=rule.scope,
         )
 
@@ -143,7 +171,7 @@ def _choices(body: dict[str, Any], name: str, allowed: tuple[str, ...]) -> list[
 def set_rule(
     store: Store, supervisor: Scope, services: set[str], body: dict[str, Any]
 ) -> dict[str, Any]:
-    """Set (or, with both lists null, clear) the rule for one service in the supervisor's
+    """Set (or, with office_types, categories and max_rank all null, clear) the rule for one service in the supervisor's
     scope: the regulator's is national unless it names ``scope``; a province sets only its own."""
     scope = str(body.get("scope") or (NATIONAL if supervisor.role == "regulator" else ""))
     if not (
@@ -162,11 +190,14 @@ def set_rule(
         raise InvalidRequest("service: an installed service id", field="service")
     types = _choices(body, "office_types", OFFICE_TYPES)
     categories = _choices(body, "categories", CATEGORIES)
+    max_rank = body.get("max_rank")
+    if max_rank is not None and (type(max_rank) is not int or not 1 <= max_rank <= 100_000):
+        raise InvalidRequest("max_rank: a rank from 1, or null", field="max_rank")
     reason = redact_text(str(body.get("reason") or "").strip())
     if not 3 <= len(reason) <= 2000:
         raise InvalidRequest("give the reason (3-2000 characters)", field="reason")
     now = utcnow()
-    cleared = types is None and categories is None
+    cleared = types is None and categories is None and max_rank is None
     entry = {
         "v": ENTRY_VERSION,
         "type": "entitlement_cleared" if cleared else "entitlement_set",
@@ -175,6 +206,7 @@ def set_rule(
         "service": service,
         "office_types": types,
         "categories": categories,
+        "max_rank": max_rank,
         "reason": reason,
         "supervisor": supervisor.supervisor_id,
     }
@@ -189,13 +221,14 @@ def set_rule(
                     service=service,
                     office_types=json.dumps(types) if types is not None else None,
                     categories=json.dumps(categories) if categories is not None else None,
+                    max_rank=max_rank,
                     reason=reason,
                     set_by=supervisor.supervisor_id,
                     set_at=now,
                 )
             )
         index = append(session, entry, now)
-    rule = Rule(scope, service, _tuple(types), _tuple(categories), reason)
+    rule = Rule(scope, service, _tuple(types), _tuple(categories), reason, max_rank)
     return {**rule.public(), "cleared": cleared, "log_index": index}
 
 

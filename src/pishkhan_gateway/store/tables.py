@@ -470,6 +470,7 @@ class Entitlement(Base):
     service: Mapped[str] = mapped_column(String(128), primary_key=True)
     office_types: Mapped[str | None] = mapped_column(Text)  # JSON list; NULL: any type
     categories: Mapped[str | None] = mapped_column(Text)  # JSON list; NULL: any category
+    max_rank: Mapped[int | None] = mapped_column(Integer)  # in the newest published ranking
     reason: Mapped[str] = mapped_column(Text)
     set_by: Mapped[str] = mapped_column(String(64))
     set_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))

@@ -1,4 +1,4 @@
-"""entitlements: which office types and location categories may sell a service, set by the
+"""entitlements: which office types, location categories and ranks may sell a service, set by the
 regulator (national) or a province's working group (its offices)
 
 Revision ID: 0016
@@ -22,6 +22,7 @@ def upgrade() -> None:
         sa.Column("service", sa.String(length=128), nullable=False),
         sa.Column("office_types", sa.Text(), nullable=True),
         sa.Column("categories", sa.Text(), nullable=True),
+        sa.Column("max_rank", sa.Integer(), nullable=True),
         sa.Column("reason", sa.Text(), nullable=False),
         sa.Column("set_by", sa.String(length=64), nullable=False),
         sa.Column("set_at", sa.DateTime(timezone=True), nullable=False),
