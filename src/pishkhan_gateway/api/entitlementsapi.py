@@ -2,7 +2,8 @@
 working groups set which offices may sell a service; supervisors in scope read the rules.
 
     PUT /v1/entitlements  {"service", "office_types": [...]|null, "categories": [...]|null,
-                           "max_rank": N|null, "reason", "scope"?}   regulator (any scope) or province (its own)
+                           "max_rank": N|null, "reason", "scope"?}
+                          regulator (any scope) or province (its own)
     GET /v1/entitlements  the rules the supervisor oversees
 
 Other workers see a change within ``PISHKHAN_TARIFF_CACHE_SECONDS`` (the rules are cached like

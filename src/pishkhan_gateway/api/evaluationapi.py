@@ -14,13 +14,11 @@ POST /v1/evaluations/{id}/publish                      regulator, after the obje
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import Blueprint, Response, current_app, request
 
-from pishkhan_gateway.api import denials
 from pishkhan_gateway.api.audit import _supervisor
-from pishkhan_gateway.api.problem import json_body, json_response
+from pishkhan_gateway.api.officelife import _body, _office
+from pishkhan_gateway.api.problem import json_response
 from pishkhan_gateway.errors import Forbidden, InvalidRequest, NotFound
 from pishkhan_gateway.gateway import Gateway
 from pishkhan_gateway.oversight import evaluation
@@ -33,24 +31,9 @@ def _gateway() -> Gateway:
     return current_app.extensions["pishkhan"]
 
 
-def _body() -> dict[str, Any]:
-    body = json_body()
-    if body is None:
-        return {}
-    if not isinstance(body, dict):
-        raise InvalidRequest("send a JSON object")
-    return body
-
-
 def _is_office() -> bool:
     header = request.headers.get("Authorization", "")
     return header.split(" ", 1)[-1].strip().lower().startswith(offices.CREDENTIAL_PREFIX + "_")
-
-
-def _office() -> offices.OfficeView:
-    office = offices.authenticate(_gateway().store, request.headers.get("Authorization"))
-    denials.set_actor(office=office.id)
-    return office
 
 
 def _installed() -> int:

@@ -171,8 +171,9 @@ def _choices(body: dict[str, Any], name: str, allowed: tuple[str, ...]) -> list[
 def set_rule(
     store: Store, supervisor: Scope, services: set[str], body: dict[str, Any]
 ) -> dict[str, Any]:
-    """Set (or, with office_types, categories and max_rank all null, clear) the rule for one service in the supervisor's
-    scope: the regulator's is national unless it names ``scope``; a province sets only its own."""
+    """Set (or, with office_types, categories and max_rank all null, clear) the rule for one
+    service in the supervisor's scope: the regulator's is national unless it names ``scope``; a
+    province sets only its own."""
     scope = str(body.get("scope") or (NATIONAL if supervisor.role == "regulator" else ""))
     if not (
         supervisor.role == "regulator"
