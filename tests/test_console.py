@@ -184,3 +184,22 @@ def test_an_idle_or_old_session_ends(client, desk, gw, column, age):
         )
     reply = client.get("/console/transactions")
     assert reply.status_code == 302 and "/console/signin" in reply.location
+
+
+def test_codes_services_and_receipts_read_in_persian(client, desk):
+    """No raw refusal code, service id or ``\\u`` escape in what a supervisor reads: codes by
+    their Persian names (the API's ``message_fa``), services by catalog title."""
+    sign_in(client, desk["reg"])
+    listing = client.get("/console/transactions").get_data(as_text=True)
+    visible = re.sub(r"<[^>]+>", " ", listing)
+    assert "tariff_exceeded" not in visible and "postbank.bill.pay" not in visible
+    assert "کارمزد دفتر بیش از تعرفه مصوب است" in visible and "پرداخت قبض" in visible
+    receipts = 0
+    for tx in re.findall(r"/console/transactions/(tx_[0-9a-f]+)", listing):
+        detail = client.get(f"/console/transactions/{tx}").get_data(as_text=True)
+        assert "\\u06" not in detail
+        if "<h2>رسید امضاشده</h2>" in detail:
+            receipts += 1
+            panel = detail.split("<h2>رسید امضاشده</h2>")[1].split("</pre>")[0]
+            assert re.search("(پرداخت|استعلام) قبض", panel)  # service_title_fa, as Persian
+    assert receipts >= 1

@@ -1,8 +1,12 @@
 """The console's Persian names for what the record holds in codes: every refusal's and failure's
 code (the errors' own ``message_fa`` — one table, the same words the API answers with), every
-service (its catalog title) and every province. Template filters on the console's blueprint."""
+service (its catalog title) and every province; and JSON shown as Persian, not escapes.
+Template filters on the console's blueprint."""
 
 from __future__ import annotations
+
+import json
+from typing import Any
 
 from pishkhan_gateway.api.console import _gateway, bp
 from pishkhan_gateway.errors import all_errors
@@ -31,3 +35,10 @@ def _service_fa(service_id: str | None) -> str:
         return "—"
     registered = _gateway().plugins.service(service_id)
     return registered.service.title_fa if registered else service_id
+
+
+@bp.app_template_filter("pretty_json")
+def _pretty_json(value: Any) -> str:
+    """JSON as people read it: Persian as Persian, not ``\\u`` escapes (Jinja's ``tojson``
+    escapes everything outside ASCII)."""
+    return json.dumps(value, ensure_ascii=False, indent=2, sort_keys=False)
