@@ -203,3 +203,37 @@ def test_codes_services_and_receipts_read_in_persian(client, desk):
             panel = detail.split("<h2>رسید امضاشده</h2>")[1].split("</pre>")[0]
             assert re.search("(پرداخت|استعلام) قبض", panel)  # service_title_fa, as Persian
     assert receipts >= 1
+
+
+def test_no_console_page_shows_a_raw_code_or_an_escape(client, desk, gw):
+    """Every page a supervisor reads, in visible text: no refusal code, no service id, no
+    ``\\u`` escape — the one table (``consolewords.CODE_FA``) names them all in Persian."""
+    from pishkhan_gateway.api.consolewords import CODE_FA
+    from pishkhan_gateway.errors import all_errors
+
+    assert set(CODE_FA) == {cls.code for cls in all_errors()}
+    assert all(CODE_FA[code] and CODE_FA[code] != code for code in CODE_FA)
+    sign_in(client, desk["reg"])
+    listing = client.get("/console/transactions").get_data(as_text=True)
+    pages = [
+        "/console/transactions",
+        *(
+            f"/console/transactions/{tx}"
+            for tx in re.findall(r"/console/transactions/(tx_\w+)", listing)
+        ),
+        "/console/offices",
+        "/console/offices/office-1",
+        "/console/offices/fars-1",
+        "/console/agencies",
+        "/console/supervisors",
+        "/console/integrity",
+        "/console/evaluations",
+    ]
+    services = [s.service.id for s in gw.plugins.catalog()]
+    for path in pages:
+        html = client.get(path).get_data(as_text=True)
+        visible = re.sub(r"<(script|pre|style)[^>]*>.*?</\1>", " ", html, flags=re.S)
+        visible = re.sub(r"<[^>]+>", " ", visible)
+        assert "\\u" not in html, path
+        for raw in (*CODE_FA, *services):
+            assert not re.search(rf"(?<![\w.]){re.escape(raw)}(?![\w.])", visible), (path, raw)

@@ -421,3 +421,22 @@ class socket_closed_port:
 
     def __exit__(self, *exc) -> None:
         return None
+
+
+def test_message_fa_says_what_was_wrong(client, counter):
+    """The Persian message names the field, the cap or the identity level, not only the kind."""
+    over = client.post("/v1/transactions", json=pay_body(fee=10**6), headers=counter.headers())
+    assert over.get_json()["message_fa"].endswith("سقف کارمزد: ۵۳٬۰۰۰ ریال")
+    missing = dict(pay_body())
+    missing["params"] = {"bill_id": BILL["bill_id"]}
+    bad = client.post("/v1/transactions", json=missing, headers=counter.headers()).get_json()
+    assert "«شناسه پرداخت»" in bad["message_fa"], bad
+    level2 = {
+        "service": "insurance.socialsecurity.history",
+        "params": {},
+        "citizen": {"national_code": CITIZEN},
+        "office_fee": 0,
+    }
+    needs = client.post("/v1/transactions", json=level2, headers=counter.headers()).get_json()
+    assert needs["identity_level"] == 2 and "سطح احراز هویت لازم: ۲" in needs["message_fa"]
+    assert "«تاریخ تولد»" in needs["message_fa"]

@@ -39,6 +39,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from pishkhan_gateway.persian import specifics
+
 
 class GatewayError(Exception):
     """Base of every error the gateway reports to a client."""
@@ -56,14 +58,16 @@ class GatewayError(Exception):
         self.headers: dict[str, str] = {}
 
     def problem(self) -> dict[str, Any]:
-        """The RFC 9457 body (without ``transaction_id``, which the recorder adds)."""
+        """The RFC 9457 body (without ``transaction_id``, which the recorder adds). Its
+        ``message_fa`` is the class's sentence and, in Persian, what was wrong (``persian``)."""
+        clause = specifics({**self.extra, "retry_after": getattr(self, "retry_after", None)})
         body = {
             "type": f"https://pishkhan.example/problems/{self.code}",
             "title": self.title,
             "status": self.status,
             "detail": self.detail,
             "code": self.code,
-            "message_fa": self.message_fa,
+            "message_fa": f"{self.message_fa}؛ {clause}" if clause else self.message_fa,
         }
         body.update(self.extra)
         return body

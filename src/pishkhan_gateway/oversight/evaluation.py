@@ -27,6 +27,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from pishkhan_gateway import persian
 from pishkhan_gateway.auditlog.append import ENTRY_VERSION, append
 from pishkhan_gateway.errors import (
     EvaluationWindowClosed,
@@ -45,14 +46,7 @@ from pishkhan_gateway.store import Store, utcnow
 from pishkhan_gateway.store.tables import Evaluation, EvaluationEntry, Office
 
 WINDOWS = {"declaration": 20, "review": 10, "correction": 5, "objection": 7}
-WINDOW_FA = {
-    "declaration": "خوداظهاری",
-    "review": "بررسی منطقه",
-    "correction": "اصلاح",
-    "objection": "اعتراض",
-    "closed": "پایان مهلت‌ها",
-    "not_open": "آغاز نشده",
-}
+WINDOW_FA = persian.WINDOWS
 
 
 def windows(evaluation: Evaluation) -> dict[str, tuple[dt.date, dt.date]]:

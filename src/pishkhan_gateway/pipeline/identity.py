@@ -21,6 +21,7 @@ from pishkhan_gateway.crypto.pseudonyms import Pseudonymizer
 from pishkhan_gateway.errors import (
     AgencyError,
     CitizenDeceased,
+    IdentityError,
     IdentityMismatch,
     IdentityUnavailable,
     InvalidNationalCode,
@@ -119,10 +120,26 @@ def verify_identity(
     otp: OtpCheck | None = None,
     cache: IdentityCache | None = None,
 ) -> Citizen:
-    """Verify the citizen to ``level`` and return what the plugin may see.
+    """Verify the citizen to ``level`` and return what the plugin may see; a refusal names the
+    level the service needs (``identity_level``: the counter learns what to ask for).
 
     Level 3 needs ``otp`` to confirm the code; without it level 3 fails closed.
     """
+    try:
+        return _verify(level, citizen, plugins, agencies, otp, cache)
+    except (IdentityError, InvalidRequest) as refused:
+        refused.extra.setdefault("identity_level", level)
+        raise
+
+
+def _verify(
+    level: int,
+    citizen: CitizenInput,
+    plugins: Plugins,
+    agencies: Mapping[str, AgencyContext],
+    otp: OtpCheck | None,
+    cache: IdentityCache | None,
+) -> Citizen:
     verified = verify_before_otp(
         level=level, citizen=citizen, plugins=plugins, agencies=agencies, cache=cache
     )
