@@ -172,6 +172,11 @@ SETTINGS: dict[str, tuple[Any, Any, str]] = {
         "address that per-address limits count is then the one they saw (werkzeug's ProxyFix). "
         "0: the connection's own address.",
     ),
+    "APPOINTMENT_LIMIT": (
+        "20/minute;100/day",
+        str,
+        "Appointment requests, confirmations and cancellations one client address may send.",
+    ),
     "FEEDBACK_LIMIT": (
         "10/minute;50/day",
         str,

@@ -281,6 +281,37 @@ class UnknownService(ServiceError):
     message_fa = "خدمت ناشناخته یا غیرفعال است"
 
 
+class SlotFull(RequestError):
+    """Every counter at this slot is booked (slot_full, HTTP 409): choose another slot."""
+
+    code = "slot_full"
+    status = 409
+    title = "This appointment slot is full"
+    message_fa = "همه نوبت‌های این ساعت پر شده است؛ ساعت دیگری انتخاب کنید"
+
+
+class SlotUnavailable(RequestError):
+    """Not a slot this office offers: outside its hours, a closed day, past, or too far ahead
+    (slot_unavailable, HTTP 422)."""
+
+    code = "slot_unavailable"
+    status = 422
+    title = "The office offers no appointment at this time"
+    message_fa = "دفتر در این زمان نوبت نمی‌دهد"
+
+
+class AppointmentLimit(RetryAfter):
+    """This mobile has booked as many appointments as a day allows (appointment_limit, HTTP
+    429)."""
+
+    code = "appointment_limit"
+    status = 429
+    outcome = "refused"
+    title = "Too many appointments for this mobile today"
+    message_fa = "سقف نوبت‌های امروز برای این شماره همراه پر شده است"
+    retry_after = 3600
+
+
 class EvaluationWindowClosed(RequestError):
     """This step of the evaluation belongs to another window (evaluation_window_closed, HTTP
     409); ``window`` names the one open now."""

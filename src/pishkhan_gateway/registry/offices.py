@@ -68,6 +68,11 @@ class OfficeView:
         return self.category_on(today())
 
 
+def view(office: Office) -> OfficeView:
+    """The pipeline's view of an office row."""
+    return _view(office)
+
+
 def _view(office: Office) -> OfficeView:
     return OfficeView(
         office.id,

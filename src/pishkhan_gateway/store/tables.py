@@ -535,3 +535,42 @@ class EvaluationEntry(Base):
     ruling_reason: Mapped[str | None] = mapped_column(Text)
     ruled_by: Mapped[str | None] = mapped_column(String(64))
     ruled_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class AppointmentCapacity(Base):
+    """An office's appointment capacity (``appointments/slots.py``)."""
+
+    __tablename__ = "appointment_capacity"
+
+    office_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    counters: Mapped[int] = mapped_column(Integer)
+    slot_minutes: Mapped[int] = mapped_column(Integer)
+    days: Mapped[str] = mapped_column(Text)  # JSON: weekday (0 = Saturday) -> [open, close]
+    closures: Mapped[str] = mapped_column(Text)  # JSON: Jalali dates
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Appointment(Base):
+    """A booking: one counter at one slot start while it holds one (``counter`` NULL once
+    cancelled or expired — the unique index then lets the place go), the citizen's mobile sealed
+    and pseudonymised (``appointments/bookings.py``)."""
+
+    __tablename__ = "appointments"
+    __table_args__ = (
+        UniqueConstraint("office_id", "starts_at", "counter", name="uq_appointments_place"),
+        Index("ix_appointments_mobile", "mobile_pseudonym", "created_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)  # the booking reference
+    office_id: Mapped[str] = mapped_column(String(64), index=True)
+    service: Mapped[str] = mapped_column(String(128))
+    starts_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    counter: Mapped[int | None] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(16))  # pending|booked|cancelled|expired|...
+    mobile_sealed: Mapped[str] = mapped_column(Text)
+    mobile_pseudonym: Mapped[str] = mapped_column(String(64))
+    code_sha256: Mapped[str] = mapped_column(String(64))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    transaction_id: Mapped[str | None] = mapped_column(String(40))
