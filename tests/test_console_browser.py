@@ -344,3 +344,47 @@ def test_the_ranking_page_in_persian(browser, site):
         assert raw not in text
     page.screenshot(path=str(site["shots"] / "console-ranking.png"), full_page=True)
     page.close()
+
+
+def test_a_citizen_books_confirms_shows_and_cancels_on_a_phone(browser, site, sandbox):
+    """The appointment pages on a phone: a service and a province, an office with its fee and
+    next slots, a slot and a mobile, the code from the SMS, the booking with its QR, cancel."""
+    import re as _re
+
+    from pishkhan_gateway.appointments import slots
+
+    gw = site["gw"]
+    week = {str(d): ["08:00", "14:00"] for d in range(7)}
+    slots.set_capacity(gw.store, "tehran-1", {"counters": 1, "slot_minutes": 30, "days": week})
+    phone = browser.new_context(
+        viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True, locale="fa-IR"
+    )
+    page = phone.new_page()
+    page.goto(site["url"] + "/appointments")
+    page.select_option("#service", "postbank.bill.pay")
+    page.select_option("#province", "Tehran")
+    page.click("#choose button[type=submit]")
+    page.wait_for_selector("#offices")
+    assert "کارت ملی" in page.inner_text("#bring") or "کد ملی" in page.inner_text("#bring")
+    assert "کارمزد دفتر حداکثر" in page.inner_text("#offices")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.screenshot(path=str(site["shots"] / "appointments-offices.png"), full_page=True)
+    page.click("#offices a")
+    page.wait_for_selector("#slots")
+    page.locator("#slots .stars label").first.tap()
+    page.fill("#mobile", "09121234567")
+    page.click("#slots button[type=submit]")
+    page.wait_for_selector("#confirm")
+    sms = [m for m in sandbox.state("telecom")["outbox"] if m["mobile"] == "09121234567"]
+    page.fill("#code", _re.search(r"[0-9]{6}", sms[-1]["text"]).group(0))
+    page.click("#confirm button[type=submit]")
+    page.wait_for_selector("#booking")
+    assert page.inner_text("#state") == "قطعی" and page.locator(".qr svg").count() == 1
+    page.screenshot(path=str(site["shots"] / "appointments-booking.png"), full_page=True)
+    reference = page.inner_text("#reference")
+    page.click("#cancel button[type=submit]")
+    page.wait_for_selector("#booking")
+    assert page.inner_text("#state") == "لغو شده"
+    page.goto(site["url"] + f"/appointments/{reference}")
+    assert page.locator("#cancel").count() == 0
+    phone.close()

@@ -13,6 +13,7 @@ from flask.json.provider import DefaultJSONProvider
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from pishkhan_gateway.api import agencyreports as agencyreports_api
+from pishkhan_gateway.api import appointmentpages as appointment_pages
 from pishkhan_gateway.api import appointmentsapi as appointments_api
 from pishkhan_gateway.api import audit as audit_api
 from pishkhan_gateway.api import console as console_api
@@ -94,6 +95,7 @@ def create_app(
     app.register_blueprint(feedback_api.bp)
     app.register_blueprint(evaluation_api.bp)
     app.register_blueprint(appointments_api.bp)
+    app.register_blueprint(appointment_pages.bp)
     app.register_blueprint(console_api.bp)
     register_commands(app)
     return app

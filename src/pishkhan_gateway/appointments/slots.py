@@ -160,3 +160,20 @@ def free(store: Store, office_id: str, day: dt.date) -> list[dict[str, Any]]:
         for s in starts
         if offered.counters - taken.get(s, 0) > 0
     ]
+
+
+def offices_taking(store: Store, province: str) -> list[Any]:
+    """The active offices of a province that take appointments (id, name, city, category)."""
+    from sqlalchemy import select
+
+    from pishkhan_gateway.store.tables import Office
+
+    with store.read() as session:
+        return list(
+            session.execute(
+                select(Office.id, Office.name, Office.city, Office.category, Office.province)
+                .join(AppointmentCapacity, AppointmentCapacity.office_id == Office.id)
+                .where(Office.province == province, Office.status == "active")
+                .order_by(Office.city, Office.name)
+            ).all()
+        )
