@@ -184,3 +184,18 @@ def test_a_hold_not_confirmed_in_time_lets_its_place_go(client, gw, desk, sandbo
     assert third.status_code == 201 and third.get_json()["counter"] == first["counter"]
     late = client.post(f"/v1/appointments/{first['reference']}/confirm", json={"code": "123456"})
     assert late.get_json()["code"] == "wrong_state"
+
+
+def test_the_queue_is_the_tehran_day_even_after_midnight(client, counter, sandbox):
+    """01:00 in Tehran is the evening before in UTC: it is still that Tehran day's queue."""
+    headers = office_key(counter)
+    body = {
+        "counters": 1,
+        "slot_minutes": 30,
+        "days": {str(d): ["00:00", "23:30"] for d in range(7)},
+    }
+    client.put("/v1/appointments/capacity", json=body, headers=headers)
+    early = book(client, counter, time="01:00").get_json()
+    client.post(f"/v1/appointments/{early['reference']}/confirm", json={"code": code_sent(sandbox)})
+    queue = client.get(f"/v1/appointments?date={TOMORROW}", headers=headers).get_json()
+    assert [a["time"] for a in queue["appointments"]] == ["01:00"]

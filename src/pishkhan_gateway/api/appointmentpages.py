@@ -13,7 +13,7 @@ from flask import Blueprint, Response, current_app, redirect, render_template, r
 
 from pishkhan_gateway import jalali, receipts
 from pishkhan_gateway.api.appointmentsapi import _limited
-from pishkhan_gateway.appointments import bookings, slots
+from pishkhan_gateway.appointments import bookings, crowding, slots
 from pishkhan_gateway.catalog import CATEGORY_FA
 from pishkhan_gateway.errors import GatewayError
 from pishkhan_gateway.gateway import Gateway
@@ -67,8 +67,9 @@ def start() -> Response:
                 upcoming += [(day, s) for s in slots.free(gw.store, office.id, day)]
                 if len(upcoming) >= 3:
                     break
+            only = crowding.appointment_only(gw.store, office.id)
             found.append({"office": office, "fee_cap": rule.cap, "priced_by": rule.priced_by,
-                          "next": upcoming[:3]})  # fmt: skip
+                          "next": upcoming[:3], "only_until": only})  # fmt: skip
     provinces = sorted(p for ps in regions.regions().values() for p in ps)
     return _page(
         "appointments/start.html",

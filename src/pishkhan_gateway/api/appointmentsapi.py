@@ -24,9 +24,11 @@ from limits import parse_many
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
+from pishkhan_gateway import jalali
+from pishkhan_gateway.api.audit import _supervisor
 from pishkhan_gateway.api.officelife import _body, _office
 from pishkhan_gateway.api.problem import json_response
-from pishkhan_gateway.appointments import bookings, slots
+from pishkhan_gateway.appointments import bookings, crowding, slots
 from pishkhan_gateway.errors import InvalidRequest, RateLimited
 from pishkhan_gateway.gateway import Gateway
 from pishkhan_gateway.jalali import parse_date
@@ -117,8 +119,13 @@ def show(reference: str) -> Response:
 def office_queue() -> Response:
     office = _office()
     day = _day(request.args.get("date"))
+    until = crowding.appointment_only(_gateway().store, office.id)
     return json_response(
-        {"office": office.id, "appointments": bookings.queue(_gateway(), office.id, day)}
+        {
+            "office": office.id,
+            "appointment_only_until": jalali.format_date(until, "-") if until else None,
+            "appointments": bookings.queue(_gateway(), office.id, day),
+        }
     )
 
 
@@ -129,3 +136,22 @@ def mark(reference: str, action: str) -> Response:
     return json_response(
         bookings.mark(_gateway(), office.id, reference[:40], action, body.get("transaction_id"))
     )
+
+
+@bp.get("/v1/audit/appointments")
+def audit_appointments() -> Response:
+    """Per office (in scope) and day: places, booked, served, no-show, transactions, over
+    capacity."""
+    raw_from, raw_to = request.args.get("from"), request.args.get("to")
+    scope = _supervisor("appointments_read", start=raw_from, end=raw_to)
+    first = _day(raw_from)
+    last = _day(raw_to) if raw_to else first
+    return json_response({"days": crowding.crowding(_gateway().store, scope, first, last)})
+
+
+@bp.put("/v1/offices/<office_id>/appointment-only")
+def appointment_only(office_id: str) -> Response:
+    """A province (or the regulator) orders an office to serve by appointment only."""
+    body = _body()
+    scope = _supervisor("appointment_only", office=office_id[:64])
+    return json_response(crowding.order(_gateway().store, scope, office_id[:64], body))

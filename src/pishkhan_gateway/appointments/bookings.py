@@ -35,7 +35,7 @@ from pishkhan_gateway.errors import (
     WrongState,
 )
 from pishkhan_gateway.ids import normalise_mobile
-from pishkhan_gateway.jalali import TEHRAN, format_date, iso
+from pishkhan_gateway.jalali import TEHRAN, format_date, iso, midnight_utc
 from pishkhan_gateway.registry import offices
 from pishkhan_gateway.store import utcnow
 from pishkhan_gateway.store.tables import Appointment, Office, Transaction
@@ -111,7 +111,7 @@ def request(gw: Gateway, body: dict[str, Any]) -> dict[str, Any]:
     offices.check_licence(office)
     gw.entitlements.check(office, registered.service.id)
     pseudonyms = gw.pseudonyms.mobiles(mobile)
-    day_start = dt.datetime.combine(now.astimezone(TEHRAN).date(), dt.time(0), tzinfo=TEHRAN)
+    day_start = midnight_utc(now.astimezone(TEHRAN).date())  # UTC: SQLite compares text
     code = f"{secrets.randbelow(10**6):06d}"
     reference = f"ap_{secrets.token_hex(8)}"
     for _ in range(capacity.counters + 1):
@@ -273,7 +273,7 @@ def mark(
 
 def queue(gw: Gateway, office_id: str, day: dt.date) -> list[dict[str, Any]]:
     """The office's appointments of a Tehran day, in order (holds and cancellations left out)."""
-    start = dt.datetime.combine(day, dt.time(0), tzinfo=TEHRAN)
+    start = midnight_utc(day)  # UTC: SQLite compares stored text
     with gw.store.read() as session:
         rows = session.scalars(
             select(Appointment)

@@ -35,6 +35,7 @@ AUTHORITY: dict[str, tuple[tuple[str, ...], str]] = {
     "rule_objection": (("regulator", "region"), "rule on an office's objection"),
     "evaluate": (("regulator", "region"), "review an evaluation and rule on its objections"),
     "working_hours": (("regulator", "province"), "set a province's working hours"),
+    "appointment_only": (("regulator", "province"), "order an office to serve by appointment only"),
     "report": (("agency",), "report an office (evidence for a case)"),
 }
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, case, func, select
 
+from pishkhan_gateway.appointments.crowding import walk_ins
 from pishkhan_gateway.errors import NotFound
 from pishkhan_gateway.history import FINAL_OUTCOME
 from pishkhan_gateway.jalali import TEHRAN, format_date
@@ -110,6 +111,8 @@ def scorecard(store: Store, scope: Scope, office_id: str, filters: Filters) -> d
             {"service": s, "transactions": int(n), "succeeded": int(ok), "office_fees": int(fees)}
             for s, n, ok, fees in by_service
         ],
+        # under a province's appointment-only order: walk-ins since it (appointments/crowding)
+        "appointment_only": walk_ins(store, office_id),
         # citizens' ratings from receipts' pages (all time): the office, and per service
         "satisfaction": {
             **feedback.satisfaction(store, "office_id", office_id=office_id).get(

@@ -574,3 +574,16 @@ class Appointment(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     transaction_id: Mapped[str | None] = mapped_column(String(40))
+
+
+class AppointmentOrder(Base):
+    """A province's (or the regulator's) order that an office serve by appointment only, from
+    ``since`` to ``until`` (a Tehran date, inclusive) (``appointments/crowding.py``)."""
+
+    __tablename__ = "appointment_orders"
+
+    office_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    since: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    until: Mapped[dt.date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(Text)
+    by: Mapped[str] = mapped_column(String(64))

@@ -1,4 +1,5 @@
-"""appointments: offices' capacity and citizens' bookings (one counter at one slot start)
+"""appointments: offices' capacity, citizens' bookings (one counter at one slot start) and
+appointment-only orders
 
 Revision ID: 0019
 Revises: 0018
@@ -43,11 +44,21 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("office_id", "starts_at", "counter", name="uq_appointments_place"),
     )
+    op.create_table(
+        "appointment_orders",
+        sa.Column("office_id", sa.String(length=64), nullable=False),
+        sa.Column("since", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("until", sa.Date(), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column("by", sa.String(length=64), nullable=False),
+        sa.PrimaryKeyConstraint("office_id"),
+    )
     with op.batch_alter_table("appointments") as batch:
         batch.create_index("ix_appointments_mobile", ["mobile_pseudonym", "created_at"])
         batch.create_index(batch.f("ix_appointments_office_id"), ["office_id"], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_table("appointment_orders")
     op.drop_table("appointments")
     op.drop_table("appointment_capacity")
