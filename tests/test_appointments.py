@@ -20,7 +20,11 @@ from pishkhan_gateway.store.tables import Appointment, LogEntry
 
 MOBILE = "09121234567"
 ALL_WEEK = {str(d): ["08:00", "14:00"] for d in range(7)}
-TOMORROW = format_date(offices.today() + dt.timedelta(days=1), "-")
+
+
+def tomorrow() -> str:
+    """Tomorrow in Tehran, when asked (a constant taken at import goes stale at midnight)."""
+    return format_date(offices.today() + dt.timedelta(days=1), "-")
 
 
 def office_key(counter):
@@ -37,7 +41,7 @@ def desk(client, counter):
 
 
 def book(client, desk, time="10:00", mobile=MOBILE, service="postbank.bill.pay"):
-    body = {"office": desk.office_id, "service": service, "date": TOMORROW, "time": time,
+    body = {"office": desk.office_id, "service": service, "date": tomorrow(), "time": time,
             "mobile": mobile}  # fmt: skip
     return client.post("/v1/appointments", json=body)
 
@@ -89,7 +93,9 @@ def test_a_place_is_never_booked_twice(client, desk, sandbox):
     assert [a.status_code for a in answers] == [201, 201, 409]
     assert answers[2].get_json()["code"] == "slot_full"
     assert {a.get_json()["counter"] for a in answers[:2]} == {1, 2}
-    free = client.get(f"/v1/appointments/slots?office={desk.office_id}&date={TOMORROW}").get_json()
+    free = client.get(
+        f"/v1/appointments/slots?office={desk.office_id}&date={tomorrow()}"
+    ).get_json()
     assert "10:00" not in [s["time"] for s in free["slots"]]
     assert {"time": "10:15", "free": 2} in free["slots"]
 
@@ -136,9 +142,9 @@ def test_only_the_offices_coming_slots_can_be_booked(client, desk, sandbox, time
 
 
 def test_a_closed_day_offers_nothing(client, counter, sandbox):
-    body = {"counters": 1, "slot_minutes": 30, "days": ALL_WEEK, "closures": [TOMORROW]}
+    body = {"counters": 1, "slot_minutes": 30, "days": ALL_WEEK, "closures": [tomorrow()]}
     client.put("/v1/appointments/capacity", json=body, headers=office_key(counter))
-    free = client.get(f"/v1/appointments/slots?office={counter.office_id}&date={TOMORROW}")
+    free = client.get(f"/v1/appointments/slots?office={counter.office_id}&date={tomorrow()}")
     assert free.get_json()["slots"] == []
 
 
@@ -147,7 +153,7 @@ def test_the_office_runs_its_queue(client, gw, desk, sandbox, monkeypatch):
     client.post(
         f"/v1/appointments/{booking['reference']}/confirm", json={"code": code_sent(sandbox)}
     )
-    queue = client.get(f"/v1/appointments?date={TOMORROW}", headers=office_key(desk)).get_json()
+    queue = client.get(f"/v1/appointments?date={tomorrow()}", headers=office_key(desk)).get_json()
     assert [a["reference"] for a in queue["appointments"]] == [booking["reference"]]
     url = f"/v1/appointments/{booking['reference']}"
     early = client.post(f"{url}/no-show", headers=office_key(desk)).get_json()
@@ -197,5 +203,5 @@ def test_the_queue_is_the_tehran_day_even_after_midnight(client, counter, sandbo
     client.put("/v1/appointments/capacity", json=body, headers=headers)
     early = book(client, counter, time="01:00").get_json()
     client.post(f"/v1/appointments/{early['reference']}/confirm", json={"code": code_sent(sandbox)})
-    queue = client.get(f"/v1/appointments?date={TOMORROW}", headers=headers).get_json()
+    queue = client.get(f"/v1/appointments?date={tomorrow()}", headers=headers).get_json()
     assert [a["time"] for a in queue["appointments"]] == ["01:00"]

@@ -17,7 +17,6 @@ from pishkhan_gateway.oversight import evaluation
 from pishkhan_gateway.registry import offices, supervisors
 from pishkhan_gateway.store.tables import LogEntry
 
-START = offices.today()
 GOOD = {"floor_space_m2": 90, "staff": 4, "accessibility": True, "experience_years": 12,
         "equipment": 6}  # fmt: skip
 SMALL = {"floor_space_m2": 24, "staff": 1, "accessibility": False, "experience_years": 1,
@@ -38,21 +37,27 @@ def office_key(counter):
 
 
 @pytest.fixture
-def clock(monkeypatch):
-    """Move the evaluation's idea of today (Tehran) by whole days from START."""
+def start() -> dt.date:
+    """The day the test's evaluation opens: today in Tehran, taken when the test starts."""
+    return offices.today()
+
+
+@pytest.fixture
+def clock(monkeypatch, start):
+    """Move the evaluation's idea of today (Tehran) by whole days from ``start``."""
 
     def move(days: int) -> None:
-        monkeypatch.setattr(evaluation, "today", lambda: START + dt.timedelta(days=days))
+        monkeypatch.setattr(evaluation, "today", lambda: start + dt.timedelta(days=days))
 
     move(0)
     return move
 
 
 @pytest.fixture
-def cycle(client, gw, clock):
+def cycle(client, gw, clock, start):
     regulator = credential(gw, "reg", "regulator")
-    body = {"name": "ارزیابی ۱۴۰۵", "period_from": jalali(START - dt.timedelta(days=180)),
-            "period_to": jalali(START), "opens": jalali(START)}  # fmt: skip
+    body = {"name": "ارزیابی ۱۴۰۵", "period_from": jalali(start - dt.timedelta(days=180)),
+            "period_to": jalali(start), "opens": jalali(start)}  # fmt: skip
     opened = client.post("/v1/evaluations", json=body, headers=regulator)
     assert opened.status_code == 201, opened.get_json()
     return {"id": opened.get_json()["id"], "regulator": regulator, "opened": opened.get_json()}
@@ -68,17 +73,17 @@ def declare(client, counter, indicators=GOOD):
     return client.put("/v1/evaluation/declaration", json=indicators, headers=office_key(counter))
 
 
-def test_the_windows_follow_the_sources(cycle):
+def test_the_windows_follow_the_sources(cycle, start):
     windows = cycle["opened"]["windows"]
     assert windows["declaration"] == {
-        "from": jalali(START),
-        "to": jalali(START + dt.timedelta(days=19)),
+        "from": jalali(start),
+        "to": jalali(start + dt.timedelta(days=19)),
     }
-    assert windows["review"]["from"] == jalali(START + dt.timedelta(days=20))
-    assert windows["correction"]["from"] == jalali(START + dt.timedelta(days=30))
+    assert windows["review"]["from"] == jalali(start + dt.timedelta(days=20))
+    assert windows["correction"]["from"] == jalali(start + dt.timedelta(days=30))
     assert windows["objection"] == {
-        "from": jalali(START + dt.timedelta(days=35)),
-        "to": jalali(START + dt.timedelta(days=41)),
+        "from": jalali(start + dt.timedelta(days=35)),
+        "to": jalali(start + dt.timedelta(days=41)),
     }
 
 
