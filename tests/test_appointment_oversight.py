@@ -101,3 +101,18 @@ def test_a_province_orders_appointments_only_and_walk_ins_are_counted(client, gw
     with gw.store.read() as session:
         kinds = [json.loads(e).get("type") for e in session.scalars(select(LogEntry.entry))]
     assert "appointment_only_ordered" in kinds and "appointment_only_lifted" in kinds
+
+
+def test_the_console_shows_crowding_per_office(client, gw, counter, sandbox):
+    headers = {"Authorization": f"Bearer {counter.credential}"}
+    one_slot = {str(d): ["08:00", "08:30"] for d in range(7)}
+    body = {"counters": 1, "slot_minutes": 30, "days": one_slot}
+    client.put("/v1/appointments/capacity", json=body, headers=headers)
+    client.post("/v1/transactions", json=pay_body(), headers=counter.headers())
+    client.post("/v1/transactions", json=pay_body(BILL_2), headers=counter.headers())
+    supervisors.add(gw.store, "reg", "regulator", None)
+    key = supervisors.issue_key(gw.store, "reg")
+    assert client.post("/console/signin", data={"credential": key}).status_code == 302
+    page = client.get("/console/appointments").get_data(as_text=True)
+    assert f'data-office="{counter.office_id}"' in page
+    assert "بیش از ظرفیت در ۱ روز" in page and 'data-series="booked"' in page

@@ -228,6 +228,7 @@ def test_no_console_page_shows_a_raw_code_or_an_escape(client, desk, gw):
         "/console/supervisors",
         "/console/integrity",
         "/console/evaluations",
+        "/console/appointments",
     ]
     services = [s.service.id for s in gw.plugins.catalog()]
     for path in pages:

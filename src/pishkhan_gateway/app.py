@@ -18,6 +18,7 @@ from pishkhan_gateway.api import appointmentsapi as appointments_api
 from pishkhan_gateway.api import audit as audit_api
 from pishkhan_gateway.api import console as console_api
 from pishkhan_gateway.api import (
+    consoleappointments,  # noqa: F401 - its routes join the console's blueprint
     consolelife,  # noqa: F401 - its routes join the console's blueprint
     consoleranking,  # noqa: F401 - its routes join the console's blueprint
     consolewords,  # noqa: F401 - its filters join the console's blueprint

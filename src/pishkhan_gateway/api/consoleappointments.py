@@ -1,0 +1,33 @@
+"""The console's appointments page: per office in scope, the last and next days' places,
+bookings, served and no-show, with a chart each and the days over capacity marked — which
+offices are overrun, as a figure. The same function as the API (``appointments/crowding.py``);
+the route hangs on the console's blueprint (``console.py``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import g, render_template
+
+from pishkhan_gateway.api.console import _gateway, bp, signed_in
+from pishkhan_gateway.appointments import crowding
+from pishkhan_gateway.registry.offices import today
+
+DAYS_BACK, DAYS_AHEAD = 7, 6
+
+
+@bp.get("/appointments")
+@signed_in("appointments")
+def appointments_overview() -> str:
+    first, last = today() - dt.timedelta(days=DAYS_BACK), today() + dt.timedelta(days=DAYS_AHEAD)
+    rows = crowding.crowding(_gateway().store, g.scope, first, last)
+    offices: dict[str, dict] = {}
+    for row in rows:
+        entry = offices.setdefault(
+            row["office"], {"name": row["name"], "province": row["province"], "days": []}
+        )
+        entry["days"].append({**row, "jalali": row["date"].replace("-", "/")})
+    for entry in offices.values():
+        entry["days"].reverse()  # the charts draw the newest day first, from the right
+        entry["over"] = [d for d in entry["days"] if d["over_capacity"]]
+    return render_template("console/appointments.html", scope=g.scope, offices=offices)
