@@ -3,15 +3,18 @@ identity refusal, an unknown outcome reconciled, an Idempotency-Key holding a na
 supervisor searches and exports, no national code
 or mobile of the sample people appears in any log line, stored row, export or response body — in
 ASCII or in Persian digits — and no key (signing, pseudonym, encryption, session) appears there in
-any encoding. (Sandboxes are the agencies' side and are not scanned.)"""
+any encoding — appointments booked and complaints filed included. (Sandboxes are the agencies'
+side and are not scanned.)"""
 
 from __future__ import annotations
+
+import datetime as dt
 
 from sqlalchemy import MetaData, select
 
 from conftest import OPERATOR, OTHER_OPERATOR, open_counter
-from pishkhan_gateway.jalali import ascii_digits
-from pishkhan_gateway.registry import supervisors
+from pishkhan_gateway.jalali import ascii_digits, format_date
+from pishkhan_gateway.registry import offices, supervisors
 from test_reference_agencies import FULL_CITIZEN, NINE, send_otp, transact
 
 SAMPLE_CODES = ["0499370899", "0684159414", "0963695398", "0650451252", OPERATOR, OTHER_OPERATOR]
@@ -68,7 +71,43 @@ def test_no_national_code_or_mobile_in_logs_rows_exports_or_bodies(
     keyed = {"Idempotency-Key": f"pay-{SAMPLE_CODES[2]}"}
     inquiry = NINE["postbank.bill.inquiry"][0]
     keep(transact(client, counter, "postbank.bill.inquiry", inquiry, FULL_CITIZEN, **keyed))
+    # a citizen books an appointment with a sample mobile, and complains about a receipt with one
+    week = {str(d): ["08:00", "14:00"] for d in range(7)}
+    office_key = {"Authorization": f"Bearer {counter.credential}"}
+    client.put(
+        "/v1/appointments/capacity",
+        json={"counters": 1, "slot_minutes": 30, "days": week},
+        headers=office_key,
+    )
+    day = format_date(offices.today() + dt.timedelta(days=1), "-")
+    booking = {"office": counter.office_id, "service": "postbank.bill.inquiry", "date": day,
+               "time": "10:00", "mobile": SAMPLE_MOBILES[0]}  # fmt: skip
+    assert keep(client.post("/v1/appointments", json=booking)).status_code == 201
+    keep(client.get(f"/v1/appointments?date={day}", headers=office_key))
+    rated = transact(client, counter, "postbank.bill.inquiry", inquiry, FULL_CITIZEN).get_json()
+    ticket = rated["receipt"]["signature"][:16].replace("+", "-").replace("/", "_")
+    complaint = {"s": ticket, "rating": 1, "complaint": f"با {SAMPLE_MOBILES[1]} تماس بگیرید"}
+    filed = keep(client.post(f"/v1/receipts/{rated['transaction_id']}/feedback", json=complaint))
+    assert filed.status_code == 201 and filed.get_json()["case"]
     keep(transact(client, counter, "postbank.bill.inquiry", inquiry, FULL_CITIZEN, **keyed))
+    # a citizen books an appointment with a sample mobile, and complains about a receipt with one
+    week = {str(d): ["08:00", "14:00"] for d in range(7)}
+    office_key = {"Authorization": f"Bearer {counter.credential}"}
+    client.put(
+        "/v1/appointments/capacity",
+        json={"counters": 1, "slot_minutes": 30, "days": week},
+        headers=office_key,
+    )
+    day = format_date(offices.today() + dt.timedelta(days=1), "-")
+    booking = {"office": counter.office_id, "service": "postbank.bill.inquiry", "date": day,
+               "time": "10:00", "mobile": SAMPLE_MOBILES[0]}  # fmt: skip
+    assert keep(client.post("/v1/appointments", json=booking)).status_code == 201
+    keep(client.get(f"/v1/appointments?date={day}", headers=office_key))
+    rated = transact(client, counter, "postbank.bill.inquiry", inquiry, FULL_CITIZEN).get_json()
+    ticket = rated["receipt"]["signature"][:16].replace("+", "-").replace("/", "_")
+    complaint = {"s": ticket, "rating": 1, "complaint": f"با {SAMPLE_MOBILES[1]} تماس بگیرید"}
+    filed = keep(client.post(f"/v1/receipts/{rated['transaction_id']}/feedback", json=complaint))
+    assert filed.status_code == 201 and filed.get_json()["case"]
     # an operator of another office, an unknown operator
     other = open_counter(gw, "office-2", operator=OTHER_OPERATOR)
     keep(transact(client, other, history, {}, FULL_CITIZEN, **{"X-Operator": OPERATOR}))
