@@ -116,3 +116,4 @@ def test_the_console_shows_crowding_per_office(client, gw, counter, sandbox):
     page = client.get("/console/appointments").get_data(as_text=True)
     assert f'data-office="{counter.office_id}"' in page
     assert "بیش از ظرفیت در ۱ روز" in page and 'data-series="booked"' in page
+    assert "صف امروز" in page

@@ -1,7 +1,7 @@
-"""The console's appointments page: per office in scope, the last and next days' places,
-bookings, served and no-show, with a chart each and the days over capacity marked — which
-offices are overrun, as a figure. The same function as the API (``appointments/crowding.py``);
-the route hangs on the console's blueprint (``console.py``)."""
+"""The console's appointments page: per office in scope, today's queue, and the last and next
+days' places, bookings, served and no-show, with a chart each and the days over capacity marked
+— which offices are overrun, as a figure. The same functions as the API
+(``appointments/crowding.py``, ``bookings.py``); the route hangs on the console's blueprint."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import datetime as dt
 from flask import g, render_template
 
 from pishkhan_gateway.api.console import _gateway, bp, signed_in
-from pishkhan_gateway.appointments import crowding
+from pishkhan_gateway.appointments import bookings, crowding
 from pishkhan_gateway.registry.offices import today
 
 DAYS_BACK, DAYS_AHEAD = 7, 6
@@ -27,7 +27,8 @@ def appointments_overview() -> str:
             row["office"], {"name": row["name"], "province": row["province"], "days": []}
         )
         entry["days"].append({**row, "jalali": row["date"].replace("-", "/")})
-    for entry in offices.values():
+    for office_id, entry in offices.items():
         entry["days"].reverse()  # the charts draw the newest day first, from the right
         entry["over"] = [d for d in entry["days"] if d["over_capacity"]]
+        entry["queue"] = bookings.queue(_gateway(), office_id, today())  # today's queue
     return render_template("console/appointments.html", scope=g.scope, offices=offices)
