@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 
 from conftest import BILL, open_counter
-from pishkhan_gateway.registry import supervisors
+from pishkhan_gateway.registry import offices, supervisors
 
 INQUIRY = {"service": "postbank.bill.inquiry", "params": BILL}
 
@@ -70,7 +70,7 @@ def test_availability_counts_calls_failures_and_latency_by_the_hour(client, gw, 
     assert sum(sum(h["failures"].values()) for h in busy) == 2
     assert ledger["hours_with_failures"] >= 1
     regulator = credential(gw, "reg", "regulator")
-    today = dt.datetime.now(dt.UTC).date().isoformat()
+    today = offices.today().isoformat()  # a bare date is a Tehran day (not the UTC one)
     bounded = client.get(
         f"/v1/audit/agencies/postbank/availability?from={today}&to={today}", headers=regulator
     )
