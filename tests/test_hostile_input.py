@@ -291,3 +291,19 @@ def test_every_route_is_in_the_openapi_document(app, client):
         if method.lower() not in paths.get(path_of(rule)[0], {})
     ]
     assert missing == []
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/v1/supervisors/credentials/revoke",
+        "/v1/tariffs/withdraw",
+        "/v1/offices/demo-tehran-1/suspend",
+        "/v1/audit/transactions/tx_0/reveal",
+    ],
+)
+@pytest.mark.parametrize("body", [b"true", b'"x"', b"1", b"[1, 2]"])
+def test_a_body_that_is_not_an_object_is_a_400_not_a_500(client, path, body):
+    answer = client.post(path, data=body, headers={"Content-Type": JSON})
+    assert answer.status_code == 400, answer.get_data(as_text=True)[:300]
+    assert answer.get_json()["code"] == "invalid_request"

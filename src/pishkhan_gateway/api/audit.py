@@ -13,7 +13,7 @@ from flask import Blueprint, Response, current_app, request, stream_with_context
 
 from pishkhan_gateway import ids, oversight, tariffchanges
 from pishkhan_gateway.api import denials
-from pishkhan_gateway.api.problem import json_body, json_response
+from pishkhan_gateway.api.problem import json_body, json_response, object_body
 from pishkhan_gateway.auditlog import notes
 from pishkhan_gateway.errors import Forbidden, InvalidRequest
 from pishkhan_gateway.gateway import Gateway
@@ -141,7 +141,7 @@ def reveal(transaction_id: str) -> Response:
     """The citizen's national code and mobile of one transaction, for the regulator only, with
     a stated reason; the request (who, which transaction, why) is logged before anything opens."""
     gw = _gateway()
-    body = json_body() or {}
+    body = object_body()
     reason = str(body.get("reason", "")).strip()
     if not 10 <= len(reason) <= 2000:
         raise InvalidRequest("state the legal reason (10-2000 characters)", field="reason")
@@ -164,7 +164,7 @@ def scorecard(office_id: str) -> Response:
 @bp.post("/v1/offices/<office_id>/<any(suspend, reinstate, revoke):action>")
 def licence_action(office_id: str, action: str) -> Response:
     """Suspend, reinstate or revoke an office, with a reason (regulator or its province)."""
-    body = json_body() or {}
+    body = object_body()
     scope = _supervisor("licence_" + action, office=office_id)
     return json_response(
         oversight.licence_action(
@@ -177,7 +177,7 @@ def licence_action(office_id: str, action: str) -> Response:
 def revoke_supervisor_credential() -> Response:
     """The regulator revokes a supervisor credential: body ``{"credential": "psk_<id>",
     "reason": …}``; effective on its next request, recorded with the reason."""
-    body = json_body() or {}
+    body = object_body()
     credential = str(body.get("credential", ""))[:200]
     scope = _supervisor("revoke_supervisor_credential", credential=credential.split(".")[0])
     return json_response(
@@ -226,7 +226,7 @@ def withdraw_tariffs() -> Response:
     """The regulator (or a province, its own schedule) withdraws a schedule not yet in force,
     or loaded today by mistake: ``{"effective": "1405-10-01", "reason": …, "scope": …}``."""
     gw = _gateway()
-    body = json_body() or {}
+    body = object_body()
     tariff_scope = str(body.get("scope") or "national")[:80]
     scope = _supervisor(
         "tariffs_withdraw", effective=str(body.get("effective"))[:20], scope=tariff_scope

@@ -15,7 +15,7 @@ from flask import Blueprint, Response, current_app, request
 
 from pishkhan_gateway.api import denials
 from pishkhan_gateway.api.audit import _supervisor
-from pishkhan_gateway.api.problem import json_body, json_response
+from pishkhan_gateway.api.problem import json_response, object_body
 from pishkhan_gateway.errors import InvalidRequest, NotFound
 from pishkhan_gateway.gateway import Gateway
 from pishkhan_gateway.oversight import (
@@ -37,12 +37,7 @@ def _gateway() -> Gateway:
 
 
 def _body() -> dict[str, Any]:
-    body = json_body()
-    if body is None:
-        return {}
-    if not isinstance(body, dict):
-        raise InvalidRequest("send a JSON object")
-    return body
+    return object_body()
 
 
 def _office() -> offices.OfficeView:

@@ -75,3 +75,14 @@ def json_body() -> Any:
     """The request's JSON body as the API's other endpoints read it: None when it is not JSON,
     and refused (``InvalidRequest``) when nested too deep or not valid Unicode text."""
     return check_json(request.get_json(silent=True))
+
+
+def object_body() -> dict[str, Any]:
+    """The request's JSON object body (``{}`` when none was sent); ``InvalidRequest`` when it is
+    JSON but not an object (``true``, ``"x"``, ``[1]``), so no handler reads fields of one."""
+    body = json_body()
+    if body is None:
+        return {}
+    if not isinstance(body, dict):
+        raise InvalidRequest("send a JSON object")
+    return body
