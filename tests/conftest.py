@@ -299,6 +299,7 @@ def make_app(
         "OFFICE_RATE_LIMIT": "100000/minute",
         "OPERATOR_RATE_LIMIT": "100000/minute",
         "AGENCIES": {name: {"url": url, "timeout": "5"} for name, url in sandboxes.items()},
+        "CHECK_RESPONSES": True,  # every JSON success answer checked against its declaration
     }
     config.update(overrides)
     app = create_app(config, plugins=plugins)
