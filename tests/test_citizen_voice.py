@@ -53,9 +53,15 @@ def test_a_forged_ticket_rates_nothing(client, paid):
     forged = client.post(url, json={"s": "AAAAAAAAAAAAAAAA", "rating": 1})
     assert forged.status_code == 404
     assert (
-        client.post("/v1/receipts/tx_nope/feedback", json={"s": "x", "rating": 1}).status_code
+        client.post(
+            "/v1/receipts/tx_0123456789abcdef0123456789abcdef/feedback",
+            json={"s": "AAAAAAAAAAAAAAAA", "rating": 1},
+        ).status_code
         == 404
     )
+    # a ticket that is not one at all is malformed, and says which field
+    malformed = client.post(url, json={"s": "x", "rating": 1})
+    assert (malformed.status_code, malformed.get_json()["field"]) == (400, "s")
 
 
 @pytest.mark.parametrize("rating", [0, 6, "five", 4.5, True, None])

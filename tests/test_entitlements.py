@@ -130,7 +130,7 @@ def test_a_rule_names_real_services_types_and_categories(client, gw):
     regulator = credential(gw, "reg", "regulator")
     for bad, field in (
         ({"service": "nobody.sells.this"}, "service"),
-        ({"service": "postbank.bill.pay", "office_types": ["kiosk"]}, "office_types"),
+        ({"service": "postbank.bill.pay", "office_types": ["kiosk"]}, "office_types/0"),
         ({"service": "postbank.bill.pay", "categories": "village"}, "categories"),
         ({"service": "postbank.bill.pay", "categories": ["village"]}, "reason"),
     ):

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from conftest import BILL, OPERATOR, pay_body
-from pishkhan_gateway.api.routes_doc import SEARCH
+from pishkhan_gateway.api.shapes import SEARCH_QUERY
 from pishkhan_gateway.store.tables import Transaction
 
 pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
@@ -170,10 +170,11 @@ def test_the_api_never_answers_500(app, counter, gw):
     """Every operation in /openapi.json — every ``/v1`` route (the ones not described by hand
     are generated from the URL map) — 40 generated cases each (``make fuzz``: 1,000), a fixed,
     derandomized budget:
-    no 500, and every refusal a problem document. Oversight routes are called with a regulator's
-    credential, the others with an office's. (Driven through ``as_strategy`` rather than
-    ``schemathesis.pytest``, whose lazy fixtures do not run on pytest 9.)"""
-    from pishkhan_gateway.api.routes_doc import SUPERVISED
+    no 500, and every refusal a problem document. Each operation is called with a credential its
+    declaration admits (a regulator's for a supervisors' one, an office's for an office's, either
+    for one both may call). (Driven through ``as_strategy`` rather than ``schemathesis.pytest``,
+    whose lazy fixtures do not run on pytest 9.)"""
+    from pishkhan_gateway.api.openapi import declared
     from pishkhan_gateway.registry import supervisors
 
     supervisors.add(gw.store, "fuzz-regulator", "regulator", None)
@@ -182,12 +183,16 @@ def test_the_api_never_answers_500(app, counter, gw):
     operations = [result.ok() for result in api.get_all_operations()]
     rules = [r for r in app.url_map.iter_rules() if r.rule.startswith("/v1/")]
     assert len(operations) >= sum(len(r.methods - {"HEAD", "OPTIONS"}) for r in rules)
+    declarations = {(path, op.method): op for path, op in declared(app)}
     for operation in operations:
+        declaration = declarations[(operation.path, operation.method.upper())]
+        audience = declaration.audience
 
         @FUZZ
         @given(case=operation.as_strategy())
         def check(case):
-            key = regulator if case.path.startswith(SUPERVISED) else counter.credential
+            as_supervisor = audience.supervisor and not (audience.office and len(str(case.body)) % 2)
+            key = regulator if as_supervisor else counter.credential
             case.headers = {**(case.headers or {}), "Authorization": f"Bearer {key}"}
             if "X-Operator" in case.headers and len(str(case.body)) % 2:
                 case.headers["X-Operator"] = OPERATOR  # half get past the operator check
@@ -195,8 +200,11 @@ def test_the_api_never_answers_500(app, counter, gw):
             assert response.status_code != 500, (case.method, case.path, response.text[:500])
             kind = str({k.lower(): v for k, v in response.headers.items()}["content-type"])
             html = (case.query or {}).get("format") != "json" and case.path.endswith("/check")
-            if response.status_code >= 400 and not (html and "text/html" in kind):
-                # (the QR's receipt check is a page for people: its "not genuine" is HTML)
+            own = response.status_code in declaration.responses  # e.g. the check's "not valid"
+            html = (html or declaration.forms) and "text/html" in kind
+            if response.status_code >= 400 and not own and not html:
+                # (the QR's receipt check and the citizen's form are pages for people: their
+                # refusals are HTML)
                 assert "application/problem+json" in kind, (
                     case.method,
                     case.path,
@@ -209,7 +217,7 @@ def test_the_api_never_answers_500(app, counter, gw):
 
 
 # Query and form fields the console's pages and actions read, and the odd ones a fuzzer adds.
-CONSOLE_FIELDS = [*SEARCH, "limit", "cursor", "page", "reason", "credential", "next"]
+CONSOLE_FIELDS = [*SEARCH_QUERY, "limit", "cursor", "page", "reason", "credential", "next"]
 _VALUE = st.one_of(
     st.text(max_size=40),
     st.sampled_from(["", "0", "-1", "9" * 30, "1403-13-40", "۱۴۰۳/۰۱/۰۱", "=1+1", "\x00", "%ff"]),
@@ -280,15 +288,15 @@ def test_an_integer_past_2_53_or_a_lone_surrogate_is_answered_not_a_500(client, 
 
 def test_every_route_is_in_the_openapi_document(app, client):
     """A route added without its operation fails here (and would go unfuzzed)."""
-    from pishkhan_gateway.api.routes_doc import path_of
+    from pishkhan_gateway.api.openapi import path_of
 
     paths = client.get("/openapi.json").get_json()["paths"]
     missing = [
-        f"{method} {path_of(rule)[0]}"
+        f"{method} {path_of(rule.rule)}"
         for rule in app.url_map.iter_rules()
         if rule.rule.startswith("/v1/")
         for method in rule.methods - {"HEAD", "OPTIONS"}
-        if method.lower() not in paths.get(path_of(rule)[0], {})
+        if method.lower() not in paths.get(path_of(rule.rule), {})
     ]
     assert missing == []
 
@@ -303,7 +311,15 @@ def test_every_route_is_in_the_openapi_document(app, client):
     ],
 )
 @pytest.mark.parametrize("body", [b"true", b'"x"', b"1", b"[1, 2]"])
-def test_a_body_that_is_not_an_object_is_a_400_not_a_500(client, path, body):
-    answer = client.post(path, data=body, headers={"Content-Type": JSON})
+def test_a_body_that_is_not_an_object_is_a_400_not_a_500(client, gw, path, body):
+    from pishkhan_gateway.registry import supervisors
+
+    anonymous = client.post(path, data=body, headers={"Content-Type": JSON})
+    assert anonymous.status_code == 401  # who asks is settled before the body is read
+    supervisors.add(gw.store, "reg", "regulator", None)
+    key = supervisors.issue_key(gw.store, "reg")
+    answer = client.post(
+        path, data=body, headers={"Content-Type": JSON, "Authorization": f"Bearer {key}"}
+    )
     assert answer.status_code == 400, answer.get_data(as_text=True)[:300]
-    assert answer.get_json()["code"] == "invalid_request"
+    assert (answer.get_json()["code"], answer.get_json()["field"]) == ("invalid_request", "(body)")

@@ -16,6 +16,7 @@ from pishkhan_gateway.api import agencyreports as agencyreports_api
 from pishkhan_gateway.api import appointmentpages as appointment_pages
 from pishkhan_gateway.api import appointmentsapi as appointments_api
 from pishkhan_gateway.api import audit as audit_api
+from pishkhan_gateway.api import cases as cases_api
 from pishkhan_gateway.api import console as console_api
 from pishkhan_gateway.api import (
     consoleappointments,  # noqa: F401 - its routes join the console's blueprint
@@ -27,10 +28,13 @@ from pishkhan_gateway.api import (
 from pishkhan_gateway.api import entitlementsapi as entitlements_api
 from pishkhan_gateway.api import evaluationapi as evaluation_api
 from pishkhan_gateway.api import feedbackapi as feedback_api
+from pishkhan_gateway.api import licences as licences_api
 from pishkhan_gateway.api import logtiles as logtiles_api
-from pishkhan_gateway.api import officelife as officelife_api
 from pishkhan_gateway.api import offices as offices_api
+from pishkhan_gateway.api import operators as operators_api
+from pishkhan_gateway.api import receiptsapi as receipts_api
 from pishkhan_gateway.api import system as system_api
+from pishkhan_gateway.api import tariffsapi as tariffs_api
 from pishkhan_gateway.api.problem import register_error_handlers
 from pishkhan_gateway.commands import register_commands
 from pishkhan_gateway.config import complete, from_env
@@ -89,7 +93,11 @@ def create_app(
     app.register_blueprint(offices_api.bp)
     app.register_blueprint(system_api.bp)
     app.register_blueprint(audit_api.bp)
-    app.register_blueprint(officelife_api.bp)
+    app.register_blueprint(operators_api.bp)
+    app.register_blueprint(receipts_api.bp)
+    app.register_blueprint(tariffs_api.bp)
+    app.register_blueprint(licences_api.bp)
+    app.register_blueprint(cases_api.bp)
     app.register_blueprint(logtiles_api.bp)
     app.register_blueprint(agencyreports_api.bp)
     app.register_blueprint(entitlements_api.bp)

@@ -219,12 +219,13 @@ class MethodNotAllowed(RequestError):
 
 
 class Unauthorized(AuthenticationError):
-    """The office credential is missing, unknown or revoked (unauthorized, HTTP 401)."""
+    """The credential (an office's or a supervisor's) is missing, unknown or revoked
+    (unauthorized, HTTP 401); the detail says which kind the operation takes."""
 
     code = "unauthorized"
     status = 401
-    title = "The office credential is missing, unknown or revoked"
-    message_fa = "اعتبارنامه دفتر نامعتبر یا باطل شده است"
+    title = "The credential is missing, unknown or revoked"
+    message_fa = "اعتبارنامه نامعتبر است، فرستاده نشده یا باطل شده است"
 
 
 class Forbidden(AuthenticationError):

@@ -8,125 +8,245 @@ from __future__ import annotations
 
 from typing import Any
 
-import structlog
-from flask import Blueprint, Response, current_app, request, stream_with_context
+from flask import Blueprint, Response, stream_with_context
 
-from pishkhan_gateway import ids, oversight, tariffchanges
+from pishkhan_gateway import errors, oversight
 from pishkhan_gateway.api import denials
-from pishkhan_gateway.api.problem import json_body, json_response, object_body
+from pishkhan_gateway.api.operations import PUBLIC, SUPERVISORS, Call, operation, supervisors_of
+from pishkhan_gateway.api.shapes import (
+    CURSOR,
+    INCLUSION_PROOF,
+    LOG_INDEX,
+    OFFICE_ID,
+    REASON,
+    SEARCH_QUERY,
+    TRANSACTION_ID,
+    array,
+    nullable,
+    obj,
+    text,
+)
 from pishkhan_gateway.auditlog import notes
-from pishkhan_gateway.errors import Forbidden, InvalidRequest
-from pishkhan_gateway.gateway import Gateway
-from pishkhan_gateway.registry import supervisors
-from pishkhan_gateway.registry.supervisors import Scope
+from pishkhan_gateway.errors import InvalidRequest
 
 bp = Blueprint("audit", __name__)
-log = structlog.get_logger(__name__)
 MAX_ENTRIES = 1000
+TAGS = ("supervisors",)
+TREE_HEAD = obj(
+    {
+        "tree_size": {"type": "integer", "minimum": 0},
+        "root_hash": {"type": "string"},
+        "timestamp": {"type": "string"},
+        "key_id": {"type": "string"},
+        "signature": {"type": "string"},
+    },
+    "tree_size",
+    "root_hash",
+    "signature",
+    extra=True,
+)
+AUDIT_ROW = obj(
+    {
+        "log_index": LOG_INDEX,
+        "transaction_id": TRANSACTION_ID,
+        "time": {"type": "string"},
+        "office_id": {"type": ["string", "null"]},
+        "service": {"type": ["string", "null"]},
+        "outcome": {"type": "string"},
+        "code": {"type": ["string", "null"]},
+        "citizen": {"type": ["string", "null"], "description": "a pseudonym, never the code"},
+    },
+    "log_index",
+    "transaction_id",
+    extra=True,
+)
+SCORECARD = obj({"office": {"type": ["string", "object"]}}, extra=True)
 
 
-def _gateway() -> Gateway:
-    return current_app.extensions["pishkhan"]
+def _filters(call: Call) -> oversight.Filters:
+    return oversight.Filters.parse(call.query, call.gateway.pseudonyms)
 
 
-def _supervisor(action: str, **details: Any) -> Scope:
-    """Authenticate the supervisor and log the access before anything is read."""
-    gw = _gateway()
-    scope = supervisors.authenticate(gw.store, request.headers.get("Authorization"))
-    denials.set_actor(supervisor=scope.supervisor_id)
-    oversight.log_access(gw.store, scope, action, details)
-    return scope
-
-
-def _int(name: str, default: int | None = None) -> int:
-    raw = request.args.get(name)
-    if raw is None and default is not None:
-        return default
-    return ids.index(raw, name)
-
-
-def _filters() -> oversight.Filters:
-    return oversight.Filters.parse(request.args, _gateway().pseudonyms)
-
-
-@bp.get("/v1/audit/tree-head")
-def tree_head() -> Response:
+@operation(
+    bp,
+    "GET",
+    "/v1/audit/tree-head",
+    summary="The latest signed tree head",
+    audience=PUBLIC,
+    tags=("log",),
+    response=TREE_HEAD,
+    problems=(errors.NotFound,),
+)
+def tree_head(call: Call) -> Any:
     """The latest signed tree head (public: anyone may hold the gateway to it)."""
-    gw = _gateway()
-    return json_response(oversight.tree_head(gw.store, gw.sealer))
+    return oversight.tree_head(call.gateway.store, call.gateway.sealer)
 
 
-@bp.get("/v1/audit/public-key")
-def public_key() -> Response:
+@operation(
+    bp,
+    "GET",
+    "/v1/audit/public-key",
+    summary="The gateway's Ed25519 public key",
+    audience=PUBLIC,
+    tags=("log",),
+    response=obj(
+        {
+            "key_id": {"type": "string"},
+            "algorithm": {"const": "Ed25519"},
+            "public_key": {"type": "string", "description": "PEM SubjectPublicKeyInfo"},
+            "keys": {"type": "array"},
+            "note_verifier_key": {"type": "string"},
+            "origin": {"type": "string"},
+        },
+        "key_id",
+        "public_key",
+        "note_verifier_key",
+    ),
+)
+def public_key(call: Call) -> Any:
     """The Ed25519 key that signs receipts and tree heads (PEM SubjectPublicKeyInfo); ``keys``
     lists it with every key rotated out before it (what older receipts and heads name)."""
-    gw = _gateway()
+    gw = call.gateway
     signer = gw.signer
-    return json_response(
+    return {
+        "key_id": signer.key_id,
+        "algorithm": "Ed25519",
+        "public_key": signer.public_pem,
+        "keys": signer.public_keys(),
+        # the C2SP verifier key of the log's checkpoints (/log/checkpoint), as Go's
+        # golang.org/x/mod/sumdb/note.NewVerifier takes it
+        "note_verifier_key": notes.vkey(gw.sealer.origin, notes.ED25519, signer.public_key),
+        "origin": gw.sealer.origin,
+    }
+
+
+@operation(
+    bp,
+    "GET",
+    "/v1/audit/entries",
+    summary="Log entries [start, end) as exact bytes",
+    audience=SUPERVISORS,
+    tags=TAGS,
+    query={"start": LOG_INDEX, "end": LOG_INDEX},
+    required_query=("start", "end"),
+    response=obj(
         {
-            "key_id": signer.key_id,
-            "algorithm": "Ed25519",
-            "public_key": signer.public_pem,
-            "keys": signer.public_keys(),
-            # the C2SP verifier key of the log's checkpoints (/log/checkpoint), as Go's
-            # golang.org/x/mod/sumdb/note.NewVerifier takes it
-            "note_verifier_key": notes.vkey(gw.sealer.origin, notes.ED25519, signer.public_key),
-            "origin": gw.sealer.origin,
-        }
-    )
-
-
-@bp.get("/v1/audit/entries")
-def entries() -> Response:
+            "start": LOG_INDEX,
+            "end": LOG_INDEX,
+            "entries": array(nullable({"type": "string", "contentEncoding": "base64"}), 1000),
+        },
+        "start",
+        "end",
+        "entries",
+    ),
+)
+def entries(call: Call) -> Any:
     """Entries [start, end) as exact bytes (base64), in order; out-of-scope ones are null."""
-    start, end = _int("start"), _int("end")
+    start, end = call.query["start"], call.query["end"]
     if not start < end <= start + MAX_ENTRIES:
         raise InvalidRequest(f"need start < end <= start + {MAX_ENTRIES}", field="end")
-    scope = _supervisor("entries", start=start, end=end)
-    out = oversight.entries_in_scope(_gateway().store, scope, start, end)
-    return json_response({"start": start, "end": start + len(out), "entries": out})
+    scope = call.supervisor("entries", start=start, end=end)
+    out = oversight.entries_in_scope(call.gateway.store, scope, start, end)
+    return {"start": start, "end": start + len(out), "entries": out}
 
 
-@bp.get("/v1/audit/proof/inclusion")
+@operation(
+    bp,
+    "GET",
+    "/v1/audit/proof/inclusion",
+    summary="RFC 6962 inclusion proof",
+    audience=SUPERVISORS,
+    tags=TAGS,
+    query={"index": LOG_INDEX, "tree_size": LOG_INDEX},
+    required_query=("index", "tree_size"),
+    response=INCLUSION_PROOF,
+    problems=(errors.NotFound,),
+)
 @denials.own_record_lookup
-def inclusion_proof() -> Response:
+def inclusion_proof(call: Call) -> Any:
     """RFC 6962 audit path for the entry at ``index`` in the tree of ``tree_size``."""
-    index, size = _int("index"), _int("tree_size")
-    scope = _supervisor("proof_inclusion", index=index, tree_size=size)
-    return json_response(oversight.inclusion(_gateway().store, index, size, scope))
+    index, size = call.query["index"], call.query["tree_size"]
+    scope = call.supervisor("proof_inclusion", index=index, tree_size=size)
+    return oversight.inclusion(call.gateway.store, index, size, scope)
 
 
-@bp.get("/v1/audit/proof/consistency")
-def consistency_proof() -> Response:
+@operation(
+    bp,
+    "GET",
+    "/v1/audit/proof/consistency",
+    summary="RFC 6962 consistency proof",
+    audience=SUPERVISORS,
+    tags=TAGS,
+    query={"first": LOG_INDEX, "second": LOG_INDEX},
+    required_query=("first", "second"),
+    response=obj(
+        {
+            "first": LOG_INDEX,
+            "second": LOG_INDEX,
+            "consistency_path": array({"type": "string"}, 128),
+        },
+        "first",
+        "second",
+        "consistency_path",
+    ),
+    problems=(errors.NotFound,),
+)
+def consistency_proof(call: Call) -> Any:
     """RFC 6962 consistency path between two signed tree sizes."""
-    first, second = _int("first"), _int("second")
-    _supervisor("proof_consistency", first=first, second=second)
-    return json_response(oversight.consistency(_gateway().store, first, second))
+    first, second = call.query["first"], call.query["second"]
+    call.supervisor("proof_consistency", first=first, second=second)
+    return oversight.consistency(call.gateway.store, first, second)
 
 
-@bp.get("/v1/audit/transactions")
-def search() -> Response:
+@operation(
+    bp,
+    "GET",
+    "/v1/audit/transactions",
+    summary="Transactions in scope, filtered, newest first",
+    audience=SUPERVISORS,
+    tags=TAGS,
+    query={
+        **SEARCH_QUERY,
+        "limit": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100},
+        "cursor": CURSOR,
+    },
+    response=obj(
+        {"items": array(AUDIT_ROW, 1000), "next_cursor": nullable(CURSOR)}, "items", "next_cursor"
+    ),
+)
+def search(call: Call) -> Any:
     """Transactions in scope, filtered, newest first, paged by ``cursor``."""
-    filters = _filters()
-    scope = _supervisor("search", **filters.described())
-    return json_response(
-        oversight.search(
-            _gateway().store,
-            scope,
-            filters,
-            limit=_int("limit", 100),
-            cursor=request.args.get("cursor"),
-        )
+    filters = _filters(call)
+    scope = call.supervisor("search", **filters.described())
+    return oversight.search(
+        call.gateway.store,
+        scope,
+        filters,
+        limit=call.query.get("limit", 100),
+        cursor=call.query.get("cursor"),
     )
 
 
-@bp.get("/v1/audit/export")
-def export() -> Response:
+@operation(
+    bp,
+    "GET",
+    "/v1/audit/export",
+    summary="Transactions in scope as CSV or JSON lines, streamed",
+    audience=SUPERVISORS,
+    tags=TAGS,
+    query={**SEARCH_QUERY, "format": {"enum": ["csv", "jsonl"], "default": "csv"}},
+    response={"type": "string"},
+    other_content={
+        "text/csv": "the default (spreadsheet-safe cells)",
+        "application/x-ndjson": "with ?format=jsonl",
+    },
+)
+def export(call: Call) -> Response:
     """Transactions in scope as CSV or JSON lines, streamed."""
-    filters = _filters()
-    fmt = request.args.get("format", "csv")
-    scope = _supervisor("export", format=fmt, **filters.described())
-    body = oversight.export(_gateway().store, scope, filters, fmt)
+    filters = _filters(call)
+    fmt = call.query.get("format", "csv")
+    scope = call.supervisor("export", format=fmt, **filters.described())
+    body = oversight.export(call.gateway.store, scope, filters, fmt)
     mimetype = "text/csv" if fmt == "csv" else "application/x-ndjson"
     return Response(
         stream_with_context(body),
@@ -135,120 +255,95 @@ def export() -> Response:
     )
 
 
-@bp.post("/v1/audit/transactions/<transaction_id>/reveal")
+@operation(
+    bp,
+    "POST",
+    "/v1/audit/transactions/<transaction_id>/reveal",
+    summary="Reveal a transaction's personal data (the regulator, with a legal reason)",
+    audience=supervisors_of("regulator"),
+    tags=TAGS,
+    path={"transaction_id": TRANSACTION_ID},
+    body=obj({"reason": text(10, 2000)}, "reason"),
+    response=obj(
+        {
+            "transaction_id": TRANSACTION_ID,
+            "reason": {"type": "string"},
+            "national_code": {"type": ["string", "null"]},
+            "mobile": {"type": ["string", "null"]},
+        },
+        "transaction_id",
+        "reason",
+        extra=True,
+    ),
+    problems=(errors.NotFound,),
+    example={"reason": "court order 1404/123 of the Tehran public prosecutor"},
+)
 @denials.own_record_lookup
-def reveal(transaction_id: str) -> Response:
+def reveal(call: Call) -> Any:
     """The citizen's national code and mobile of one transaction, for the regulator only, with
     a stated reason; the request (who, which transaction, why) is logged before anything opens."""
-    gw = _gateway()
-    body = object_body()
-    reason = str(body.get("reason", "")).strip()
-    if not 10 <= len(reason) <= 2000:
+    transaction_id = call.path["transaction_id"]
+    reason = call.body["reason"].strip()
+    if len(reason) < 10:
         raise InvalidRequest("state the legal reason (10-2000 characters)", field="reason")
-    scope = _supervisor("reveal_personal_data", transaction=transaction_id, reason=reason)
-    if scope.role != "regulator":
-        raise Forbidden("only the regulator may reveal personal data")
-    revealed = oversight.reveal(gw.store, gw.vault, transaction_id)
-    return json_response({"transaction_id": transaction_id, "reason": reason, **revealed})
+    call.supervisor("reveal_personal_data", transaction=transaction_id, reason=reason)
+    revealed = oversight.reveal(call.gateway.store, call.gateway.vault, transaction_id)
+    return {"transaction_id": transaction_id, "reason": reason, **revealed}
 
 
-@bp.get("/v1/audit/offices/<office_id>/scorecard")
+@operation(
+    bp,
+    "GET",
+    "/v1/audit/offices/<office_id>/scorecard",
+    summary="One office's volumes, fees, violations and error rates",
+    audience=SUPERVISORS,
+    tags=TAGS,
+    path={"office_id": OFFICE_ID},
+    query={k: v for k, v in SEARCH_QUERY.items() if k != "office"},
+    response=SCORECARD,
+    problems=(errors.NotFound,),
+)
 @denials.own_record_lookup
-def scorecard(office_id: str) -> Response:
+def scorecard(call: Call) -> Any:
     """Volumes, fees, violations, identity failures and error rates of one office."""
-    filters = _filters()
-    scope = _supervisor("scorecard", **{**filters.described(), "office": office_id})
-    return json_response(oversight.scorecard(_gateway().store, scope, office_id, filters))
+    office_id = call.path["office_id"]
+    filters = _filters(call)
+    scope = call.supervisor("scorecard", **{**filters.described(), "office": office_id})
+    return oversight.scorecard(call.gateway.store, scope, office_id, filters)
 
 
-@bp.post("/v1/offices/<office_id>/<any(suspend, reinstate, revoke):action>")
-def licence_action(office_id: str, action: str) -> Response:
-    """Suspend, reinstate or revoke an office, with a reason (regulator or its province)."""
-    body = object_body()
-    scope = _supervisor("licence_" + action, office=office_id)
-    return json_response(
-        oversight.licence_action(
-            _gateway().store, scope, office_id, action, str(body.get("reason", ""))
-        )
-    )
-
-
-@bp.post("/v1/supervisors/credentials/revoke")
-def revoke_supervisor_credential() -> Response:
-    """The regulator revokes a supervisor credential: body ``{"credential": "psk_<id>",
-    "reason": …}``; effective on its next request, recorded with the reason."""
-    body = object_body()
-    credential = str(body.get("credential", ""))[:200]
-    scope = _supervisor("revoke_supervisor_credential", credential=credential.split(".")[0])
-    return json_response(
-        oversight.revoke_supervisor_key(
-            _gateway().store, scope, credential, str(body.get("reason", ""))
-        )
-    )
-
-
-@bp.post("/v1/tariffs")
-def publish_tariffs() -> Response:
-    """The regulator publishes a tariff schedule (the JSON form of a schedule file), and a
-    provincial working group its province's (``"scope": "province:<name>"``); ``?amend=true``
-    changes only the services it names, ``?drop=A,B`` stops pricing those."""
-    gw = _gateway()
-    document = json_body()
-    if not isinstance(document, dict):
-        _supervisor("tariffs_publish")
-        raise InvalidRequest("send the schedule as a JSON object")
-    scope = _supervisor(
-        "tariffs_publish", effective=document.get("effective"), scope=document.get("scope")
-    )
-    _may_set_tariffs(scope, document.get("scope"))
-    drop = [s for s in request.args.get("drop", "").split(",") if s]
-    schedule = tariffchanges.publish(
-        gw.tariffs,
-        document,
-        amend=request.args.get("amend") in ("1", "true", "yes"),
-        drop=drop,
-        by=scope.supervisor_id,
-    )
-    return json_response(
+@operation(
+    bp,
+    "POST",
+    "/v1/supervisors/credentials/revoke",
+    summary="Revoke a supervisor credential (the regulator)",
+    audience=supervisors_of("regulator"),
+    tags=TAGS,
+    body=obj(
         {
-            "name": schedule.name,
-            "effective": schedule.effective_jalali,
-            "services": len(schedule.caps),
-            "amends": schedule.document.get("amends"),
-            "dropped": schedule.document.get("dropped", []),
+            "credential": {"type": "string", "pattern": r"^psk_[0-9a-fA-F]{16}(\..*)?$"},
+            "reason": REASON,
         },
-        201,
-    )
-
-
-@bp.post("/v1/tariffs/withdraw")
-def withdraw_tariffs() -> Response:
-    """The regulator (or a province, its own schedule) withdraws a schedule not yet in force,
-    or loaded today by mistake: ``{"effective": "1405-10-01", "reason": …, "scope": …}``."""
-    gw = _gateway()
-    body = object_body()
-    tariff_scope = str(body.get("scope") or "national")[:80]
-    scope = _supervisor(
-        "tariffs_withdraw", effective=str(body.get("effective"))[:20], scope=tariff_scope
-    )
-    _may_set_tariffs(scope, tariff_scope)
-    return json_response(
-        tariffchanges.withdraw(
-            gw.tariffs,
-            str(body.get("effective", "")),
-            str(body.get("reason", "")),
-            by=scope.supervisor_id,
-            scope=tariff_scope,
-        )
-    )
-
-
-def _may_set_tariffs(scope: Scope, tariff_scope: Any) -> None:
-    """The regulator sets any schedule; a province's working group only its own province's."""
-    if scope.role == "regulator":
-        return
-    if scope.role == "province" and tariff_scope == f"province:{scope.name}":
-        return
-    raise Forbidden(
-        "only the regulator sets the national tariff, and a province's working group its province's"
+        "credential",
+        "reason",
+    ),
+    response=obj(
+        {
+            "credential": {"type": "string"},
+            "supervisor": {"type": "string"},
+            "revoked": {"const": True},
+            "log_index": LOG_INDEX,
+        },
+        "credential",
+        "revoked",
+    ),
+    problems=(errors.NotFound,),
+)
+def revoke_supervisor_credential(call: Call) -> Any:
+    """The regulator revokes a supervisor credential (``psk_<id>``, with or without its
+    secret); effective on its next request, recorded with the reason."""
+    credential = call.body["credential"][:200]
+    scope = call.supervisor("revoke_supervisor_credential", credential=credential.split(".")[0])
+    return oversight.revoke_supervisor_key(
+        call.gateway.store, scope, credential, call.body["reason"]
     )

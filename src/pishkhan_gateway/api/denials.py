@@ -14,7 +14,8 @@ other refusal that means "not you" or "not yours" is appended as an ``access_den
 The entry names the actor as far as it is known (``office`` — which puts the entry in that
 province's scope — or ``supervisor``, and the id half of the credential presented, never its
 secret), the client address, the method and the route (the URL rule, never the query string,
-which may carry a national code), and the code. It is also logged (``access_denied``) and counted
+which may carry a national code) with the ids in its path (which office, which transaction), and
+the code. It is also logged (``access_denied``) and counted
 (``pishkhan_access_denied_total``).
 
 A client over its failed-authentication limit is refused with ``too_many_failures`` before its
@@ -98,6 +99,8 @@ def note(error: GatewayError, credential: str | None = None) -> None:
         "client": request.remote_addr,
         "method": request.method,
         "route": request.url_rule.rule if request.url_rule else None,
+        # the ids in the path (an office, a transaction): what was asked for, never a query
+        "path": _path_ids(),
     }
     try:
         index = record_event(current_app.extensions["pishkhan"].store, entry)
@@ -105,6 +108,14 @@ def note(error: GatewayError, credential: str | None = None) -> None:
         log.exception("access_denied_not_recorded")
         index = None
     _count(code, recorded=index is not None, log_index=index, **actor)
+
+
+def _path_ids() -> dict[str, str]:
+    """The path's variables, without the values the rule itself fixes (an action's name)."""
+    fixed = (request.url_rule.defaults or {}) if request.url_rule else {}
+    return {
+        k: v for k, v in (request.view_args or {}).items() if isinstance(v, str) and k not in fixed
+    }
 
 
 def _credential_id(given: str | None) -> str | None:

@@ -11,38 +11,70 @@ the tariff)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app
+from typing import Any
 
-from pishkhan_gateway.api.audit import _supervisor
-from pishkhan_gateway.api.problem import json_body, json_response
-from pishkhan_gateway.errors import InvalidRequest
-from pishkhan_gateway.gateway import Gateway
+from flask import Blueprint
+
+from pishkhan_gateway.api.operations import Call, operation, supervisors_of
+from pishkhan_gateway.api.shapes import REASON, SERVICE_ID, TARIFF_SCOPE, array, nullable, obj
 from pishkhan_gateway.oversight import entitlements
+from pishkhan_gateway.registry.offices import OFFICE_TYPES
+from pishkhan_gateway.tariffs import CATEGORIES
 
 bp = Blueprint("entitlements", __name__)
+TAGS = ("supervisors",)
+RULE = obj({"service": {"type": "string"}, "scope": {"type": "string"}}, extra=True)
 
 
-def _gateway() -> Gateway:
-    return current_app.extensions["pishkhan"]
-
-
-@bp.put("/v1/entitlements")
-def set_entitlement() -> Response:
-    """Set or (office_types, categories and max_rank all null) clear the rule for one service."""
-    gw = _gateway()
-    body = json_body()
-    if not isinstance(body, dict):
-        _supervisor("entitlement_set")
-        raise InvalidRequest("send the rule as a JSON object")
-    scope = _supervisor("entitlement_set", service=str(body.get("service"))[:128])
+@operation(
+    bp,
+    "PUT",
+    "/v1/entitlements",
+    summary="Set or clear which offices may sell a service",
+    audience=supervisors_of("regulator", "province"),
+    tags=TAGS,
+    body=obj(
+        {
+            "service": SERVICE_ID,
+            "office_types": nullable(array({"enum": list(OFFICE_TYPES)}, 10)),
+            "categories": nullable(array({"enum": list(CATEGORIES)}, 10)),
+            "max_rank": nullable({"type": "integer", "minimum": 1, "maximum": 100_000}),
+            "reason": REASON,
+            "scope": TARIFF_SCOPE,
+        },
+        "service",
+        "reason",
+    ),
+    response=RULE,
+    example={
+        "service": "insurance.health.register",
+        "office_types": ["pishkhan"],
+        "categories": None,
+        "max_rank": None,
+        "reason": "the agency's contract names counters with a nurse's desk",
+    },
+)
+def set_entitlement(call: Call) -> Any:
+    """Set or (office_types, categories and max_rank all null) clear the rule for one service:
+    the regulator in any scope, a province's working group its own."""
+    gw = call.gateway
+    scope = call.supervisor("entitlement_set", service=call.body["service"])
     services = {s.service.id for s in gw.plugins.catalog()}
-    done = entitlements.set_rule(gw.store, scope, services, body)
+    done = entitlements.set_rule(gw.store, scope, services, dict(call.body))
     gw.entitlements.forget()
-    return json_response(done)
+    return done
 
 
-@bp.get("/v1/entitlements")
-def list_entitlements() -> Response:
+@operation(
+    bp,
+    "GET",
+    "/v1/entitlements",
+    summary="The entitlement rules this supervisor oversees",
+    audience=supervisors_of(),
+    tags=TAGS,
+    response=obj({"entitlements": array(RULE, 10_000)}, "entitlements"),
+)
+def list_entitlements(call: Call) -> Any:
     """The rules this supervisor oversees."""
-    scope = _supervisor("entitlements_read")
-    return json_response({"entitlements": entitlements.listing(_gateway().entitlements, scope)})
+    scope = call.supervisor("entitlements_read")
+    return {"entitlements": entitlements.listing(call.gateway.entitlements, scope)}

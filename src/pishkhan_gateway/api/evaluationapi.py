@@ -1,142 +1,292 @@
-"""The evaluation and ranking over HTTP (``oversight/evaluation.py``, ``oversight/ranking.py``).
-
-POST /v1/evaluations                                   regulator: open one (period, windows)
-GET  /v1/evaluations                                   anyone signed in: the evaluations
-PUT  /v1/evaluation/declaration                        office: its indicators
-GET  /v1/evaluation                                    office: its entry and place
-POST /v1/evaluations/{id}/offices/{office}/review      region or regulator
-POST /v1/evaluations/{id}/objection                    office, in the objection window
-POST /v1/evaluations/{id}/offices/{office}/objection/rule   region or regulator
-GET  /v1/evaluations/{id}/ranking?province=&category=  supervisors in scope; an office, its
-                                                       own province
-POST /v1/evaluations/{id}/publish                      regulator, after the objection window
-"""
+"""The evaluation and ranking over HTTP (``oversight/evaluation.py``, ``oversight/ranking.py``):
+the regulator opens one, offices declare, regions review and rule on objections, the regulator
+publishes; offices read their own province's ranking and their place in it."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, request
+from typing import Any
 
-from pishkhan_gateway.api.audit import _supervisor
-from pishkhan_gateway.api.officelife import _body, _office
-from pishkhan_gateway.api.problem import json_response
+from flask import Blueprint
+
+from pishkhan_gateway import errors
+from pishkhan_gateway.api.operations import (
+    OFFICE,
+    OFFICE_OR_SUPERVISORS,
+    Call,
+    operation,
+    supervisors_of,
+)
+from pishkhan_gateway.api.shapes import (
+    JALALI_DATE,
+    LOG_INDEX,
+    OFFICE_ID,
+    PROVINCE,
+    REASON,
+    array,
+    nullable,
+    obj,
+    text,
+)
 from pishkhan_gateway.errors import Forbidden, InvalidRequest, NotFound
-from pishkhan_gateway.gateway import Gateway
 from pishkhan_gateway.oversight import evaluation
-from pishkhan_gateway.registry import offices
+from pishkhan_gateway.oversight.ranking import ASSOCIATION_MAX, DECLARED
+from pishkhan_gateway.tariffs import CATEGORIES
 
 bp = Blueprint("evaluation", __name__)
+TAGS = ("supervisors",)
+EVALUATION_ID = {"type": "string", "minLength": 1, "maxLength": 40}
+PATH = {"evaluation_id": EVALUATION_ID}
+INDICATORS: dict[str, Any] = {
+    name: ({"type": "boolean"} if name == "accessibility" else {"type": "integer"})
+    | ({} if name == "accessibility" else {"minimum": low, "maximum": high})
+    for name, (low, high, _points) in DECLARED.items()
+}
+ASSOCIATION = {"type": "integer", "minimum": 0, "maximum": ASSOCIATION_MAX}
+EVALUATION = obj(
+    {
+        "id": {"type": ["string", "integer"]},
+        "name": {"type": "string"},
+        "windows": {"type": "object"},
+        "window_now": {"type": "string"},
+        "published": {"type": "boolean"},
+    },
+    "id",
+    "window_now",
+    extra=True,
+)
+ANSWER = obj({"evaluation": {"type": ["string", "integer"]}, "log_index": LOG_INDEX}, extra=True)
 
 
-def _gateway() -> Gateway:
-    return current_app.extensions["pishkhan"]
+def _installed(call: Call) -> int:
+    return len(call.gateway.plugins.catalog())
 
 
-def _is_office() -> bool:
-    header = request.headers.get("Authorization", "")
-    return header.split(" ", 1)[-1].strip().lower().startswith(offices.CREDENTIAL_PREFIX + "_")
+@operation(
+    bp,
+    "POST",
+    "/v1/evaluations",
+    summary="Open an evaluation (the regulator)",
+    audience=supervisors_of("regulator"),
+    tags=TAGS,
+    body=obj(
+        {
+            "name": text(3, 200),
+            "period_from": JALALI_DATE,
+            "period_to": JALALI_DATE,
+            "opens": JALALI_DATE,
+            "windows": obj(
+                {w: {"type": "integer", "minimum": 1, "maximum": 60} for w in evaluation.WINDOWS}
+            ),
+        },
+        "name",
+        "period_from",
+        "period_to",
+    ),
+    status=201,
+    response=EVALUATION,
+    example={"name": "ارزیابی ۱۴۰۴", "period_from": "1404-01-01", "period_to": "1404-12-29"},
+)
+def open_evaluation(call: Call) -> Any:
+    """The regulator opens an evaluation: ``name``, the activity measured
+    (``period_from``–``period_to``), ``opens`` (default today) and ``windows`` (days)."""
+    scope = call.supervisor("evaluation_open", name=call.body["name"][:200])
+    return evaluation.open_evaluation(call.gateway.store, scope, dict(call.body))
 
 
-def _installed() -> int:
-    return len(_gateway().plugins.catalog())
+@operation(
+    bp,
+    "GET",
+    "/v1/evaluations",
+    summary="Every evaluation with its windows",
+    audience=OFFICE_OR_SUPERVISORS,
+    tags=("office", "supervisors"),
+    response=obj({"evaluations": array(EVALUATION, 10_000)}, "evaluations"),
+)
+def list_evaluations(call: Call) -> Any:
+    """Every evaluation with its windows (offices and supervisors)."""
+    if call.caller is not None:
+        call.supervisor("evaluations_read")
+    return {"evaluations": evaluation.listing(call.gateway.store)}
 
 
-def _open_for_declaration(office_id: str, wanted: str | None) -> str:
+def _open_for_declaration(call: Call, wanted: str | None) -> str:
     """The evaluation an office declares to: the one named, else the one whose declaration (or
     correction) window is open."""
     if wanted:
         return wanted
-    for found in evaluation.listing(_gateway().store):
+    for found in evaluation.listing(call.gateway.store):
         if found["window_now"] in ("declaration", "correction"):
             return str(found["id"])
     raise NotFound("no evaluation is open for declarations")
 
 
-@bp.post("/v1/evaluations")
-def open_evaluation() -> Response:
-    """The regulator opens an evaluation."""
-    body = _body()
-    scope = _supervisor("evaluation_open", name=str(body.get("name"))[:200])
-    return json_response(evaluation.open_evaluation(_gateway().store, scope, body), 201)
-
-
-@bp.get("/v1/evaluations")
-def list_evaluations() -> Response:
-    """Every evaluation with its windows (offices and supervisors)."""
-    if _is_office():
-        _office()
-    else:
-        _supervisor("evaluations_read")
-    return json_response({"evaluations": evaluation.listing(_gateway().store)})
-
-
-@bp.put("/v1/evaluation/declaration")
-def declare() -> Response:
+@operation(
+    bp,
+    "PUT",
+    "/v1/evaluation/declaration",
+    summary="Declare the office's indicators",
+    audience=OFFICE,
+    tags=("office",),
+    body=obj(
+        {**INDICATORS, "evaluation": EVALUATION_ID}, *(n for n in INDICATORS if n != "evaluation")
+    ),
+    response=ANSWER,
+    problems=(errors.NotFound, errors.EvaluationWindowClosed),
+    example={
+        "floor_space_m2": 80,
+        "staff": 4,
+        "accessibility": True,
+        "experience_years": 6,
+        "equipment": 12,
+    },
+)
+def declare(call: Call) -> Any:
     """The office declares its indicators (``evaluation`` names one; default the open one)."""
-    office = _office()
-    body = _body()
-    wanted = body.pop("evaluation", None)
-    chosen = _open_for_declaration(office.id, str(wanted) if wanted else None)
-    return json_response(evaluation.declare(_gateway().store, office.id, chosen, body))
+    office = call.the_office()
+    body = dict(call.body)
+    chosen = _open_for_declaration(call, body.pop("evaluation", None))
+    return evaluation.declare(call.gateway.store, office.id, chosen, body)
 
 
-@bp.get("/v1/evaluation")
-def my_evaluation() -> Response:
-    """The office's place in the newest published ranking."""
-    office = _office()
-    return json_response(
-        {"office": office.id, "rank": evaluation.rank_of(_gateway().store, office.id)}
-    )
+@operation(
+    bp,
+    "GET",
+    "/v1/evaluation",
+    summary="The office's place in the newest published ranking",
+    audience=OFFICE,
+    tags=("office",),
+    response=obj({"office": OFFICE_ID, "rank": nullable({"type": "object"})}, "office", "rank"),
+)
+def my_evaluation(call: Call) -> Any:
+    """The office's place in the newest published ranking (null before the first)."""
+    office = call.the_office()
+    return {"office": office.id, "rank": evaluation.rank_of(call.gateway.store, office.id)}
 
 
-@bp.post("/v1/evaluations/<evaluation_id>/offices/<office_id>/review")
-def review(evaluation_id: str, office_id: str) -> Response:
-    """The region reviews one office's declaration."""
-    body = _body()
-    scope = _supervisor("evaluation_review", evaluation=evaluation_id[:40], office=office_id[:64])
-    return json_response(evaluation.review(_gateway().store, scope, evaluation_id, office_id, body))
+@operation(
+    bp,
+    "POST",
+    "/v1/evaluations/<evaluation_id>/offices/<office_id>/review",
+    name="review_declaration",
+    summary="Review one office's declaration (region or regulator)",
+    audience=supervisors_of(authority="evaluate"),
+    tags=TAGS,
+    path={**PATH, "office_id": OFFICE_ID},
+    body=obj(
+        {
+            "indicators": obj(INDICATORS),
+            "association_score": ASSOCIATION,
+            "refer": {"type": "boolean"},
+            "note": text(0, 2000),
+        }
+    ),
+    response=ANSWER,
+    problems=(errors.NotFound, errors.EvaluationWindowClosed),
+)
+def review(call: Call) -> Any:
+    """The region reviews one office's declaration: corrected ``indicators``, the provincial
+    association's score, and ``refer`` to send it back for correction."""
+    evaluation_id, office_id = call.path["evaluation_id"], call.path["office_id"]
+    scope = call.supervisor("evaluation_review", evaluation=evaluation_id, office=office_id)
+    return evaluation.review(call.gateway.store, scope, evaluation_id, office_id, dict(call.body))
 
 
-@bp.post("/v1/evaluations/<evaluation_id>/objection")
-def object_to(evaluation_id: str) -> Response:
+@operation(
+    bp,
+    "POST",
+    "/v1/evaluations/<evaluation_id>/objection",
+    name="object_to_evaluation",
+    summary="Object to the office's result (in the objection window)",
+    audience=OFFICE,
+    tags=("office",),
+    path=PATH,
+    body=obj({"text": text(3, 2000)}, "text"),
+    response=ANSWER,
+    problems=(errors.NotFound, errors.EvaluationWindowClosed, errors.WrongState),
+)
+def object_to(call: Call) -> Any:
     """The office objects to its result."""
-    office = _office()
-    text = _body().get("text")
-    return json_response(evaluation.object_to(_gateway().store, office.id, evaluation_id, text))
-
-
-@bp.post("/v1/evaluations/<evaluation_id>/offices/<office_id>/objection/rule")
-def rule(evaluation_id: str, office_id: str) -> Response:
-    """The region rules on an office's objection."""
-    body = _body()
-    scope = _supervisor(
-        "evaluation_objection_rule", evaluation=evaluation_id[:40], office=office_id[:64]
+    office = call.the_office()
+    return evaluation.object_to(
+        call.gateway.store, office.id, call.path["evaluation_id"], call.body["text"]
     )
-    return json_response(evaluation.rule(_gateway().store, scope, evaluation_id, office_id, body))
 
 
-@bp.get("/v1/evaluations/<evaluation_id>/ranking")
-def ranking(evaluation_id: str) -> Response:
-    """The ranking of one province (and category)."""
-    province = request.args.get("province", "")[:80]
-    category = request.args.get("category") or None
-    if _is_office():
-        office = _office()
-        if province and province != office.province:
+@operation(
+    bp,
+    "POST",
+    "/v1/evaluations/<evaluation_id>/offices/<office_id>/objection/rule",
+    name="rule_on_evaluation_objection",
+    summary="Rule on an office's objection (region or regulator)",
+    audience=supervisors_of(authority="evaluate"),
+    tags=TAGS,
+    path={**PATH, "office_id": OFFICE_ID},
+    body=obj(
+        {
+            "uphold": {"type": "boolean"},
+            "reason": REASON,
+            "indicators": obj(INDICATORS),
+            "association_score": ASSOCIATION,
+        },
+        "reason",
+    ),
+    response=ANSWER,
+    problems=(errors.NotFound, errors.WrongState),
+)
+def rule(call: Call) -> Any:
+    """The region rules on an office's objection: ``uphold``, or corrected ``indicators`` /
+    ``association_score``, with a ``reason``."""
+    evaluation_id, office_id = call.path["evaluation_id"], call.path["office_id"]
+    scope = call.supervisor("evaluation_objection_rule", evaluation=evaluation_id, office=office_id)
+    return evaluation.rule(call.gateway.store, scope, evaluation_id, office_id, dict(call.body))
+
+
+@operation(
+    bp,
+    "GET",
+    "/v1/evaluations/<evaluation_id>/ranking",
+    summary="The ranking of one province (and category)",
+    audience=OFFICE_OR_SUPERVISORS,
+    tags=("office", "supervisors"),
+    path=PATH,
+    query={"province": PROVINCE, "category": {"enum": list(CATEGORIES)}},
+    response=obj({"province": {"type": "string"}}, extra=True),
+    problems=(errors.NotFound,),
+)
+def ranking(call: Call) -> Any:
+    """The ranking of one province (and category): supervisors in scope name the province;
+    an office reads its own province's."""
+    evaluation_id = call.path["evaluation_id"]
+    province = call.query.get("province", "")
+    if call.office is not None:
+        if province and province != call.office.province:
             raise Forbidden("an office reads its own province's ranking")
-        province = office.province
+        province = call.office.province
     else:
-        scope = _supervisor("evaluation_ranking", evaluation=evaluation_id[:40], province=province)
+        scope = call.supervisor("evaluation_ranking", evaluation=evaluation_id, province=province)
         if not province:
             raise InvalidRequest("name the province", field="province")
         if scope.role == "agency" or not scope.oversees(province):
             raise Forbidden(f"{province} is outside your scope ({scope.label})")
-    return json_response(
-        evaluation.results(_gateway().store, evaluation_id, province, category, _installed())
+    return evaluation.results(
+        call.gateway.store, evaluation_id, province, call.query.get("category"), _installed(call)
     )
 
 
-@bp.post("/v1/evaluations/<evaluation_id>/publish")
-def publish(evaluation_id: str) -> Response:
-    """The regulator publishes the final ranking."""
-    scope = _supervisor("evaluation_publish", evaluation=evaluation_id[:40])
-    return json_response(evaluation.publish(_gateway().store, scope, evaluation_id, _installed()))
+@operation(
+    bp,
+    "POST",
+    "/v1/evaluations/<evaluation_id>/publish",
+    name="publish_ranking",
+    summary="Publish the final ranking (the regulator)",
+    audience=supervisors_of("regulator"),
+    tags=TAGS,
+    path=PATH,
+    response=ANSWER,
+    problems=(errors.NotFound, errors.EvaluationWindowClosed, errors.WrongState),
+)
+def publish(call: Call) -> Any:
+    """The regulator publishes the final ranking, after the objection window."""
+    evaluation_id = call.path["evaluation_id"]
+    scope = call.supervisor("evaluation_publish", evaluation=evaluation_id)
+    return evaluation.publish(call.gateway.store, scope, evaluation_id, _installed(call))

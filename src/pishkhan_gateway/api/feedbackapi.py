@@ -1,83 +1,87 @@
 """The citizen's voice over HTTP (``oversight/feedback.py``): the receipt's QR page carries a
 rating form; this takes what it sends — as a form (the page, answered with a Persian page) or as
-JSON — limited per client address (``PISHKHAN_FEEDBACK_LIMIT``).
-
-    POST /v1/receipts/{id}/feedback   s (the QR code's signature prefix), rating 1-5,
-                                      complaint?, complaint_type? (overcharging|other)
-"""
+JSON — limited per client address (``PISHKHAN_FEEDBACK_LIMIT``)."""
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import structlog
-from flask import Blueprint, Flask, Response, current_app, render_template, request
-from limits import parse_many
-from limits.storage import storage_from_string
-from limits.strategies import MovingWindowRateLimiter
+from flask import Blueprint, Response, render_template
 
-from pishkhan_gateway.api.problem import json_body, json_response
-from pishkhan_gateway.errors import GatewayError, RateLimited
-from pishkhan_gateway.gateway import Gateway
+from pishkhan_gateway import errors
+from pishkhan_gateway.api.operations import PUBLIC, Call, operation
+from pishkhan_gateway.api.publiclimits import take_one
+from pishkhan_gateway.api.shapes import LOG_INDEX, TRANSACTION_ID, obj, text
+from pishkhan_gateway.errors import GatewayError
 from pishkhan_gateway.oversight import feedback
 
 bp = Blueprint("feedback", __name__)
 log = structlog.get_logger(__name__)
 
 
-def _gateway() -> Gateway:
-    return current_app.extensions["pishkhan"]
-
-
-def _limiter(app: Flask) -> tuple[MovingWindowRateLimiter, list[Any]]:
-    cached = app.extensions.get("pishkhan_feedback_limiter")
-    if cached is None:
-        storage = storage_from_string(app.config["RATE_LIMIT_STORAGE"])
-        cached = (MovingWindowRateLimiter(storage), parse_many(app.config["FEEDBACK_LIMIT"]))
-        app.extensions["pishkhan_feedback_limiter"] = cached
-    return cached
-
-
-def _take_one() -> None:
-    limiter, limits = _limiter(current_app)
-    client = request.remote_addr or "unknown"
-    for limit in limits:
-        if not limiter.test(limit, "feedback", client):
-            reset = limiter.get_window_stats(limit, "feedback", client).reset_time
-            raise RateLimited(
-                f"at most {limit} ratings from one address",
-                retry_after=max(1, int(reset - time.time()) + 1),
-            )
-    for limit in limits:
-        limiter.hit(limit, "feedback", client)
-
-
-@bp.post("/v1/receipts/<transaction_id>/feedback")
-def give_feedback(transaction_id: str) -> Response:
-    """Rate a receipt (and complain), once."""
-    as_form = request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data")
-    body: Any = request.form.to_dict() if as_form else json_body()
-    if not isinstance(body, dict):
-        body = {}
-    ticket = str(body.get("s", "")).replace("-", "+").replace("_", "/")
+@operation(
+    bp,
+    "POST",
+    "/v1/receipts/<transaction_id>/feedback",
+    summary="Rate a receipt (and complain), once",
+    audience=PUBLIC,
+    tags=("citizens",),
+    path={"transaction_id": TRANSACTION_ID},
+    forms=True,
+    body=obj(
+        {
+            "s": {"type": "string", "minLength": 8, "maxLength": 200},
+            "rating": {"type": "integer", "minimum": 1, "maximum": 5},
+            "complaint": text(0, 1000),
+            "complaint_type": {"enum": list(feedback.COMPLAINT_TYPES)},
+        },
+        "s",
+        "rating",
+    ),
+    status=201,
+    response=obj(
+        {
+            "transaction_id": TRANSACTION_ID,
+            "rating": {"type": "integer"},
+            "complaint": {"type": "boolean"},
+            "log_index": LOG_INDEX,
+        },
+        "transaction_id",
+        "rating",
+        extra=True,
+    ),
+    problems=(errors.NotFound, errors.FeedbackAlreadyGiven, errors.RateLimited),
+    other_content={"text/html": "when sent as the QR page's form: a Persian page"},
+    example={
+        "s": "q1w2e3r4t5y6",
+        "rating": 2,
+        "complaint": "کارمزد بیشتر از تعرفه گرفتند",
+        "complaint_type": "overcharging",
+    },
+)
+def give_feedback(call: Call) -> Any:
+    """Rate a receipt (``s``: the QR code's signature prefix; ``rating`` 1-5; a
+    ``complaint`` and its ``complaint_type``), once."""
+    transaction_id = call.path["transaction_id"]
+    ticket = str(call.body.get("s", "")).replace("-", "+").replace("_", "/")
     try:
-        _take_one()
-        done = feedback.give(_gateway().store, transaction_id[:64], ticket, body)
+        take_one("FEEDBACK_LIMIT", "feedback", "ratings")
+        done = feedback.give(call.gateway.store, transaction_id, ticket, dict(call.body))
     except GatewayError as error:
-        if not as_form:
+        if not call.form:
             raise
         page = render_template("feedback_done.html", error=error, transaction_id=transaction_id)
         return Response(page, status=error.status, mimetype="text/html")
-    _hand_to_agency(done)
-    if as_form:
+    _hand_to_agency(call, done)
+    if call.form:
         return Response(render_template("feedback_done.html", done=done), mimetype="text/html")
-    return json_response(done, 201)
+    return done
 
 
-def _hand_to_agency(done: dict[str, Any]) -> None:
+def _hand_to_agency(call: Call, done: dict[str, Any]) -> None:
     """``pishkhan_service_rated`` on the service's owner, off the citizen's request."""
-    gw = _gateway()
+    gw = call.gateway
     registered = gw.plugins.service(done["service"] or "")
     if registered is None:
         return

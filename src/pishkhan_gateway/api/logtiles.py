@@ -6,24 +6,31 @@ server or CDN."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app
+from flask import Blueprint, Response
 
+from pishkhan_gateway.api.operations import PUBLIC, Call, operation
 from pishkhan_gateway.auditlog import tiles, witnessing
 from pishkhan_gateway.errors import NotFound, NotSealedYet
-from pishkhan_gateway.gateway import Gateway
 
 bp = Blueprint("logtiles", __name__, url_prefix="/log")
 IMMUTABLE = "public, max-age=31536000, immutable"
+TAGS = ("log",)
 
 
-def _gateway() -> Gateway:
-    return current_app.extensions["pishkhan"]
-
-
-@bp.get("/checkpoint")
-def checkpoint() -> Response:
+@operation(
+    bp,
+    "GET",
+    "/checkpoint",
+    summary="The latest C2SP checkpoint, with its cosignatures",
+    audience=PUBLIC,
+    tags=TAGS,
+    response={"type": "string"},
+    other_content={"text/plain": "a signed note (C2SP tlog-checkpoint)"},
+    problems=(NotSealedYet,),
+)
+def checkpoint(call: Call) -> Response:
     """The latest checkpoint: a signed note, with the witnesses' cosignatures gathered so far."""
-    with _gateway().store.read() as session:
+    with call.gateway.store.read() as session:
         latest = witnessing.latest_checkpoint(session)
     if latest is None:
         raise NotSealedYet("the log has no checkpoint yet")
@@ -34,12 +41,24 @@ def checkpoint() -> Response:
     )
 
 
-@bp.get("/tile/<path:path>")
-def tile(path: str) -> Response:
-    """A hash tile or an entry bundle under the latest checkpoint."""
+@operation(
+    bp,
+    "GET",
+    "/tile/<path:path>",
+    summary="A hash tile or entry bundle (C2SP tlog-tiles)",
+    audience=PUBLIC,
+    tags=TAGS,
+    response={"type": "string"},
+    other_content={"application/octet-stream": "the tile's bytes (immutable)"},
+    problems=(NotFound,),
+)
+def tile(call: Call) -> Response:
+    """A hash tile or an entry bundle under the latest checkpoint (``path`` is the C2SP
+    tile path, slashes included: ``0/x001/234``, ``entries/000``, ``1/000.p/17``)."""
+    path = call.path["path"]
     try:
         wanted = tiles.parse(path)
-        with _gateway().store.read() as session:
+        with call.gateway.store.read() as session:
             latest = witnessing.latest_checkpoint(session)
             if latest is None:
                 raise tiles.TileNotFound(path)

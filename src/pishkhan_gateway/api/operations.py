@@ -30,7 +30,6 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, request
 
-from pishkhan_gateway.jalali import ascii_digits
 from pishkhan_gateway.api import denials
 from pishkhan_gateway.api.problem import json_response
 from pishkhan_gateway.errors import (
@@ -44,7 +43,8 @@ from pishkhan_gateway.errors import (
     UnsupportedMediaType,
 )
 from pishkhan_gateway.gateway import Gateway
-from pishkhan_gateway.oversight.authority import AUTHORITY, ROLES
+from pishkhan_gateway.jalali import ascii_digits
+from pishkhan_gateway.oversight.authority import AUTHORITY, ROLES, authorise
 from pishkhan_gateway.oversight.records import log_access
 from pishkhan_gateway.pipeline.request import check_json
 from pishkhan_gateway.registry import offices, supervisors
@@ -64,6 +64,7 @@ class Audience:
     office: bool = False
     supervisor: bool = False
     roles: tuple[str, ...] = ()
+    authority: str | None = None  # the authority table's action, when roles come from it
 
     def security(self) -> list[dict[str, list[str]]]:
         """The OpenAPI security requirements (roles named, as OpenAPI 3.1 allows for http)."""
@@ -88,7 +89,7 @@ def supervisors_of(*roles: str, authority: str | None = None) -> Audience:
     unknown = set(roles) - set(ROLES)
     if unknown:
         raise ValueError(f"unknown roles {sorted(unknown)}")
-    return Audience(supervisor=True, roles=tuple(roles))
+    return Audience(supervisor=True, roles=tuple(roles), authority=authority)
 
 
 SUPERVISORS = supervisors_of()
@@ -116,6 +117,7 @@ class Operation:
     operation_id: str
     tags: tuple[str, ...]
     body: Mapping[str, Any] | None = None
+    path: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # default: short strings
     query: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     required_query: tuple[str, ...] = ()
     headers: tuple[Header, ...] = ()
@@ -125,8 +127,10 @@ class Operation:
     example: Mapping[str, Any] | None = None
     description: str = ""
     forms: bool = False  # also takes an HTML form (the QR page's rating form)
-    raw: bool = False  # the pipeline reads headers and body itself (and records refusals)
+    raw: bool = False  # the handler's pipeline step parses the body itself (``Call.raw``)
+    pipeline: bool = False  # the pipeline also authenticates, and records every refusal
     other_content: Mapping[str, str] = field(default_factory=dict)  # media type -> when
+    responses: Mapping[int, tuple[str, Mapping[str, Any]]] = field(default_factory=dict)
     fixed: Mapping[str, str] = field(default_factory=dict)  # path values this rule fixes
 
     def all_problems(self) -> tuple[type[GatewayError], ...]:
@@ -134,7 +138,7 @@ class Operation:
         found: list[type[GatewayError]] = []
         if self.body is not None or self.query:
             found.append(InvalidRequest)
-        if self.body is not None and not self.raw:
+        if self.body is not None and not (self.raw or self.pipeline):
             found += [UnsupportedMediaType, PayloadTooLarge]
         if not self.audience.public:
             found += [Unauthorized, TooManyFailures]
@@ -152,6 +156,9 @@ class Operation:
             "properties": dict(self.query),
             "required": list(self.required_query),
         }
+
+    def path_schema(self) -> dict[str, Any]:
+        return {"type": "object", "properties": dict(self.path)}
 
 
 @dataclass(frozen=True)
@@ -192,7 +199,12 @@ _CHECKERS: dict[tuple[int, str], Checker] = {}
 def _checker(op: Operation, part: str) -> Checker | None:
     key = (id(op), part)
     if key not in _CHECKERS:
-        schema = {"body": op.body, "query": op.query_schema(), "response": op.response}[part]
+        schema = {
+            "body": op.body,
+            "query": op.query_schema(),
+            "path": op.path_schema(),
+            "response": op.response,
+        }[part]
         if schema is None:
             return None
         _CHECKERS[key] = Checker(json.loads(json.dumps(schema)))
@@ -241,9 +253,8 @@ def operation(
                 setattr(view, mark, True)
         view.__name__ = endpoint
         view.__doc__ = handler.__doc__
-        bp.add_url_rule(
-            rule, endpoint=endpoint, view_func=view, methods=[method], defaults=op.fixed or None
-        )
+        options: dict[str, Any] = {"defaults": dict(op.fixed)} if op.fixed else {}
+        bp.add_url_rule(rule, endpoint=endpoint, view_func=view, methods=[method], **options)
         return handler
 
     return register
@@ -254,17 +265,23 @@ def operation(
 
 def _one_path(op: Operation, handler: Handler, path: dict[str, str]) -> Response:
     gw: Gateway = current_app.extensions["pishkhan"]
-    if op.raw:
-        result = handler(Call(gw, op, MappingProxyType(path), MappingProxyType({}), _EMPTY))
-        return _answer(op, result)
+    if op.pipeline:
+        return _answer(op, handler(Call(gw, op, MappingProxyType(path), _EMPTY, _EMPTY)))
     office, caller = _authenticate(gw, op.audience)
+    if op.path:
+        _validate(_checker(op, "path"), path)
     query = _query(op)
-    body, form = _body(op)
-    call = Call(gw, op, MappingProxyType(path), query, body, office, caller, form)
+    if op.raw:
+        raw = request.get_data(cache=False)
+        call = Call(gw, op, MappingProxyType(path), query, _EMPTY, office, caller, raw=raw)
+    else:
+        body, form = _body(op)
+        call = Call(gw, op, MappingProxyType(path), query, body, office, caller, form)
     return _answer(op, handler(call))
 
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
+JSON_SAFE = 2**53 - 1  # the largest integer every JSON reader (and every column) holds exactly
 
 
 def _authenticate(
@@ -283,7 +300,9 @@ def _authenticate(
         return office, None
     scope = supervisors.authenticate(gw.store, header)
     denials.set_actor(supervisor=scope.supervisor_id)
-    if audience.roles and scope.role not in audience.roles:
+    if audience.authority is not None:
+        authorise(scope, audience.authority)  # its refusal says who may, and what to do instead
+    elif audience.roles and scope.role not in audience.roles:
         who = " or ".join(audience.roles)
         raise Forbidden(f"only the {who} may do this (you are {scope.label})")
     return None, scope
@@ -308,8 +327,8 @@ def _typed(raw: str, schema: Mapping[str, Any]) -> Any:
     if kind == "integer":
         text = ascii_digits(raw.strip())
         digits = text[1:] if text.startswith("-") else text
-        if digits.isascii() and digits.isdigit() and len(digits) <= 19:
-            return int(text)
+        if digits.isascii() and digits.isdigit() and abs(int(text)) <= JSON_SAFE:
+            return int(text)  # past 2**53 it stays text, and the schema refuses it
     elif kind == "boolean":
         lowered = raw.strip().lower()
         if lowered in ("true", "1", "yes"):
@@ -325,23 +344,22 @@ def _body(op: Operation) -> tuple[Mapping[str, Any], bool]:
         return _EMPTY, False
     mime = (request.mimetype or "").lower()
     if op.forms and mime in FORMS:
-        body: Any = request.form.to_dict()
-        form = True
+        # a person's form: every field a string, checked by the domain, whose refusal the
+        # handler answers as a page rather than a problem document
+        return MappingProxyType(check_json(request.form.to_dict())), True
+    raw = request.get_data(cache=True)
+    if not raw.strip():
+        body: Any = {}
+    elif mime != JSON and not (mime.startswith("application/") and mime.endswith("+json")):
+        raise UnsupportedMediaType(f"Content-Type is {mime or 'missing'}; send {JSON}")
     else:
-        raw = request.get_data(cache=True)
-        form = False
-        if not raw.strip():
-            body = {}
-        elif mime != JSON and not (mime.startswith("application/") and mime.endswith("+json")):
-            raise UnsupportedMediaType(f"Content-Type is {mime or 'missing'}; send {JSON}")
-        else:
-            try:
-                body = json.loads(raw)
-            except (ValueError, UnicodeDecodeError, RecursionError):
-                raise InvalidRequest("the body is not valid JSON") from None
-            check_json(body)
+        try:
+            body = json.loads(raw)
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            raise InvalidRequest("the body is not valid JSON") from None
+        check_json(body)
     _validate(op.body_checker(), body)
-    return MappingProxyType(body), form
+    return MappingProxyType(body), False
 
 
 def _validate(checker: Checker | None, value: Any) -> None:

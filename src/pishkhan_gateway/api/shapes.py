@@ -7,9 +7,20 @@ money is integer rials; dates are Jalali (``1404-01-15``) unless a field says IS
 
 from __future__ import annotations
 
+import json
+from importlib import resources
 from typing import Any
 
 Schema = dict[str, Any]
+
+
+def contract(name: str) -> Schema:
+    """One of the gateway's published contracts (``schemas/<name>.schema.json``), as a piece."""
+    text = resources.files("pishkhan_gateway").joinpath(f"schemas/{name}.schema.json").read_text()
+    schema = json.loads(text)
+    schema.pop("$schema", None)
+    schema.pop("$id", None)
+    return dict(schema)
 
 
 def text(minimum: int = 1, maximum: int = 2000, **more: Any) -> Schema:
@@ -108,7 +119,7 @@ PROVINCE: Schema = {"title": "Province", "type": "string", "minLength": 1, "maxL
 TARIFF_SCOPE: Schema = {
     "title": "TariffScope",
     "type": "string",
-    "pattern": r"^(national|province:[^\u0000-\u001f]{1,80})$",
+    "pattern": r"^(national|province:[A-Za-z][A-Za-z .'-]{1,60})$",
     "examples": ["national", "province:Tehran"],
 }
 TIME: Schema = {
