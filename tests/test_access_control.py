@@ -170,9 +170,7 @@ def test_an_agency_cannot_suspend_an_office(client, gw, two_offices):
         assert session.get(Office, "office-1").status == "active"
     recorded = denials(gw)[-2:]
     assert {(d["supervisor"], d["code"]) for d in recorded} == {("aud-pb", "forbidden")}
-    assert (
-        recorded[0]["route"] == "/v1/offices/<office_id>/suspend"
-    )
+    assert recorded[0]["route"] == "/v1/offices/<office_id>/suspend"
 
 
 def test_a_province_cannot_act_on_another_provinces_office(client, gw, two_offices):

@@ -191,7 +191,9 @@ def test_the_api_never_answers_500(app, counter, gw):
         @FUZZ
         @given(case=operation.as_strategy())
         def check(case):
-            as_supervisor = audience.supervisor and not (audience.office and len(str(case.body)) % 2)
+            as_supervisor = audience.supervisor and not (
+                audience.office and len(str(case.body)) % 2
+            )
             key = regulator if as_supervisor else counter.credential
             case.headers = {**(case.headers or {}), "Authorization": f"Bearer {key}"}
             if "X-Operator" in case.headers and len(str(case.body)) % 2:

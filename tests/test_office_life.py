@@ -220,9 +220,7 @@ def test_a_province_cannot_revoke_it_can_only_ask(client, gw, life):
     assert "revocation_requested" in kinds and "licence_action" in kinds
     denied = [e for e in entries(gw) if e.get("type") == "access_denied"]
     assert any(
-        e["code"] == "forbidden"
-        and e["route"] == "/v1/offices/<office_id>/revoke"
-        for e in denied
+        e["code"] == "forbidden" and e["route"] == "/v1/offices/<office_id>/revoke" for e in denied
     )
 
 

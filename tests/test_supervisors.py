@@ -291,9 +291,7 @@ def test_only_the_regulator_reveals_personal_data_and_the_reason_is_logged(clien
         logged = [e.entry.decode() for e in session.scalars(select(LogEntry))]
     reveals = [json.loads(e) for e in logged if "reveal_personal_data" in e]
     assert len(reveals) == 1 and reveals[0]["details"]["reason"] == reason
-    refused = [
-        json.loads(e) for e in logged if '"access_denied"' in e and '"forbidden"' in e
-    ]
+    refused = [json.loads(e) for e in logged if '"access_denied"' in e and '"forbidden"' in e]
     # the refused tries too: who, which transaction
     assert [(e["supervisor"], e["path"]) for e in refused] == [
         ("teh", {"transaction_id": tx}),

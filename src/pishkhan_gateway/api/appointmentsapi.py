@@ -191,7 +191,9 @@ def book(call: Call) -> Any:
     audience=PUBLIC,
     tags=CITIZENS,
     path=PATH,
-    body=obj({"code": {"type": "string", "pattern": "^[0-9۰-۹]{4,8}$"}}, "code"),
+    body=obj(
+        {"code": {"type": "string", "pattern": "^[0-9۰-۹]{4,8}$", "examples": ["482913"]}}, "code"
+    ),
     response=BOOKING,
     problems=(errors.NotFound, errors.WrongState, errors.OtpInvalid, *LIMITED),
 )
@@ -275,7 +277,7 @@ def _mark(action: str) -> Any:
         tags=("office",),
         path=PATH,
         fixed={"action": action},
-        body=obj({"transaction_id": TRANSACTION_ID} if action == "served" else {}),
+        body=obj({"transaction_id": TRANSACTION_ID}) if action == "served" else None,
         response=BOOKING,
         problems=(errors.NotFound, errors.WrongState),
     )

@@ -321,7 +321,11 @@ def scorecard(call: Call) -> Any:
     tags=TAGS,
     body=obj(
         {
-            "credential": {"type": "string", "pattern": r"^psk_[0-9a-fA-F]{16}(\..*)?$"},
+            "credential": {
+                "type": "string",
+                "pattern": r"^psk_[0-9a-fA-F]{16}(\..*)?$",
+                "examples": ["psk_0123456789abcdef"],
+            },
             "reason": REASON,
         },
         "credential",

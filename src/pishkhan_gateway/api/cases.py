@@ -16,6 +16,7 @@ from pishkhan_gateway import errors
 from pishkhan_gateway.api import denials
 from pishkhan_gateway.api.operations import (
     OFFICE,
+    OFFICE_OR_OVERSEERS,
     OFFICE_OR_SUPERVISORS,
     Call,
     not_theirs,
@@ -250,8 +251,8 @@ def set_working_hours(call: Call) -> Any:
     bp,
     "GET",
     "/v1/offices/<office_id>/record",
-    summary="The office's record (a supervisor in scope, or the office itself)",
-    audience=OFFICE_OR_SUPERVISORS,
+    summary="The office's record (its overseers in scope, or the office itself)",
+    audience=OFFICE_OR_OVERSEERS,
     tags=("office", "supervisors"),
     path={"office_id": OFFICE_ID},
     response=obj({"office": {"type": "object"}}, "office", extra=True),

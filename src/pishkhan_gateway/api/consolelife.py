@@ -1,7 +1,8 @@
 """The console's office's-life pages: requests recommended and decided, revocation requests,
 violation cases and objections ruled on — each form calling the same oversight functions as the
-API (``api/licences.py``, ``api/cases.py``), with the same authority table deciding who sees which form. The
-routes hang on the console's blueprint (``console.py``: sessions, CSRF, the access log)."""
+API (``api/licences.py``, ``api/cases.py``), with the same authority table deciding who sees which
+form. The routes hang on the console's blueprint (``console.py``: sessions, CSRF, the access
+log)."""
 
 from __future__ import annotations
 

@@ -151,6 +151,14 @@ def create_transaction(call: Call) -> Response:
     },
     headers=(OPERATOR,),
     status=202,
+    example={
+        "service": "telecom.mobile.sim.replace",
+        "citizen": {
+            "national_code": "0012345679",
+            "birth_date": "1370-01-01",
+            "mobile": "09121234567",
+        },
+    },
     response=obj(
         {
             "otp_id": {"type": "string"},

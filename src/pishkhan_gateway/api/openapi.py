@@ -20,6 +20,7 @@ from typing import Any
 from flask import Flask
 
 from pishkhan_gateway import __version__
+from pishkhan_gateway.api.examples import example_of
 from pishkhan_gateway.api.operations import Operation, operations_of
 from pishkhan_gateway.api.shapes import NAMED
 from pishkhan_gateway.errors import all_errors
@@ -148,8 +149,9 @@ def _operation(op: Operation, path: str, names: _Names) -> dict[str, Any]:
         out["description"] = op.description
     if op.body is not None:
         content: dict[str, Any] = {"schema": names.ref(op.body)}
-        if op.example is not None:
-            content["example"] = op.example
+        example = op.example if op.example is not None else example_of(op.body)
+        if example is not None:
+            content["example"] = example
         body = {"required": bool(op.body.get("required")), "content": {"application/json": content}}
         if op.forms:
             body["content"]["application/x-www-form-urlencoded"] = {

@@ -94,6 +94,10 @@ def supervisors_of(*roles: str, authority: str | None = None) -> Audience:
 
 SUPERVISORS = supervisors_of()
 OFFICE_OR_SUPERVISORS = Audience(office=True, supervisor=True)
+# an office's record is its own and its overseers' (an agency reports; it does not read records)
+OFFICE_OR_OVERSEERS = Audience(
+    office=True, supervisor=True, roles=("regulator", "region", "province")
+)
 
 
 @dataclass(frozen=True)
