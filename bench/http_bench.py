@@ -151,8 +151,8 @@ def prepare(db_url: str, work: Path) -> dict[str, str]:
     """Migrate, load the sample tariffs, open an office: the counter's headers."""
     sys.path.insert(0, str(HERE))
     from pishkhan_gateway.app import create_app
+    from pishkhan_gateway.pricing.tariffs import read_schedule_file
     from pishkhan_gateway.registry import offices
-    from pishkhan_gateway.tariffs import read_schedule_file
 
     app = create_app({"DATABASE_URL": db_url, "DATA_DIR": str(work), "LOG_LEVEL": "WARNING"})
     gw = app.extensions["pishkhan"]
@@ -199,7 +199,7 @@ def start_postgres(work: Path) -> tuple[str, callable] | None:
 def zeep_rate(url: str, seconds: float) -> float:
     """Direct zeep BillInquiry calls per second to the sandbox (one client thread)."""
     from pishkhan_gateway.sdk import soap
-    from pishkhan_postbank.plugin import BINDING, WSDL
+    from pishkhan_postbank.terms import BINDING, WSDL
 
     proxy = soap.client(WSDL, BINDING, url, 5.0)
     calls, end = 0, time.perf_counter() + seconds

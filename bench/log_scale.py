@@ -38,8 +38,7 @@ def fill(db_url: str, data_dir: Path, n: int) -> None:
 
     from pishkhan_gateway.auditlog.sealer import Sealer
     from pishkhan_gateway.crypto.signing import Signer, canonical
-    from pishkhan_gateway.pipeline.record import Outcome, log_entry
-    from pishkhan_gateway.receipts import sign_receipt
+    from pishkhan_gateway.pipeline.record import Outcome, log_entry, sign_receipt
     from pishkhan_gateway.store import Store
 
     store = Store(db_url)
@@ -136,9 +135,9 @@ def fill(db_url: str, data_dir: Path, n: int) -> None:
 
 def measure(kind: str, db_url: str, data_dir: Path) -> dict[str, float]:
     """One measurement, in this (fresh) process."""
-    from pishkhan_gateway import oversight
     from pishkhan_gateway.auditlog import verify as auditing
     from pishkhan_gateway.crypto.signing import Signer
+    from pishkhan_gateway.records import search as oversight
     from pishkhan_gateway.registry.supervisors import Scope
     from pishkhan_gateway.store import Store
 

@@ -25,10 +25,10 @@ import requests
 
 from pishkhan_gateway.app import create_app
 from pishkhan_gateway.plugins import Plugins, load_plugins
+from pishkhan_gateway.pricing.tariffs import read_schedule_file
 from pishkhan_gateway.registry import offices
 from pishkhan_gateway.sdk import sandboxkit
 from pishkhan_gateway.store import Store
-from pishkhan_gateway.tariffs import read_schedule_file
 
 ROOT = Path(__file__).resolve().parents[1]
 TARIFFS = ROOT / "contracts" / "tariffs"

@@ -91,7 +91,7 @@ def test_a_time_window_is_an_index_range_that_misses_no_transaction(gw):
     inside the index range of their time window."""
     from sqlalchemy import insert
 
-    from pishkhan_gateway.oversight.agencies import index_range
+    from pishkhan_gateway.records.agencies import index_range
     from pishkhan_gateway.store.tables import Transaction
 
     base = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)

@@ -208,8 +208,8 @@ def test_codes_services_and_receipts_read_in_persian(client, desk):
 def test_no_console_page_shows_a_raw_code_or_an_escape(client, desk, gw):
     """Every page a supervisor reads, in visible text: no refusal code, no service id, no
     ``\\u`` escape — the one table (``consolewords.CODE_FA``) names them all in Persian."""
-    from pishkhan_gateway.api.consolewords import CODE_FA
     from pishkhan_gateway.errors import all_errors
+    from pishkhan_gateway.web.console.words import CODE_FA
 
     assert set(CODE_FA) == {cls.code for cls in all_errors()}
     assert all(CODE_FA[code] and CODE_FA[code] != code for code in CODE_FA)

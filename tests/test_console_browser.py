@@ -160,9 +160,9 @@ def test_the_office_record_and_the_actions_each_role_may_take(browser, site):
     region sees the violation form and no suspension; the record shows it all in Persian."""
     import datetime as dt
 
-    from pishkhan_gateway import licencefees
-    from pishkhan_gateway.oversight import lifecycle
+    from pishkhan_gateway.pricing import licencefees
     from pishkhan_gateway.registry import offices
+    from pishkhan_gateway.regulation import lifecycle
     from pishkhan_gateway.store.tables import Office
 
     gw = site["gw"]
@@ -226,10 +226,10 @@ def test_the_integrity_page_accepts_a_checkpoint_only_with_the_quorum(browser, s
     C2SP signed note and cosignature/v1) refuses the checkpoint; once both have, it accepts."""
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-    from pishkhan_gateway.api.witnessapi import make_app as witness_app
     from pishkhan_gateway.auditlog import notes
     from pishkhan_gateway.auditlog.witness import State, Witness
     from pishkhan_gateway.auditlog.witnessing import Witnessing, WitnessRef
+    from pishkhan_gateway.web.api.witness import make_app as witness_app
 
     gw = site["gw"]
     log_key = [notes.Verifier(gw.sealer.origin, notes.ED25519, gw.signer.public_key)]
@@ -275,7 +275,7 @@ def test_a_citizen_rates_a_receipt_on_a_phone(browser, site):
 
     from sqlalchemy import select
 
-    from pishkhan_gateway import receipts
+    from pishkhan_gateway.records import receipts
     from pishkhan_gateway.store.tables import Transaction, ViolationCase
 
     gw = site["gw"]
@@ -319,9 +319,9 @@ def test_the_ranking_page_in_persian(browser, site):
     import datetime as dt
 
     from pishkhan_gateway.jalali import format_date
-    from pishkhan_gateway.oversight import evaluation
     from pishkhan_gateway.registry import offices as registry
     from pishkhan_gateway.registry.supervisors import Scope
+    from pishkhan_gateway.regulation import evaluation
 
     gw = site["gw"]
     start = registry.today() - dt.timedelta(days=36)  # the objection window is open today
@@ -351,7 +351,7 @@ def test_a_citizen_books_confirms_shows_and_cancels_on_a_phone(browser, site, sa
     next slots, a slot and a mobile, the code from the SMS, the booking with its QR, cancel."""
     import re as _re
 
-    from pishkhan_gateway.appointments import slots
+    from pishkhan_gateway.citizens import slots
 
     gw = site["gw"]
     week = {str(d): ["08:00", "14:00"] for d in range(7)}

@@ -49,7 +49,7 @@ def test_every_test_security_md_names_exists():
 
 def test_the_readme_authority_table_is_the_code():
     """The oversight section's table of who may do what is ``authority.AUTHORITY``, row by row."""
-    from pishkhan_gateway.oversight import authority
+    from pishkhan_gateway.regulation import authority
 
     block = README.split("<!-- authority-table -->")[1].split("<!-- /authority-table -->")[0]
     rows = [line for line in block.strip().splitlines()[2:]]

@@ -13,8 +13,8 @@ from sqlalchemy import select
 
 from conftest import BILL, BILL_2, open_counter, pay_body
 from pishkhan_gateway.jalali import format_date
-from pishkhan_gateway.oversight import evaluation
 from pishkhan_gateway.registry import offices, supervisors
+from pishkhan_gateway.regulation import evaluation
 from pishkhan_gateway.store.tables import LogEntry
 
 GOOD = {"floor_space_m2": 90, "staff": 4, "accessibility": True, "experience_years": 12,

@@ -18,8 +18,8 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from conftest import BILL, OPERATOR, pay_body
-from pishkhan_gateway.api.shapes import SEARCH_QUERY
 from pishkhan_gateway.store.tables import Transaction
+from pishkhan_gateway.web.shapes import SEARCH_QUERY
 
 pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 JSON = "application/json"
@@ -174,8 +174,8 @@ def test_the_api_never_answers_500(app, counter, gw):
     declaration admits (a regulator's for a supervisors' one, an office's for an office's, either
     for one both may call). (Driven through ``as_strategy`` rather than ``schemathesis.pytest``,
     whose lazy fixtures do not run on pytest 9.)"""
-    from pishkhan_gateway.api.openapi import declared
     from pishkhan_gateway.registry import supervisors
+    from pishkhan_gateway.web.openapi import declared
 
     supervisors.add(gw.store, "fuzz-regulator", "regulator", None)
     regulator = supervisors.issue_key(gw.store, "fuzz-regulator")
@@ -290,7 +290,7 @@ def test_an_integer_past_2_53_or_a_lone_surrogate_is_answered_not_a_500(client, 
 
 def test_every_route_is_in_the_openapi_document(app, client):
     """A route added without its operation fails here (and would go unfuzzed)."""
-    from pishkhan_gateway.api.openapi import path_of
+    from pishkhan_gateway.web.openapi import path_of
 
     paths = client.get("/openapi.json").get_json()["paths"]
     missing = [

@@ -12,10 +12,10 @@ import pytest
 from sqlalchemy import select, update
 
 from conftest import BILL, BILL_2, open_counter, pay_body
-from pishkhan_gateway import licencefees
 from pishkhan_gateway.auditlog.verify import verify_store
-from pishkhan_gateway.oversight import authority, licencestatus
+from pishkhan_gateway.pricing import licencefees
 from pishkhan_gateway.registry import offices, supervisors
+from pishkhan_gateway.regulation import authority, licencestatus
 from pishkhan_gateway.store.tables import LogEntry, Office, ViolationCase
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -66,8 +66,8 @@ def _trivial(spec: dict[str, Any], schema: dict[str, Any]) -> bool:
 
 
 def test_every_body_has_a_real_schema_and_an_example_it_accepts(app, spec):
-    from pishkhan_gateway.api.openapi import declared
     from pishkhan_gateway.schemas import Checker
+    from pishkhan_gateway.web.openapi import declared
 
     declarations = {(path, op.method): op for path, op in declared(app)}
     bodies = 0
@@ -217,7 +217,7 @@ def test_a_list_a_number_or_an_object_where_a_string_belongs_is_400_naming_it(
 ):
     """Every declared body's string fields, each sent as a list, a number and an object in its
     example, by a caller the operation admits: 400 ``invalid_request`` naming that field."""
-    from pishkhan_gateway.api.openapi import declared
+    from pishkhan_gateway.web.openapi import declared
 
     paid = client.post("/v1/transactions", json=pay_body(), headers=counter.headers()).get_json()
     values = {

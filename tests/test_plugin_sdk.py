@@ -191,6 +191,6 @@ def test_what_a_hook_docstring_claims_is_true(hook, tmp_path, plugins, sandboxes
 
 def test_the_health_hook_feeds_the_page_it_names(tmp_path, plugins, sandboxes):
     """``pishkhan_health``'s docstring names the console's agencies page: that page asks it."""
-    from pishkhan_gateway.api import console
+    from pishkhan_gateway.web.console import base as console
 
     assert "plugins.health(" in inspect.getsource(console.agencies)

@@ -14,9 +14,9 @@ from sqlalchemy import select
 from conftest import BILL, BILL_2, TARIFFS, open_counter, pay_body
 from pishkhan_gateway.crypto.signing import Signer
 from pishkhan_gateway.errors import InvalidRequest
+from pishkhan_gateway.pricing.tariffs import indexed, read_schedule_file
 from pishkhan_gateway.registry import supervisors
 from pishkhan_gateway.store.tables import LogEntry
-from pishkhan_gateway.tariffs import indexed, read_schedule_file
 
 
 @pytest.fixture

@@ -12,12 +12,12 @@ import pytest
 from sqlalchemy import select, update
 
 from conftest import TARIFFS, pay_body
-from pishkhan_gateway import tariffchanges
 from pishkhan_gateway.errors import ScheduleDropsServices, WrongState
 from pishkhan_gateway.jalali import format_date
+from pishkhan_gateway.pricing import tariffchanges
+from pishkhan_gateway.pricing.tariffs import read_schedule_file
 from pishkhan_gateway.registry import offices, supervisors
 from pishkhan_gateway.store.tables import LogEntry, TariffSchedule
-from pishkhan_gateway.tariffs import read_schedule_file
 
 TWO_SERVICES = {
     "name": "Two new services",
@@ -131,7 +131,7 @@ def test_health_flags_a_payment_service_whose_cap_is_zero(gw, client):
 
 
 def read_categories():
-    from pishkhan_gateway.tariffs import CATEGORIES
+    from pishkhan_gateway.pricing.tariffs import CATEGORIES
 
     return CATEGORIES
 

@@ -13,12 +13,12 @@ import pytest
 from sqlalchemy import select
 
 from conftest import BILL_2, TARIFFS, open_counter, pay_body
-from pishkhan_gateway import tariffchanges
 from pishkhan_gateway.errors import InvalidRequest
 from pishkhan_gateway.jalali import format_date
+from pishkhan_gateway.pricing import tariffchanges
+from pishkhan_gateway.pricing.tariffs import FeeRule, read_schedule_file
 from pishkhan_gateway.registry import offices, supervisors
 from pishkhan_gateway.store.tables import LogEntry
-from pishkhan_gateway.tariffs import FeeRule, read_schedule_file
 
 LAW = {"priced_by": "law", "authority": "قانون بودجه (نمونه)"}
 

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from conftest import TARIFFS
 from pishkhan_gateway.errors import InvalidRequest, TariffExceeded
-from pishkhan_gateway.tariffs import (
+from pishkhan_gateway.pricing.tariffs import (
     CATEGORIES,
     FeeRule,
     enforce_tariff,

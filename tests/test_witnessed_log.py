@@ -22,10 +22,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from werkzeug.serving import make_server
 
 from conftest import BILL, open_counter, pay_body
-from pishkhan_gateway.api.witnessapi import make_app as witness_app
 from pishkhan_gateway.auditlog import merkle, notes, tiles
 from pishkhan_gateway.auditlog.witness import State, Witness
 from pishkhan_gateway.registry import supervisors
+from pishkhan_gateway.web.api.witness import make_app as witness_app
 
 HERE = Path(__file__).resolve().parent
 GO_CHECK = HERE / "go" / "tlogcheck"

@@ -12,30 +12,6 @@ from flask import Flask, Response, g, request
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from pishkhan_gateway.api import agencyreports as agencyreports_api
-from pishkhan_gateway.api import appointmentpages as appointment_pages
-from pishkhan_gateway.api import appointmentsapi as appointments_api
-from pishkhan_gateway.api import audit as audit_api
-from pishkhan_gateway.api import cases as cases_api
-from pishkhan_gateway.api import console as console_api
-from pishkhan_gateway.api import (
-    consoleappointments,  # noqa: F401 - its routes join the console's blueprint
-    consolelife,  # noqa: F401 - its routes join the console's blueprint
-    consoleranking,  # noqa: F401 - its routes join the console's blueprint
-    consolewords,  # noqa: F401 - its filters join the console's blueprint
-    throttle,
-)
-from pishkhan_gateway.api import entitlementsapi as entitlements_api
-from pishkhan_gateway.api import evaluationapi as evaluation_api
-from pishkhan_gateway.api import feedbackapi as feedback_api
-from pishkhan_gateway.api import licences as licences_api
-from pishkhan_gateway.api import logtiles as logtiles_api
-from pishkhan_gateway.api import offices as offices_api
-from pishkhan_gateway.api import operators as operators_api
-from pishkhan_gateway.api import receiptsapi as receipts_api
-from pishkhan_gateway.api import system as system_api
-from pishkhan_gateway.api import tariffsapi as tariffs_api
-from pishkhan_gateway.api.problem import register_error_handlers
 from pishkhan_gateway.commands import register_commands
 from pishkhan_gateway.config import complete, from_env
 from pishkhan_gateway.crypto.signing import load_or_create_secret
@@ -44,6 +20,23 @@ from pishkhan_gateway.gateway import Gateway
 from pishkhan_gateway.logs import configure_logging
 from pishkhan_gateway.plugins import Plugins, load_plugins
 from pishkhan_gateway.registry import regions
+from pishkhan_gateway.web import citizenpages as appointment_pages
+from pishkhan_gateway.web import console, throttle
+from pishkhan_gateway.web.api import agencyreports as agencyreports_api
+from pishkhan_gateway.web.api import appointments as appointments_api
+from pishkhan_gateway.web.api import audit as audit_api
+from pishkhan_gateway.web.api import cases as cases_api
+from pishkhan_gateway.web.api import entitlements as entitlements_api
+from pishkhan_gateway.web.api import evaluation as evaluation_api
+from pishkhan_gateway.web.api import feedback as feedback_api
+from pishkhan_gateway.web.api import licences as licences_api
+from pishkhan_gateway.web.api import logtiles as logtiles_api
+from pishkhan_gateway.web.api import offices as offices_api
+from pishkhan_gateway.web.api import operators as operators_api
+from pishkhan_gateway.web.api import receipts as receipts_api
+from pishkhan_gateway.web.api import system as system_api
+from pishkhan_gateway.web.api import tariffs as tariffs_api
+from pishkhan_gateway.web.problem import register_error_handlers
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
@@ -105,7 +98,7 @@ def create_app(
     app.register_blueprint(evaluation_api.bp)
     app.register_blueprint(appointments_api.bp)
     app.register_blueprint(appointment_pages.bp)
-    app.register_blueprint(console_api.bp)
+    app.register_blueprint(console.bp)
     register_commands(app)
     return app
 

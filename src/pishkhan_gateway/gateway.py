@@ -7,25 +7,25 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from pishkhan_gateway import metrics
+from pishkhan_gateway import instruments
 from pishkhan_gateway.auditlog.sealer import Sealer
 from pishkhan_gateway.auditlog.witnessing import Witnessing, parse_witnesses
 from pishkhan_gateway.crypto import keyring
 from pishkhan_gateway.crypto.pseudonyms import Pseudonymizer
 from pishkhan_gateway.crypto.signing import Signer, load_secret_ring
 from pishkhan_gateway.crypto.vault import Vault
-from pishkhan_gateway.oversight.entitlements import Entitlements
 from pishkhan_gateway.pipeline.admission import Admission
 from pishkhan_gateway.pipeline.dispatch import Dispatcher
+from pishkhan_gateway.pipeline.entitlements import Entitlements
 from pishkhan_gateway.pipeline.identity import IdentityCache
 from pishkhan_gateway.pipeline.otp import OneTimeCodes
 from pishkhan_gateway.pipeline.quotas import Quotas, RefusalSampler
 from pishkhan_gateway.plugins import Plugins
+from pishkhan_gateway.pricing.tariffs import Tariffs
 from pishkhan_gateway.registry.counters import CounterCache
 from pishkhan_gateway.sdk.values import AgencyContext
 from pishkhan_gateway.store import Store
 from pishkhan_gateway.store.version import RegistryVersion
-from pishkhan_gateway.tariffs import Tariffs
 
 
 class Gateway:
@@ -35,7 +35,7 @@ class Gateway:
         self.config = config
         self.store = Store(config["DATABASE_URL"], group_commit=bool(config["GROUP_COMMIT"]))
         if self.store.commits is not None:
-            self.store.commits.on_batch = metrics.COMMIT_BATCH.observe
+            self.store.commits.on_batch = instruments.COMMIT_BATCH.observe
         self.plugins = plugins
         self.signer = Signer.from_file(config["SIGNING_KEY_FILE"])
         pseudonym_keys = load_secret_ring(config["PSEUDONYM_KEY_FILE"])

@@ -15,12 +15,12 @@ from typing import Any
 
 from sqlalchemy import select
 
-from pishkhan_gateway import history
 from pishkhan_gateway.auditlog import merkle, notes
 from pishkhan_gateway.auditlog.sealer import node_lookup
 from pishkhan_gateway.auditlog.witnessing import witnessed_checkpoint
 from pishkhan_gateway.errors import NotFound, NotSealedYet
 from pishkhan_gateway.gateway import Gateway
+from pishkhan_gateway.records import history
 from pishkhan_gateway.store.tables import LogEntry
 
 FORMAT = "pishkhan-bundle/v1"

@@ -13,7 +13,7 @@ evidence). Otherwise the witness records the new size and root and answers its c
 a process lock), with ``synchronous=FULL``: a restart never forgets what it cosigned, and two
 requests cannot race each other back to a smaller tree.
 
-Its HTTP interface is ``api/witnessapi.py``.
+Its HTTP interface is ``web/api/witness.py``.
 """
 
 from __future__ import annotations

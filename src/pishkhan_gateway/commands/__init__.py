@@ -14,7 +14,6 @@ import click
 from flask import Flask
 from flask.cli import AppGroup
 
-from pishkhan_gateway import tariffchanges
 from pishkhan_gateway.commands.common import fail, gateway
 from pishkhan_gateway.commands.licences import licences_cli
 from pishkhan_gateway.commands.log import audit_cli, keys_cli, reconcile_command
@@ -23,7 +22,8 @@ from pishkhan_gateway.commands.running import demo, sandbox, serve
 from pishkhan_gateway.commands.witnesscli import log_cli, witness_cli
 from pishkhan_gateway.crypto import keyring
 from pishkhan_gateway.errors import GatewayError
-from pishkhan_gateway.tariffs import indexed, read_data_file, validate_schedule
+from pishkhan_gateway.pricing import tariffchanges
+from pishkhan_gateway.pricing.tariffs import indexed, read_data_file, validate_schedule
 
 db_cli = AppGroup("db", help="The database schema.")
 

@@ -10,13 +10,13 @@ from pathlib import Path
 import click
 from flask.cli import AppGroup
 
-from pishkhan_gateway import licencefees
 from pishkhan_gateway.commands.common import fail, gateway
 from pishkhan_gateway.commands.registry import offices_cli
 from pishkhan_gateway.errors import GatewayError
 from pishkhan_gateway.jalali import rials
-from pishkhan_gateway.oversight import lifecycle
-from pishkhan_gateway.tariffs import CATEGORIES
+from pishkhan_gateway.pricing import licencefees
+from pishkhan_gateway.pricing.tariffs import CATEGORIES
+from pishkhan_gateway.regulation import lifecycle
 
 licences_cli = AppGroup("licences", help="Licence fee schedules (fees by category, fine cap).")
 fees_cli = AppGroup("fees", help="The regulator's licence fees and yearly fine cap.")

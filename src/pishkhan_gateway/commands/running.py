@@ -18,10 +18,10 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 
 from pishkhan_gateway.crypto import keyring
 from pishkhan_gateway.gateway import Gateway
+from pishkhan_gateway.pricing.tariffs import read_schedule_file
 from pishkhan_gateway.registry import offices, supervisors
 from pishkhan_gateway.sdk import sandboxkit
 from pishkhan_gateway.store.tables import Supervisor
-from pishkhan_gateway.tariffs import read_schedule_file
 
 SAMPLE_OPERATOR = "0790419904"
 SAMPLE_CITIZEN = "0499370899"

@@ -13,12 +13,12 @@ from flask import current_app
 from flask.cli import AppGroup
 from werkzeug.serving import make_server
 
-from pishkhan_gateway.api.witnessapi import make_app
 from pishkhan_gateway.auditlog import notes, tiles, witnessing
 from pishkhan_gateway.auditlog.witness import State, Witness
 from pishkhan_gateway.commands.common import gateway
 from pishkhan_gateway.crypto import keyfiles
 from pishkhan_gateway.crypto.signing import Signer
+from pishkhan_gateway.web.api.witness import make_app
 
 witness_cli = AppGroup("witness", help="Run a witness of the log (C2SP tlog-witness).")
 log_cli = AppGroup("log", help="The log as C2SP tiles.")

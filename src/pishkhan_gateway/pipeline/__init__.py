@@ -8,7 +8,7 @@ One module per step. Each step takes the values and parts it needs and returns a
 (the ``Counter``, the ``TransactionRequest``, the ``Fees``, the agency's ``Result``) or raises
 one ``GatewayError``; the recorded ``Outcome`` is assembled once, at the end, from those values
 and the error (``record.assemble``), and is durable before the response exists. No Flask here:
-``api/offices.py`` turns HTTP into a ``Submission`` and the ``Reply`` back into HTTP.
+``web/api/offices.py`` turns HTTP into a ``Submission`` and the ``Reply`` back into HTTP.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from pishkhan_gateway import metrics
+from pishkhan_gateway import instruments
 from pishkhan_gateway.auditlog.append import record_event
 from pishkhan_gateway.errors import AgencyTimeout, GatewayError, InternalError
 from pishkhan_gateway.pipeline import intents
@@ -161,8 +161,8 @@ def _reply(
 ) -> Reply:
     """Count, log and answer a recorded attempt."""
     label = outcome.service if outcome.kind else "unknown"  # a label only once the service is known
-    metrics.TRANSACTIONS.labels(label, outcome.outcome, outcome.code or "").inc()
-    metrics.TRANSACTION_SECONDS.labels(label).observe(time.perf_counter() - started)
+    instruments.TRANSACTIONS.labels(label, outcome.outcome, outcome.code or "").inc()
+    instruments.TRANSACTION_SECONDS.labels(label).observe(time.perf_counter() - started)
     log.info(
         "transaction",
         transaction_id=outcome.transaction_id,

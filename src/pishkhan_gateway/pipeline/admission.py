@@ -15,7 +15,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from pishkhan_gateway import metrics
+from pishkhan_gateway import instruments
 from pishkhan_gateway.errors import Overloaded
 
 RESUME_SECONDS = 30.0  # a resumed request waits this long for a slot (slots free up as calls end)
@@ -32,7 +32,7 @@ class Admission:
 
     def _acquire(self, timeout: float | None = None) -> None:
         if not self._slots.acquire(timeout=self.wait_seconds if timeout is None else timeout):
-            metrics.OVERLOAD_REFUSALS.inc()
+            instruments.OVERLOAD_REFUSALS.inc()
             raise Overloaded(f"more than {self.limit} transactions in flight in this worker")
         self._held.slot = True
 

@@ -20,7 +20,7 @@ import pybreaker
 import structlog
 import tenacity
 
-from pishkhan_gateway import metrics
+from pishkhan_gateway import instruments
 from pishkhan_gateway.errors import (
     AgencyRejected,
     AgencyTimeout,
@@ -129,11 +129,11 @@ class Dispatcher:
             result = "rejected"
             raise
         finally:
-            metrics.AGENCY_SECONDS.labels(agency.name, kind, result).observe(
+            instruments.AGENCY_SECONDS.labels(agency.name, kind, result).observe(
                 time.perf_counter() - started
             )
             state = self.breaker(agency.name).current_state
-            metrics.BREAKER.labels(agency.name).set(metrics.BREAKER_STATES.get(state, 2))
+            instruments.BREAKER.labels(agency.name).set(instruments.BREAKER_STATES.get(state, 2))
 
     def _execute(self, agency: AgencyContext, kind: str, call: Callable[[], Result]) -> Result:
         if kind != "inquiry" or self.inquiry_retries <= 0:

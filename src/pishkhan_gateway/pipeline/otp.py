@@ -15,33 +15,22 @@ import functools
 import hmac
 import secrets
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import structlog
 from sqlalchemy import func, select, update
 
-from pishkhan_gateway.auditlog.append import record_event
 from pishkhan_gateway.crypto.pseudonyms import Pseudonymizer
 from pishkhan_gateway.errors import (
     AgencyError,
-    GatewayError,
     IdentityUnavailable,
-    InvalidRequest,
     OtpInvalid,
     OtpRateLimited,
-    UnknownService,
 )
-from pishkhan_gateway.pipeline.identity import citizen_pseudonym, verify_before_otp
-from pishkhan_gateway.pipeline.request import CitizenInput, parse_json
 from pishkhan_gateway.plugins import Plugins
-from pishkhan_gateway.registry import offices
-from pishkhan_gateway.registry.offices import OfficeView
 from pishkhan_gateway.sdk.values import AgencyContext, Citizen
 from pishkhan_gateway.store import Store, utcnow
 from pishkhan_gateway.store.tables import OneTimeCode
-
-if TYPE_CHECKING:
-    from pishkhan_gateway.gateway import Gateway
 
 log = structlog.get_logger(__name__)
 
@@ -193,53 +182,3 @@ class OneTimeCodes:
             row.attempts += 1
             wrong = OtpInvalid(f"wrong code ({self.max_attempts - row.attempts} tries left)")
         raise wrong
-
-
-def request_code(
-    gw: Gateway, office: OfficeView, *, operator: str | None, content_type: str | None, body: bytes
-) -> dict[str, Any]:
-    """``POST /v1/otp``: the operator and licence, the office's quota, the body (``service``,
-    ``citizen``), the citizen verified to level 2 with the mobile's ownership checked, then a code
-    sent to it.
-
-    Every attempt past the operator and licence (refusals by those are recorded as
-    ``access_denied``) is recorded in the log as an ``otp_request`` entry — outcome, code,
-    service and the citizen's pseudonym, like the same check inside a transaction — so the
-    identity checks behind a code are no unlogged oracle over citizens' data.
-    """
-    pseudonym = offices.authenticate_operator(gw.store, gw.pseudonyms, office, operator)
-    offices.check_licence(office)
-    entry: dict[str, Any] = {
-        "type": "otp_request",
-        "office": office.id,
-        "operator": pseudonym,
-        "service": None,
-        "citizen": None,
-    }
-    try:
-        gw.quotas.take(office.id, pseudonym)
-        parsed = parse_json(content_type, body, "transaction-request")
-        given = CitizenInput.from_json(parsed.get("citizen"))
-        entry["citizen"] = citizen_pseudonym(given, gw.pseudonyms)
-        service = gw.plugins.service(parsed["service"])
-        if service is None:
-            raise UnknownService(f"no service {parsed['service']!r}; see GET /v1/services")
-        entry["service"] = service.service.id
-        if service.service.identity_level < 3:
-            raise InvalidRequest("this service does not need a one-time code", field="service")
-        agencies = gw.agencies()
-        citizen = verify_before_otp(
-            level=3, citizen=given, plugins=gw.plugins, agencies=agencies, cache=gw.identity_cache
-        )
-        sent = gw.otps.send(
-            office_id=office.id,
-            service_id=service.service.id,
-            service_title_fa=service.service.title_fa,
-            citizen=citizen,
-            agencies=agencies,
-        )
-    except GatewayError as exc:
-        record_event(gw.store, {**entry, "outcome": exc.outcome, "code": exc.code})
-        raise
-    sent["log_index"] = record_event(gw.store, {**entry, "outcome": "succeeded", "code": None})
-    return sent

@@ -17,7 +17,7 @@ from limits import parse_many
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
-from pishkhan_gateway import metrics
+from pishkhan_gateway import instruments
 from pishkhan_gateway.errors import GatewayError, RateLimited
 
 
@@ -69,7 +69,7 @@ class RefusalSampler:
         with self._lock:
             if office_id in self._open:
                 self._counted[office_id] = self._counted.get(office_id, 0) + 1
-                metrics.UNRECORDED_REFUSALS.labels(error.code).inc()
+                instruments.UNRECORDED_REFUSALS.labels(error.code).inc()
                 return False, 0
             self._open[office_id] = True
             return True, self._counted.pop(office_id, 0)

@@ -31,8 +31,7 @@ from pishkhan_gateway.errors import AgencyError, AgencyRejected, AgencyTimeout
 from pishkhan_gateway.gateway import Gateway
 from pishkhan_gateway.jalali import iso
 from pishkhan_gateway.pipeline import intents
-from pishkhan_gateway.pipeline.record import Outcome, responder
-from pishkhan_gateway.receipts import sign_receipt
+from pishkhan_gateway.pipeline.record import Outcome, responder, sign_receipt
 from pishkhan_gateway.sdk.values import Result
 from pishkhan_gateway.store import utcnow
 from pishkhan_gateway.store.tables import IdempotencyRecord, LogEntry, Office, Transaction

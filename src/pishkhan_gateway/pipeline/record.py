@@ -1,6 +1,6 @@
 """Step 7: recording. The ``Outcome`` is assembled once from the steps' values and the error
 (``assemble``), then made durable with its log entry and receipt in one DB transaction
-(``record``), before the response exists.
+(``record``), its receipt signed (``sign_receipt``), before the response exists.
 
 Appending to the log itself (gap-free indexes, canonical entries) is ``auditlog/append.py``.
 """
@@ -19,9 +19,8 @@ from pishkhan_gateway.auditlog import rowcheck
 from pishkhan_gateway.auditlog.append import ENTRY_VERSION, defer_entry, reserve_in
 from pishkhan_gateway.crypto.signing import Signer
 from pishkhan_gateway.errors import AgencyTimeout, GatewayError
-from pishkhan_gateway.jalali import iso
+from pishkhan_gateway.jalali import format_moment, iso
 from pishkhan_gateway.logs import redact_text
-from pishkhan_gateway.receipts import sign_receipt
 from pishkhan_gateway.store import Store
 from pishkhan_gateway.store.groupcommit import Batch
 from pishkhan_gateway.store.tables import IdempotencyRecord, Intent, Transaction
@@ -339,3 +338,27 @@ def record(
         return Recorded(index, receipt, status, body)
 
     return store.write_grouped(write)
+
+
+def sign_receipt(outcome: Outcome, log_index: int, signer: Signer) -> dict[str, Any]:
+    """The signed receipt of a succeeded transaction."""
+    law = {"priced_by": "law"} if outcome.priced_by == "law" else {}
+    return signer.sign(
+        {
+            **law,  # the amount is the agency's, set by law: the office added nothing
+            "type": "pishkhan.receipt.v1",
+            "transaction_id": outcome.transaction_id,
+            "office_id": outcome.office_id,
+            "office_name": outcome.office_name,
+            "licence_no": outcome.licence_no,
+            "service": outcome.service,
+            "service_title_fa": outcome.service_title_fa,
+            "time": iso(outcome.created_at),
+            "time_jalali": format_moment(outcome.created_at),
+            "agency_reference": outcome.agency_reference,
+            "agency_amount": outcome.agency_amount,
+            "office_fee": outcome.office_fee,
+            "total": outcome.total,
+            "log_index": log_index,
+        }
+    )

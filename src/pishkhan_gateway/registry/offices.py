@@ -28,11 +28,11 @@ from pishkhan_gateway.errors import (
 )
 from pishkhan_gateway.ids import normalise_national_code
 from pishkhan_gateway.jalali import TEHRAN
+from pishkhan_gateway.pricing.tariffs import CATEGORIES
 from pishkhan_gateway.registry import credentials
 from pishkhan_gateway.registry.counters import CounterCache
 from pishkhan_gateway.store import Store, utcnow
 from pishkhan_gateway.store.tables import Office, OfficeCredential, Operator
-from pishkhan_gateway.tariffs import CATEGORIES
 
 OFFICE_TYPES = ("pishkhan", "rural_ict")
 LICENCE_YEARS = 5

@@ -304,7 +304,7 @@ class ConsoleSession(Base):
 
 class LicenceFeeSchedule(Base):
     """The regulator's licence fees by location category, and the yearly fine cap, from a Jalali
-    date (``contracts/licences/*.toml``; ``licencefees.py``)."""
+    date (``contracts/licences/*.toml``; ``pricing/licencefees.py``)."""
 
     __tablename__ = "licence_fee_schedules"
 
@@ -355,7 +355,7 @@ class LicenceEvent(Base):
 class ViolationCase(Base):
     """A violation case against an office: opened with evidence, decided (negative points, a
     fine within the doubling rule and the yearly cap), objected to, ruled on
-    (``oversight/violations.py``)."""
+    (``regulation/violations.py``)."""
 
     __tablename__ = "violation_cases"
     __table_args__ = (Index("ix_violation_cases_office", "office_id", "type", "decided_at"),)
@@ -460,7 +460,7 @@ class WithdrawnTariffSchedule(Base):
 
 
 class Entitlement(Base):
-    """Which offices may sell a service (``oversight/entitlements.py``): set by the regulator
+    """Which offices may sell a service (``pipeline/entitlements.py``): set by the regulator
     (``scope`` national) or a province's working group (``province:<name>``, narrowing it for its
     offices). A service without a rule may be sold by every active office."""
 
@@ -478,7 +478,7 @@ class Entitlement(Base):
 
 class Feedback(Base):
     """A citizen's rating of one receipt, and the complaint that came with it (one per receipt:
-    the primary key), from the receipt's QR page (``oversight/feedback.py``)."""
+    the primary key), from the receipt's QR page (``citizens/feedback.py``)."""
 
     __tablename__ = "feedback"
 
@@ -496,7 +496,7 @@ class Feedback(Base):
 
 class Evaluation(Base):
     """A yearly evaluation of offices: its period, its windows from ``opens_on``, and once
-    published the final ranking (``oversight/evaluation.py``)."""
+    published the final ranking (``regulation/evaluation.py``)."""
 
     __tablename__ = "evaluations"
 
@@ -538,7 +538,7 @@ class EvaluationEntry(Base):
 
 
 class AppointmentCapacity(Base):
-    """An office's appointment capacity (``appointments/slots.py``)."""
+    """An office's appointment capacity (``citizens/slots.py``)."""
 
     __tablename__ = "appointment_capacity"
 
@@ -553,7 +553,7 @@ class AppointmentCapacity(Base):
 class Appointment(Base):
     """A booking: one counter at one slot start while it holds one (``counter`` NULL once
     cancelled or expired — the unique index then lets the place go), the citizen's mobile sealed
-    and pseudonymised (``appointments/bookings.py``)."""
+    and pseudonymised (``citizens/bookings.py``)."""
 
     __tablename__ = "appointments"
     __table_args__ = (
@@ -578,7 +578,7 @@ class Appointment(Base):
 
 class AppointmentOrder(Base):
     """A province's (or the regulator's) order that an office serve by appointment only, from
-    ``since`` to ``until`` (a Tehran date, inclusive) (``appointments/crowding.py``)."""
+    ``since`` to ``until`` (a Tehran date, inclusive) (``citizens/crowding.py``)."""
 
     __tablename__ = "appointment_orders"
 

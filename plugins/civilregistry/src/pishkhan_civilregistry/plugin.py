@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from importlib import resources
-from pathlib import Path
 from typing import Any
 
+from pishkhan_civilregistry.terms import BINDING, CONTRACT, WSDL
 from pishkhan_gateway import (
     Agency,
     AgencyContext,
@@ -26,10 +25,6 @@ from pishkhan_gateway import (
     soap,
 )
 
-CONTRACT = Path(str(resources.files("pishkhan_civilregistry").joinpath("contract")))
-WSDL = CONTRACT / "civilregistry.wsdl"
-NAMESPACE = "urn:pishkhan:sandbox:civilregistry:v1"
-BINDING = f"{{{NAMESPACE}}}CivilRegistryBinding"
 DUPLICATE_FEE = 300_000  # rials: the registry's government fee for a duplicate certificate
 AGENCY = "civilregistry"
 

@@ -4,8 +4,6 @@ registration, over SOAP. The premium is quoted by the agency (an inquiry before 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from importlib import resources
-from pathlib import Path
 from typing import Any
 
 from pishkhan_gateway import (
@@ -20,11 +18,8 @@ from pishkhan_gateway import (
     hookimpl,
     soap,
 )
+from pishkhan_insurance.terms import BINDING, CONTRACT, WSDL
 
-CONTRACT = Path(str(resources.files("pishkhan_insurance").joinpath("contract")))
-WSDL = CONTRACT / "insurance.wsdl"
-NAMESPACE = "urn:pishkhan:sandbox:insurance:v1"
-BINDING = f"{{{NAMESPACE}}}InsuranceBinding"
 HEALTH_FEES = {"individual": 1_800_000, "family": 4_200_000}  # rials a year
 
 

@@ -15,7 +15,10 @@ import secrets
 from typing import Any
 
 from pishkhan_gateway import SoapFault, SoapSandbox
-from pishkhan_insurance.plugin import HEALTH_FEES, NAMESPACE, WSDL
+from pishkhan_insurance.terms import NAMESPACE, WSDL
+
+# The agency's own price, kept apart from the adapter's: a wrong quote is refused here.
+HEALTH_FEES = {"individual": 1_800_000, "family": 4_200_000}  # rials a year, the fund's own
 
 # Monthly self-employed premium by income bracket, in rials (sample data).
 MONTHLY_PREMIUM = {1: 1_250_000, 2: 1_650_000, 3: 2_100_000, 4: 2_800_000, 5: 3_600_000}

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from importlib import resources
-from pathlib import Path
 from typing import Any
 
 from pishkhan_gateway import (
@@ -21,11 +19,7 @@ from pishkhan_gateway import (
     soap,
 )
 from pishkhan_postbank import billing
-
-CONTRACT = Path(str(resources.files("pishkhan_postbank").joinpath("contract")))
-WSDL = CONTRACT / "postbank.wsdl"
-NAMESPACE = "urn:pishkhan:sandbox:postbank:bills:v1"
-BINDING = f"{{{NAMESPACE}}}PostBankBillsBinding"
+from pishkhan_postbank.terms import BINDING, CONTRACT, WSDL
 
 
 def _sandbox() -> Any:

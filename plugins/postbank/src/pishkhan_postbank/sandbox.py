@@ -13,7 +13,7 @@ from typing import Any
 
 from pishkhan_gateway import SoapFault, SoapSandbox
 from pishkhan_postbank import billing
-from pishkhan_postbank.plugin import NAMESPACE, WSDL
+from pishkhan_postbank.terms import NAMESPACE, WSDL
 
 # A water bill of 85,000 rials, valid check digits, paid before the sample day.
 PAID_AT_A_BRANCH = ("556677889916", "8512300")

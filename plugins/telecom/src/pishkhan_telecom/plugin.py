@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from importlib import resources
-from pathlib import Path
 from typing import Any
 
 from pishkhan_gateway import (
@@ -21,9 +19,8 @@ from pishkhan_gateway import (
     hookimpl,
     rest,
 )
+from pishkhan_telecom.terms import CONTRACT, OPENAPI
 
-CONTRACT = Path(str(resources.files("pishkhan_telecom").joinpath("contract")))
-OPENAPI = CONTRACT / "openapi.json"
 SCHEMAS = json.loads(OPENAPI.read_text(encoding="utf-8"))["components"]["schemas"]
 SIM_FEE = 200_000  # rials: the operator's charge for a new SIM card
 AGENCY = "telecom"

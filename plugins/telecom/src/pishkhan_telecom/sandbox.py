@@ -13,7 +13,10 @@ from importlib import resources
 from typing import Any
 
 from pishkhan_gateway import JsonError, JsonSandbox
-from pishkhan_telecom.plugin import OPENAPI, SIM_FEE
+from pishkhan_telecom.terms import OPENAPI
+
+# The agency's own price, kept apart from the adapter's: a wrong quote is refused here.
+SIM_FEE = 200_000  # rials: the operator's own charge for a new SIM card
 
 OPEN_REPLACEMENT_ON = "09351112233"  # a replacement already open: the refusal example
 
