@@ -24,7 +24,8 @@ import pytest
 import requests
 
 from pishkhan_gateway.app import create_app
-from pishkhan_gateway.plugins import Plugins, load_plugins
+from pishkhan_gateway.plugins.door import Plugins
+from pishkhan_gateway.plugins.manager import load_plugins
 from pishkhan_gateway.pricing.tariffs import read_schedule_file
 from pishkhan_gateway.registry import offices
 from pishkhan_gateway.sdk import sandboxkit

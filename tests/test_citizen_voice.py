@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from conftest import BILL_2, make_app, open_counter, pay_body
 from pishkhan_gateway import Agency, Result, Service, hookimpl
-from pishkhan_gateway.plugins import load_plugins
+from pishkhan_gateway.plugins.manager import load_plugins
 from pishkhan_gateway.registry import supervisors
 from pishkhan_gateway.store.tables import LogEntry
 
@@ -153,7 +153,7 @@ def test_the_agency_receives_its_services_ratings(db_url, tmp_path, sandboxes, s
 
 def test_the_receipt_page_offers_the_form_once(client, paid):
     url = f"/v1/receipts/{paid['transaction_id']}/check?s={ticket(paid['receipt'])}"
-    page = client.get(url).get_data(as_text=True)
+    page = client.get(url, headers={"Accept": "text/html"}).get_data(as_text=True)
     assert 'name="rating"' in page and "نام و شماره شما پرسیده نمی‌شود" in page
     sent = client.post(
         f"/v1/receipts/{paid['transaction_id']}/feedback",

@@ -275,7 +275,7 @@ def test_a_citizen_rates_a_receipt_on_a_phone(browser, site):
 
     from sqlalchemy import select
 
-    from pishkhan_gateway.records import receipts
+    from pishkhan_gateway.citizens import receipts
     from pishkhan_gateway.store.tables import Transaction, ViolationCase
 
     gw = site["gw"]

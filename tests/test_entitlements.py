@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from conftest import BILL, BILL_2, make_app, open_counter, pay_body
 from pishkhan_gateway import hookimpl
-from pishkhan_gateway.plugins import load_plugins
+from pishkhan_gateway.plugins.manager import load_plugins
 from pishkhan_gateway.registry import supervisors
 from pishkhan_gateway.store.tables import LogEntry, Office
 

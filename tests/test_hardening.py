@@ -164,7 +164,7 @@ def test_an_agency_reason_reaches_the_counter_with_personal_digits_masked(
 ):
     from conftest import make_app, open_counter
     from pishkhan_gateway import Agency, AgencyRejected, Service, hookimpl
-    from pishkhan_gateway.plugins import load_plugins
+    from pishkhan_gateway.plugins.manager import load_plugins
 
     class Chatty:
         @hookimpl

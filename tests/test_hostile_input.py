@@ -15,6 +15,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from schemathesis.specs.openapi import checks
 from sqlalchemy import func, select
 
 from conftest import BILL, OPERATOR, pay_body
@@ -165,6 +166,12 @@ FUZZ = settings(
 
 # -- property-based fuzzing from the published OpenAPI document ------------------------------
 
+CONFORMANCE = [
+    checks.status_code_conformance,
+    checks.content_type_conformance,
+    checks.response_schema_conformance,
+]
+
 
 def test_the_api_never_answers_500(app, counter, gw):
     """Every operation in /openapi.json — every ``/v1`` route (the ones not described by hand
@@ -200,6 +207,9 @@ def test_the_api_never_answers_500(app, counter, gw):
                 case.headers["X-Operator"] = OPERATOR  # half get past the operator check
             response = case.call()
             assert response.status_code != 500, (case.method, case.path, response.text[:500])
+            # and the answer is what the document says: a declared status, its content type,
+            # its schema (a success's and a problem's alike)
+            case.validate_response(response, checks=CONFORMANCE)
             kind = str({k.lower(): v for k, v in response.headers.items()}["content-type"])
             html = (case.query or {}).get("format") != "json" and case.path.endswith("/check")
             own = response.status_code in declaration.responses  # e.g. the check's "not valid"

@@ -31,7 +31,7 @@ client = app.test_client()
 for path in ("/appointments", "/console/signin", "/static/console/console.css"):
     answer = client.get(path)
     assert answer.status_code == 200, (path, answer.get_data(as_text=True)[:300])
-answer = client.get("/v1/receipts/tx_0/check?s=AAAA")
+answer = client.get("/v1/receipts/tx_0/check?s=AAAA", headers={"Accept": "text/html"})
 assert answer.status_code == 404 and "text/html" in answer.content_type, answer.status_code
 print("pages ok")
 """

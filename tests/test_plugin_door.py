@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from conftest import CITIZEN, make_app, open_counter
 from pishkhan_gateway import Agency, AgencyRejected, Result, Service, hookimpl
-from pishkhan_gateway.plugins import load_plugins
+from pishkhan_gateway.plugins.manager import load_plugins
 from pishkhan_gateway.sdk.values import AgencyContext
 from pishkhan_gateway.store.tables import LogEntry, Transaction
 

@@ -9,7 +9,7 @@ import pytest
 
 from conftest import BILL, OTHER_OPERATOR, make_app, open_counter
 from pishkhan_gateway import Agency, Result, Service, hookimpl
-from pishkhan_gateway.plugins import ENTRY_POINT_GROUP, load_plugins
+from pishkhan_gateway.plugins.manager import ENTRY_POINT_GROUP, load_plugins
 from pishkhan_gateway.sdk import hookspecs
 
 SCHEMA = {"type": "object", "properties": {"n": {"type": "integer"}}, "additionalProperties": False}

@@ -42,14 +42,24 @@ def test_printable_receipt_is_persian_rtl_with_jalali_date_and_qr(client, counte
     assert "<svg" in html and "<script" not in html
 
 
+PHONE = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
+
+
 def test_the_qr_check_url_confirms_a_genuine_receipt(client, paid):
     signature = paid["receipt"]["signature"][:16].replace("+", "-").replace("/", "_")
     url = f"/v1/receipts/{paid['transaction_id']}/check?s={signature}"
-    page = client.get(url).get_data(as_text=True)
+    page = client.get(url, headers=PHONE).get_data(as_text=True)
     assert "این رسید اصل است" in page and "۱۶۰٬۰۰۰" in page
-    assert client.get(url + "&format=json").get_json()["valid"] is True
-    forged = client.get(f"/v1/receipts/{paid['transaction_id']}/check?s=AAAAAAAAAAAAAAAA")
+    assert client.get(url + "&format=json", headers=PHONE).get_json()["valid"] is True
+    forged_url = f"/v1/receipts/{paid['transaction_id']}/check?s=AAAAAAAAAAAAAAAA"
+    forged = client.get(forged_url, headers=PHONE)
     assert forged.status_code == 404 and "ثبت نشده" in forged.get_data(as_text=True)
+    # an API client (JSON, */* or no Accept at all) gets JSON, never a page, refusals included
+    for accept in ({"Accept": "application/json"}, {"Accept": "*/*"}, {}):
+        for asked, status in ((url, 200), (forged_url, 404)):
+            answer = client.get(asked, headers=accept)
+            assert answer.status_code == status and answer.is_json, (accept, answer.content_type)
+            assert answer.get_json()["valid"] is (status == 200)
 
 
 def test_receipt_verification_catches_any_altered_field(client, paid):

@@ -131,7 +131,7 @@ def test_health_flags_a_payment_service_whose_cap_is_zero(gw, client):
 
 
 def read_categories():
-    from pishkhan_gateway.pricing.tariffs import CATEGORIES
+    from pishkhan_gateway.registry.offices import CATEGORIES
 
     return CATEGORIES
 

@@ -11,13 +11,13 @@ from hypothesis import strategies as st
 from conftest import TARIFFS
 from pishkhan_gateway.errors import InvalidRequest, TariffExceeded
 from pishkhan_gateway.pricing.tariffs import (
-    CATEGORIES,
     FeeRule,
     enforce_tariff,
     jalali_midnight_utc,
     read_schedule_file,
     validate_schedule,
 )
+from pishkhan_gateway.registry.offices import CATEGORIES
 
 BOUNDARY = jalali_midnight_utc("1405-01-01")  # 2026-03-21 00:00 Tehran
 

@@ -18,7 +18,8 @@ from pishkhan_gateway.crypto.signing import load_or_create_secret
 from pishkhan_gateway.errors import HeadersTooLarge
 from pishkhan_gateway.gateway import Gateway
 from pishkhan_gateway.logs import configure_logging
-from pishkhan_gateway.plugins import Plugins, load_plugins
+from pishkhan_gateway.plugins.door import Plugins
+from pishkhan_gateway.plugins.manager import load_plugins
 from pishkhan_gateway.registry import regions
 from pishkhan_gateway.web import citizenpages as appointment_pages
 from pishkhan_gateway.web import console, throttle

@@ -20,7 +20,7 @@ from pishkhan_gateway.pipeline.entitlements import Entitlements
 from pishkhan_gateway.pipeline.identity import IdentityCache
 from pishkhan_gateway.pipeline.otp import OneTimeCodes
 from pishkhan_gateway.pipeline.quotas import Quotas, RefusalSampler
-from pishkhan_gateway.plugins import Plugins
+from pishkhan_gateway.plugins.door import Plugins
 from pishkhan_gateway.pricing.tariffs import Tariffs
 from pishkhan_gateway.registry.counters import CounterCache
 from pishkhan_gateway.sdk.values import AgencyContext

@@ -16,7 +16,7 @@ import datetime as dt
 import hashlib
 import hmac
 import secrets
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -41,7 +41,12 @@ from pishkhan_gateway.store import utcnow
 from pishkhan_gateway.store.tables import Appointment, Office, Transaction
 
 if TYPE_CHECKING:
-    from pishkhan_gateway.gateway import Gateway
+    from pishkhan_gateway.crypto.pseudonyms import Pseudonymizer
+    from pishkhan_gateway.crypto.vault import Vault
+    from pishkhan_gateway.plugins.door import Plugins
+    from pishkhan_gateway.registry.offices import OfficeView
+    from pishkhan_gateway.sdk.values import AgencyContext
+    from pishkhan_gateway.store import Store
 
 from pishkhan_gateway.citizens import slots
 
@@ -55,6 +60,27 @@ MARKS = {
     "served": (("booked", "arrived"), "served"),
     "no-show": (("booked",), "no_show"),
 }
+
+
+class Entitled(Protocol):
+    """The entitlement step as a booking asks it (``pipeline.entitlements``)."""
+
+    def check(self, office: OfficeView, service_id: str) -> None:
+        """``service_not_entitled`` unless ``office`` may sell ``service_id``."""
+
+
+class Desk(Protocol):
+    """What bookings need of the app (the ``Gateway`` has it): the record, the services, who may
+    sell them, the mobiles' pseudonyms and seal, and the SMS plugin with its agencies."""
+
+    store: Store
+    plugins: Plugins
+    entitlements: Entitled
+    pseudonyms: Pseudonymizer
+    vault: Vault
+
+    def agencies(self) -> dict[str, AgencyContext]:
+        """How to reach every declared agency now."""
 
 
 def _aware(moment: dt.datetime) -> dt.datetime:
@@ -91,7 +117,7 @@ def public(row: Appointment, title_fa: str | None = None) -> dict[str, Any]:
     }
 
 
-def request(gw: Gateway, body: dict[str, Any]) -> dict[str, Any]:
+def request(gw: Desk, body: dict[str, Any]) -> dict[str, Any]:
     """Hold a counter at the slot and send the confirmation code to the mobile."""
     office_row = offices.get_office(gw.store, str(body.get("office") or ""))
     if office_row is None:
@@ -169,7 +195,7 @@ def request(gw: Gateway, body: dict[str, Any]) -> dict[str, Any]:
     return {**public(row, registered.service.title_fa), "expires_in": int(HOLD.total_seconds())}
 
 
-def _send(gw: Gateway, row: Appointment, mobile: str, code: str, office: str, title: str) -> None:
+def _send(gw: Desk, row: Appointment, mobile: str, code: str, office: str, title: str) -> None:
     local = _aware(row.starts_at).astimezone(TEHRAN)
     text = (
         f"کد تأیید نوبت پیشخوان: {code}\n{title} — {office}\n"
@@ -197,7 +223,7 @@ def _row(session: Any, reference: str) -> Appointment:
     return row
 
 
-def confirm(gw: Gateway, reference: str, code: Any) -> dict[str, Any]:
+def confirm(gw: Desk, reference: str, code: Any) -> dict[str, Any]:
     """The code from the SMS makes the hold a booking."""
     now = utcnow()
     with gw.store.write() as session:
@@ -221,7 +247,7 @@ def confirm(gw: Gateway, reference: str, code: Any) -> dict[str, Any]:
     return answer
 
 
-def cancel(gw: Gateway, reference: str) -> dict[str, Any]:
+def cancel(gw: Desk, reference: str) -> dict[str, Any]:
     """The reference cancels a coming booking (or a hold) and frees its counter."""
     now = utcnow()
     with gw.store.write() as session:
@@ -233,7 +259,7 @@ def cancel(gw: Gateway, reference: str) -> dict[str, Any]:
         return public(row, _title(gw, row.service))
 
 
-def show(gw: Gateway, reference: str) -> dict[str, Any]:
+def show(gw: Desk, reference: str) -> dict[str, Any]:
     """A booking by its reference (what its QR code opens)."""
     with gw.store.read() as session:
         row = session.get(Appointment, reference)
@@ -247,7 +273,7 @@ def show(gw: Gateway, reference: str) -> dict[str, Any]:
 
 
 def mark(
-    gw: Gateway, office_id: str, reference: str, action: str, transaction_id: Any = None
+    gw: Desk, office_id: str, reference: str, action: str, transaction_id: Any = None
 ) -> dict[str, Any]:
     """The office marks its appointment ``arrived``, ``served`` (optionally naming the
     transaction that followed, one of its own) or ``no-show`` (once its time has come)."""
@@ -271,7 +297,7 @@ def mark(
         return public(row, _title(gw, row.service))
 
 
-def queue(gw: Gateway, office_id: str, day: dt.date) -> list[dict[str, Any]]:
+def queue(gw: Desk, office_id: str, day: dt.date) -> list[dict[str, Any]]:
     """The office's appointments of a Tehran day, in order (holds and cancellations left out)."""
     start = midnight_utc(day)  # UTC: SQLite compares stored text
     with gw.store.read() as session:
@@ -288,6 +314,6 @@ def queue(gw: Gateway, office_id: str, day: dt.date) -> list[dict[str, Any]]:
         return [public(r, _title(gw, r.service)) for r in rows]
 
 
-def _title(gw: Gateway, service_id: str) -> str | None:
+def _title(gw: Desk, service_id: str) -> str | None:
     registered = gw.plugins.service(service_id)
     return registered.service.title_fa if registered else None

@@ -18,9 +18,9 @@ from sqlalchemy import func, select
 from pishkhan_gateway.citizens import slots
 from pishkhan_gateway.errors import InvalidRequest, NotFound
 from pishkhan_gateway.jalali import TEHRAN, format_date, midnight_utc
-from pishkhan_gateway.records.history import FINAL_OUTCOME
 from pishkhan_gateway.registry.supervisors import Scope
 from pishkhan_gateway.store import Store
+from pishkhan_gateway.store.outcomes import FINAL_OUTCOME
 from pishkhan_gateway.store.tables import Appointment, AppointmentCapacity, Office, Transaction
 
 BOOKED = ("booked", "arrived", "served", "no_show")

@@ -22,10 +22,10 @@ from sqlalchemy import case, func, select
 from sqlalchemy.exc import IntegrityError
 
 from pishkhan_gateway.auditlog.append import ENTRY_VERSION, append
+from pishkhan_gateway.citizens import receipts
 from pishkhan_gateway.errors import FeedbackAlreadyGiven, InvalidRequest, NotFound
 from pishkhan_gateway.jalali import iso
 from pishkhan_gateway.logs import redact_text
-from pishkhan_gateway.records import receipts
 from pishkhan_gateway.regulation.licencelog import note
 from pishkhan_gateway.store import Store, utcnow
 from pishkhan_gateway.store.tables import Feedback, Office, Transaction, ViolationCase

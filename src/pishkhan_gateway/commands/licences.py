@@ -15,7 +15,7 @@ from pishkhan_gateway.commands.registry import offices_cli
 from pishkhan_gateway.errors import GatewayError
 from pishkhan_gateway.jalali import rials
 from pishkhan_gateway.pricing import licencefees
-from pishkhan_gateway.pricing.tariffs import CATEGORIES
+from pishkhan_gateway.registry.offices import CATEGORIES
 from pishkhan_gateway.regulation import lifecycle
 
 licences_cli = AppGroup("licences", help="Licence fee schedules (fees by category, fine cap).")

@@ -12,8 +12,8 @@ from pishkhan_gateway.commands.common import VALID_DAYS, credential_days, fail, 
 from pishkhan_gateway.errors import GatewayError
 from pishkhan_gateway.pipeline.identity import verify_before_otp
 from pishkhan_gateway.pipeline.request import CitizenInput
-from pishkhan_gateway.pricing.tariffs import CATEGORIES
 from pishkhan_gateway.registry import offices, supervisors
+from pishkhan_gateway.registry.offices import CATEGORIES
 
 offices_cli = AppGroup("offices", help="Licensed offices and their credentials.")
 

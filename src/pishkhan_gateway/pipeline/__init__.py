@@ -34,7 +34,7 @@ from pishkhan_gateway.pipeline.tariff import price
 from pishkhan_gateway.store import utcnow
 
 if TYPE_CHECKING:
-    from pishkhan_gateway.gateway import Gateway
+    from pishkhan_gateway.pipeline.parts import Parts
 
 __all__ = ["Reply", "Submission", "new_transaction_id", "submit"]
 
@@ -46,7 +46,7 @@ def new_transaction_id() -> str:
     return f"tx_{int(time.time() * 1000):012x}{secrets.token_hex(10)}"
 
 
-def submit(gw: Gateway, sub: Submission) -> Reply:
+def submit(gw: Parts, sub: Submission) -> Reply:
     """Run one transaction through every step and return the recorded reply."""
     started, tx, now = time.perf_counter(), new_transaction_id(), utcnow()
     done: dict[str, Any] = {}  # each step's value, under the name ``assemble`` takes it by
@@ -94,7 +94,7 @@ def submit(gw: Gateway, sub: Submission) -> Reply:
 
 
 def _outcome(
-    gw: Gateway, tx: str, now: Any, started: float, error: GatewayError | None, done: dict
+    gw: Parts, tx: str, now: Any, started: float, error: GatewayError | None, done: dict
 ) -> Outcome:
     request = done.get("request")
     return assemble(
@@ -126,7 +126,7 @@ def _bug(tx: str, done: dict[str, Any]) -> GatewayError:
     return InternalError(f"internal error in {tx}; it is recorded")
 
 
-def _repeat_refusal(gw: Gateway, error: GatewayError | None, done: dict[str, Any]) -> Reply | None:
+def _repeat_refusal(gw: Parts, error: GatewayError | None, done: dict[str, Any]) -> Reply | None:
     """A repeat over-quota refusal in the office's window: answered and counted, not written
     (``RefusalSampler``); the count of a closed window is written as one entry first."""
     counter = done.get("counter")

@@ -28,7 +28,7 @@ from pishkhan_gateway.errors import (
     InvalidParams,
 )
 from pishkhan_gateway.pipeline.breakers import SharedStorage
-from pishkhan_gateway.plugins import Plugins, RegisteredService
+from pishkhan_gateway.plugins.door import Plugins, RegisteredService
 from pishkhan_gateway.sdk import agencyhttp
 from pishkhan_gateway.sdk.values import AgencyContext, Citizen, Result
 

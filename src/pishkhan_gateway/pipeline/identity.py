@@ -33,7 +33,7 @@ from pishkhan_gateway.errors import (
 from pishkhan_gateway.ids import is_valid_national_code, normalise_mobile, normalise_national_code
 from pishkhan_gateway.jalali import ascii_digits, parse_date
 from pishkhan_gateway.pipeline.request import CitizenInput
-from pishkhan_gateway.plugins import Plugins
+from pishkhan_gateway.plugins.door import Plugins
 from pishkhan_gateway.sdk import agencyhttp
 from pishkhan_gateway.sdk.values import AgencyContext, Citizen, CitizenRecord
 

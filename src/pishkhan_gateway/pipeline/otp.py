@@ -27,7 +27,7 @@ from pishkhan_gateway.errors import (
     OtpInvalid,
     OtpRateLimited,
 )
-from pishkhan_gateway.plugins import Plugins
+from pishkhan_gateway.plugins.door import Plugins
 from pishkhan_gateway.sdk.values import AgencyContext, Citizen
 from pishkhan_gateway.store import Store, utcnow
 from pishkhan_gateway.store.tables import OneTimeCode

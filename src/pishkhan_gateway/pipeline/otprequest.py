@@ -14,7 +14,7 @@ from pishkhan_gateway.pipeline.identity import IdentityCache, citizen_pseudonym,
 from pishkhan_gateway.pipeline.otp import OneTimeCodes
 from pishkhan_gateway.pipeline.quotas import Quotas
 from pishkhan_gateway.pipeline.request import CitizenInput, parse_json
-from pishkhan_gateway.plugins import Plugins
+from pishkhan_gateway.plugins.door import Plugins
 from pishkhan_gateway.registry import offices
 from pishkhan_gateway.registry.offices import OfficeView
 from pishkhan_gateway.sdk.values import AgencyContext

@@ -28,9 +28,9 @@ from sqlalchemy import select, update
 from pishkhan_gateway.auditlog import rowcheck
 from pishkhan_gateway.auditlog.append import ENTRY_VERSION, insert_entry, reserve
 from pishkhan_gateway.errors import AgencyError, AgencyRejected, AgencyTimeout
-from pishkhan_gateway.gateway import Gateway
 from pishkhan_gateway.jalali import iso
 from pishkhan_gateway.pipeline import intents
+from pishkhan_gateway.pipeline.parts import Parts
 from pishkhan_gateway.pipeline.record import Outcome, responder, sign_receipt
 from pishkhan_gateway.sdk.values import Result
 from pishkhan_gateway.store import utcnow
@@ -49,7 +49,7 @@ class Settlement:
     log_index: int | None = None
 
 
-def recover_interrupted(gw: Gateway) -> list[str]:
+def recover_interrupted(gw: Parts) -> list[str]:
     """Record attempts left in flight for over ``INTERRUPTED_AFTER_SECONDS`` as ``unknown``."""
     stopped = AgencyTimeout(
         "the gateway stopped while the agency call was under way; the outcome is unknown and "
@@ -63,7 +63,7 @@ def recover_interrupted(gw: Gateway) -> list[str]:
     )
 
 
-def reconcile(gw: Gateway, older_than: dt.timedelta = dt.timedelta(0)) -> list[Settlement]:
+def reconcile(gw: Parts, older_than: dt.timedelta = dt.timedelta(0)) -> list[Settlement]:
     """Try to settle every unsettled ``unknown`` transaction older than ``older_than``."""
     cutoff = utcnow() - older_than
     with gw.store.read() as session:
@@ -81,7 +81,7 @@ def reconcile(gw: Gateway, older_than: dt.timedelta = dt.timedelta(0)) -> list[S
     return [_settle(gw, row) for row in pending]
 
 
-def _settle(gw: Gateway, row: Transaction) -> Settlement:
+def _settle(gw: Parts, row: Transaction) -> Settlement:
     service = gw.plugins.service(row.service or "")
     if service is None:
         return Settlement(row.id, "unknown", f"service {row.service} is not installed")
@@ -108,7 +108,7 @@ def _settle(gw: Gateway, row: Transaction) -> Settlement:
 
 
 def _record(
-    gw: Gateway, row: Transaction, result: Result | None, rejected: AgencyRejected | None
+    gw: Parts, row: Transaction, result: Result | None, rejected: AgencyRejected | None
 ) -> Settlement:
     """Record the settlement: its log entry, the row's settled fields and, for a key, the
     settled answer a retry now gets (201 with the receipt, or the not-applied problem)."""
@@ -187,6 +187,6 @@ def _record(
     return Settlement(row.id, outcome, detail, index)
 
 
-def _title(gw: Gateway, service_id: str | None) -> str | None:
+def _title(gw: Parts, service_id: str | None) -> str | None:
     registered = gw.plugins.service(service_id or "")
     return registered.service.title_fa if registered else None

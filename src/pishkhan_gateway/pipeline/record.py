@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from pishkhan_gateway.pipeline.authenticate import Counter
     from pishkhan_gateway.pipeline.request import TransactionRequest
     from pishkhan_gateway.pipeline.tariff import Fees
-    from pishkhan_gateway.plugins import RegisteredService
+    from pishkhan_gateway.plugins.door import RegisteredService
     from pishkhan_gateway.sdk.values import Citizen, Result, Service
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pishkhan_gateway.errors import InvalidParams, UnknownService
 from pishkhan_gateway.pipeline.request import TransactionRequest
-from pishkhan_gateway.plugins import Plugins, RegisteredService
+from pishkhan_gateway.plugins.door import Plugins, RegisteredService
 from pishkhan_gateway.schemas import first_error
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pishkhan_gateway.jalali import TEHRAN
 from pishkhan_gateway.pipeline.dispatch import Dispatcher
 from pishkhan_gateway.pipeline.request import TransactionRequest
-from pishkhan_gateway.plugins import RegisteredService
+from pishkhan_gateway.plugins.door import RegisteredService
 from pishkhan_gateway.pricing.tariffs import Tariffs, enforce_tariff
 from pishkhan_gateway.registry.offices import OfficeView
 from pishkhan_gateway.sdk.values import AgencyContext

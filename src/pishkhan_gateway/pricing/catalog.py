@@ -4,10 +4,11 @@ cap for the office's category and province, and on whose word: ``tariffs.FeeRule
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, Protocol
 
-from pishkhan_gateway.gateway import Gateway
 from pishkhan_gateway.jalali import format_moment
+from pishkhan_gateway.plugins.door import Plugins
+from pishkhan_gateway.pricing.tariffs import Tariffs
 from pishkhan_gateway.registry.offices import OfficeView
 
 CATEGORY_FA = {
@@ -19,7 +20,22 @@ CATEGORY_FA = {
 }
 
 
-def catalog(gw: Gateway, office: OfficeView, at: dt.datetime) -> dict[str, Any]:
+class Refusals(Protocol):
+    """The entitlement rules as the catalog asks them (``pipeline.entitlements``)."""
+
+    def refusal(self, office: OfficeView, service_id: str) -> object | None:
+        """The rule that keeps ``office`` from selling ``service_id``, or None."""
+
+
+class Offerings(Protocol):
+    """What the catalog needs of the app (the ``Gateway`` has it)."""
+
+    plugins: Plugins
+    tariffs: Tariffs
+    entitlements: Refusals
+
+
+def catalog(gw: Offerings, office: OfficeView, at: dt.datetime) -> dict[str, Any]:
     """Every installed service with this office's fee cap at ``at``, and the schedule used."""
     schedule = gw.tariffs.in_force(at)
     services = []

@@ -35,13 +35,13 @@ from pishkhan_gateway.errors import InvalidRequest, NotFound, ScheduleDropsServi
 from pishkhan_gateway.jalali import TEHRAN, parse_date
 from pishkhan_gateway.logs import redact_text
 from pishkhan_gateway.pricing.tariffs import (
-    CATEGORIES,
     NATIONAL,
     Schedule,
     Tariffs,
     jalali_midnight_utc,
     validate_schedule,
 )
+from pishkhan_gateway.registry.offices import CATEGORIES
 from pishkhan_gateway.store import utcnow
 from pishkhan_gateway.store.tables import TariffSchedule, WithdrawnTariffSchedule
 

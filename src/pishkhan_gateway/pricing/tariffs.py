@@ -35,7 +35,6 @@ from pishkhan_gateway.schemas import first_error, validator
 from pishkhan_gateway.store import Store, utcnow
 from pishkhan_gateway.store.tables import TariffSchedule
 
-CATEGORIES = ("metropolis", "province_center", "city_large", "city", "village")
 NATIONAL = "national"
 
 

@@ -18,10 +18,10 @@ from sqlalchemy.orm import Session
 
 from pishkhan_gateway.errors import Forbidden, InvalidRequest, NotFound
 from pishkhan_gateway.jalali import TEHRAN, format_moment
-from pishkhan_gateway.records.history import FINAL_OUTCOME
 from pishkhan_gateway.records.scorecards import AGENCY_ERROR_CODES
 from pishkhan_gateway.registry.supervisors import Scope
 from pishkhan_gateway.store import Store
+from pishkhan_gateway.store.outcomes import FINAL_OUTCOME
 from pishkhan_gateway.store.tables import Transaction
 
 LOW_USE = 100  # transactions a month below which a service is "connected for the record"

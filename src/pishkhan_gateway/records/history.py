@@ -8,7 +8,7 @@ import datetime as dt
 import json
 from typing import Any
 
-from sqlalchemy import case, select
+from sqlalchemy import select
 
 from pishkhan_gateway import ids
 from pishkhan_gateway.auditlog import merkle
@@ -17,21 +17,10 @@ from pishkhan_gateway.crypto.vault import Vault
 from pishkhan_gateway.errors import InvalidRequest, NotFound, NotSealedYet, SealedDataInvalid
 from pishkhan_gateway.jalali import iso
 from pishkhan_gateway.store import Store
+from pishkhan_gateway.store.outcomes import OUTCOMES, final_outcome
 from pishkhan_gateway.store.tables import LogEntry, Transaction
 
-OUTCOMES = ("succeeded", "refused", "failed", "unknown")
 MAX_PAGE = 200
-
-# What a transaction finally is: its settlement when reconcile settled it, else its outcome.
-FINAL_OUTCOME = case(
-    (Transaction.settled_outcome.is_not(None), Transaction.settled_outcome),
-    else_=Transaction.outcome,
-)
-
-
-def final_outcome(row: Any) -> str:
-    """``succeeded``, ``refused``, ``failed``, ``unknown`` or (settled) ``not_applied``."""
-    return str(row.settled_outcome or row.outcome)
 
 
 def shown_total(row: Any) -> int | None:

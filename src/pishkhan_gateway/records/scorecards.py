@@ -11,11 +11,11 @@ from pishkhan_gateway.citizens import feedback
 from pishkhan_gateway.citizens.crowding import walk_ins
 from pishkhan_gateway.errors import NotFound
 from pishkhan_gateway.jalali import TEHRAN, format_date
-from pishkhan_gateway.records.history import FINAL_OUTCOME
 from pishkhan_gateway.records.search import Filters
 from pishkhan_gateway.registry.supervisors import Scope
 from pishkhan_gateway.regulation import fines, hours
 from pishkhan_gateway.store import Store
+from pishkhan_gateway.store.outcomes import FINAL_OUTCOME
 from pishkhan_gateway.store.tables import Office, Transaction
 
 IDENTITY_CODES = (

@@ -17,9 +17,10 @@ from pishkhan_gateway import ids
 from pishkhan_gateway.crypto.pseudonyms import Pseudonymizer
 from pishkhan_gateway.errors import InvalidRequest
 from pishkhan_gateway.jalali import TEHRAN, ascii_digits, iso, parse_date
-from pishkhan_gateway.records.history import OUTCOMES, final_outcome, shown_total
+from pishkhan_gateway.records.history import shown_total
 from pishkhan_gateway.registry.supervisors import Scope
 from pishkhan_gateway.store import Store
+from pishkhan_gateway.store.outcomes import OUTCOMES, final_outcome
 from pishkhan_gateway.store.tables import Transaction
 
 MAX_PAGE = 500

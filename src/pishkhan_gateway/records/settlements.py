@@ -13,8 +13,8 @@ from typing import Any
 from sqlalchemy import case, func, select
 
 from pishkhan_gateway.jalali import TEHRAN, format_date
-from pishkhan_gateway.records.history import FINAL_OUTCOME
 from pishkhan_gateway.store import Store
+from pishkhan_gateway.store.outcomes import FINAL_OUTCOME
 from pishkhan_gateway.store.tables import Transaction
 
 SUMS = ("count", "settled_later", "agency_amount", "office_fee", "total")

@@ -28,13 +28,14 @@ from pishkhan_gateway.errors import (
 )
 from pishkhan_gateway.ids import normalise_national_code
 from pishkhan_gateway.jalali import TEHRAN
-from pishkhan_gateway.pricing.tariffs import CATEGORIES
 from pishkhan_gateway.registry import credentials
 from pishkhan_gateway.registry.counters import CounterCache
 from pishkhan_gateway.store import Store, utcnow
 from pishkhan_gateway.store.tables import Office, OfficeCredential, Operator
 
 OFFICE_TYPES = ("pishkhan", "rural_ict")
+# Where an office is: its location category, what its tariffs and licence fee depend on.
+CATEGORIES = ("metropolis", "province_center", "city_large", "city", "village")
 LICENCE_YEARS = 5
 CREDENTIAL_PREFIX = "pgk"
 _OFFICE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")

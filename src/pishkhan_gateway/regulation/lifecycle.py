@@ -25,8 +25,7 @@ from sqlalchemy import select
 from pishkhan_gateway.errors import InvalidRequest, NotFound, RenewalNotOpen, WrongState
 from pishkhan_gateway.jalali import format_date
 from pishkhan_gateway.logs import redact_text
-from pishkhan_gateway.pricing.tariffs import CATEGORIES
-from pishkhan_gateway.registry.offices import today
+from pishkhan_gateway.registry.offices import CATEGORIES, today
 from pishkhan_gateway.registry.supervisors import Scope
 from pishkhan_gateway.regulation import authority, licencechanges
 from pishkhan_gateway.regulation.licencelog import note

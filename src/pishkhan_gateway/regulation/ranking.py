@@ -29,9 +29,9 @@ from typing import Any
 from sqlalchemy import and_, case, func, select
 
 from pishkhan_gateway.errors import InvalidRequest
-from pishkhan_gateway.records.history import FINAL_OUTCOME
 from pishkhan_gateway.regulation.fines import COUNTING
 from pishkhan_gateway.store import Store
+from pishkhan_gateway.store.outcomes import FINAL_OUTCOME
 from pishkhan_gateway.store.tables import Feedback, Office, Transaction, ViolationCase
 
 # declared indicator -> (lowest, highest accepted, points = f(value))

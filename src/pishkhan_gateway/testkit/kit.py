@@ -16,7 +16,8 @@ import requests
 from pishkhan_gateway import hookimpl
 from pishkhan_gateway.errors import IdentityMismatch
 from pishkhan_gateway.jalali import parse_date
-from pishkhan_gateway.plugins import ENTRY_POINT_GROUP, Plugins, load_plugins
+from pishkhan_gateway.plugins.door import Plugins
+from pishkhan_gateway.plugins.manager import ENTRY_POINT_GROUP, load_plugins
 from pishkhan_gateway.registry import offices
 from pishkhan_gateway.sdk import sandboxkit
 from pishkhan_gateway.sdk.contract import read_services

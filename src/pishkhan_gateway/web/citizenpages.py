@@ -12,11 +12,10 @@ from typing import Any
 from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
 
 from pishkhan_gateway import jalali
-from pishkhan_gateway.citizens import bookings, crowding, slots
+from pishkhan_gateway.citizens import bookings, crowding, receipts, slots
 from pishkhan_gateway.errors import GatewayError
 from pishkhan_gateway.gateway import Gateway
 from pishkhan_gateway.pricing.catalog import CATEGORY_FA
-from pishkhan_gateway.records import receipts
 from pishkhan_gateway.registry import offices, regions
 from pishkhan_gateway.store import utcnow
 from pishkhan_gateway.web.api.appointments import _limited

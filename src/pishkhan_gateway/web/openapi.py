@@ -196,10 +196,19 @@ def _responses(op: Operation, names: _Names) -> dict[str, Any]:
         content[mime] = {"schema": {"type": "string"}, "x-when": when}
     out: dict[str, Any] = {str(op.status): {"description": op.summary, "content": content}}
     for status, (description, schema) in op.responses.items():
+        also = {
+            mime: {"schema": {"type": "string"}, "x-when": w}
+            for mime, w in op.other_content.items()
+        }
         out[str(status)] = {
             "description": description,
-            "content": {"application/json": {"schema": names.ref(schema)}},
+            "content": {"application/json": {"schema": names.ref(schema)}, **also},
         }
+    page = (  # a form sent by a person's browser is refused with a Persian page
+        {"text/html": {"schema": {"type": "string"}, "x-when": "when sent as a form"}}
+        if op.forms
+        else {}
+    )
     by_status: dict[int, list[str]] = defaultdict(list)
     for problem in op.all_problems():
         by_status[problem.status].append(problem.code)
@@ -216,7 +225,8 @@ def _responses(op: Operation, names: _Names) -> dict[str, Any]:
                             {"properties": {"code": {"enum": sorted(set(codes))}}},
                         ]
                     }
-                }
+                },
+                **page,
             },
         }
     out["default"] = {"$ref": "#/components/responses/Problem"}

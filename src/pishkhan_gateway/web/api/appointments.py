@@ -73,6 +73,23 @@ def _day(raw: str | None) -> dt.date:
         raise InvalidRequest("date: a Jalali date (YYYY-MM-DD)", field="date") from None
 
 
+CROWDED_DAY = obj(
+    {
+        "office": {"type": "string"},
+        "name": {"type": "string"},
+        "province": {"type": "string"},
+        "date": {"type": "string", "description": "Jalali, YYYY-MM-DD"},
+        **{k: {"type": "integer"} for k in ("places", "booked", "served", "no_show")},
+        "transactions": {"type": "integer"},
+        "over_capacity": {"type": "boolean"},
+    },
+    "office",
+    "date",
+    "places",
+    "over_capacity",
+)
+
+
 @operation(
     bp,
     "PUT",
@@ -129,7 +146,16 @@ def get_capacity(call: Call) -> Any:
     tags=CITIZENS,
     query={"office": OFFICE_ID, "date": JALALI_DATE},
     required_query=("office",),
-    response=obj({"office": {"type": "string"}, "slots": {"type": "array"}}, "slots"),
+    response=obj(
+        {
+            "office": {"type": "string"},
+            "slots": array(
+                obj({"time": {"type": "string"}, "free": {"type": "integer"}}, "time", "free"),
+                1000,
+            ),
+        },
+        "slots",
+    ),
     problems=(errors.NotFound,),
 )
 def free_slots(call: Call) -> Any:
@@ -307,7 +333,7 @@ def mark(call: Call) -> Any:
     audience=SUPERVISORS,
     tags=("supervisors",),
     query={"from": JALALI_DATE, "to": JALALI_DATE},
-    response=obj({"days": {"type": "array"}}, "days"),
+    response=obj({"days": {"type": "array", "items": CROWDED_DAY}}, "days"),
 )
 def audit_appointments(call: Call) -> Any:
     """Per office (in scope) and day: places, booked, served, no-show, transactions, over

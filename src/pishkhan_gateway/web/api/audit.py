@@ -97,7 +97,21 @@ def tree_head(call: Call) -> Any:
             "key_id": {"type": "string"},
             "algorithm": {"const": "Ed25519"},
             "public_key": {"type": "string", "description": "PEM SubjectPublicKeyInfo"},
-            "keys": {"type": "array"},
+            "keys": array(
+                obj(
+                    {
+                        "key_id": {"type": "string"},
+                        "algorithm": {"const": "Ed25519"},
+                        "public_key": {"type": "string"},
+                        "current": {"type": "boolean"},
+                    },
+                    "key_id",
+                    "algorithm",
+                    "public_key",
+                    "current",
+                ),
+                1000,
+            ),
             "note_verifier_key": {"type": "string"},
             "origin": {"type": "string"},
         },

@@ -1,4 +1,4 @@
-"""Entitlements over HTTP (``pipeline/entitlements.py``): the regulator and the provincial
+"""Entitlements over HTTP (``regulation/entitlementrules.py``): the regulator and the provincial
 working groups set which offices may sell a service; supervisors in scope read the rules.
 
     PUT /v1/entitlements  {"service", "office_types": [...]|null, "categories": [...]|null,
@@ -15,9 +15,8 @@ from typing import Any
 
 from flask import Blueprint
 
-from pishkhan_gateway.pipeline import entitlements
-from pishkhan_gateway.pricing.tariffs import CATEGORIES
-from pishkhan_gateway.registry.offices import OFFICE_TYPES
+from pishkhan_gateway.registry.offices import CATEGORIES, OFFICE_TYPES
+from pishkhan_gateway.regulation import entitlementrules as entitlements
 from pishkhan_gateway.web.operations import Call, operation, supervisors_of
 from pishkhan_gateway.web.shapes import REASON, SERVICE_ID, TARIFF_SCOPE, array, nullable, obj
 
@@ -77,4 +76,4 @@ def set_entitlement(call: Call) -> Any:
 def list_entitlements(call: Call) -> Any:
     """The rules this supervisor oversees."""
     scope = call.supervisor("entitlements_read")
-    return {"entitlements": entitlements.listing(call.gateway.entitlements, scope)}
+    return {"entitlements": entitlements.listing(call.gateway.entitlements.rules(), scope)}

@@ -10,7 +10,7 @@ from flask import Blueprint
 
 from pishkhan_gateway import errors
 from pishkhan_gateway.errors import Forbidden, InvalidRequest, NotFound
-from pishkhan_gateway.pricing.tariffs import CATEGORIES
+from pishkhan_gateway.registry.offices import CATEGORIES
 from pishkhan_gateway.regulation import evaluation
 from pishkhan_gateway.regulation.ranking import ASSOCIATION_MAX, DECLARED
 from pishkhan_gateway.web.operations import (

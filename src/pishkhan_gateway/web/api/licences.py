@@ -13,7 +13,7 @@ from typing import Any
 from flask import Blueprint
 
 from pishkhan_gateway import errors
-from pishkhan_gateway.pricing.tariffs import CATEGORIES
+from pishkhan_gateway.registry.offices import CATEGORIES
 from pishkhan_gateway.regulation import licences as licence_actions
 from pishkhan_gateway.regulation import licencestatus, lifecycle
 from pishkhan_gateway.web import denials

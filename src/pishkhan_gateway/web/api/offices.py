@@ -15,6 +15,7 @@ from pishkhan_gateway.pipeline.otprequest import CodeParts, request_code
 from pishkhan_gateway.pricing.catalog import catalog
 from pishkhan_gateway.records import history, settlements
 from pishkhan_gateway.records import search as searches
+from pishkhan_gateway.records.settlements import SUMS
 from pishkhan_gateway.registry import offices
 from pishkhan_gateway.store import utcnow
 from pishkhan_gateway.web import denials
@@ -371,7 +372,17 @@ def tariff_board(call: Call) -> Any:
             "office_id": {"type": "string"},
             "date": JALALI_DATE,
             "date_gregorian": {"type": "string", "format": "date"},
-            "services": {"type": "array"},
+            "services": array(
+                obj(
+                    {
+                        "service": {"type": "string"},
+                        **{k: {"type": "integer"} for k in SUMS},
+                    },
+                    "service",
+                    *SUMS,
+                ),
+                1000,
+            ),
             "totals": {"type": "object"},
             "log_indexes": nullable(array({"type": "integer"}, 2)),
         },

@@ -6,12 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, request
+from werkzeug.datastructures import MIMEAccept
+from werkzeug.http import parse_accept_header
 
 from pishkhan_gateway import errors
-from pishkhan_gateway.auditlog import bundles
-from pishkhan_gateway.citizens import feedback
+from pishkhan_gateway.citizens import feedback, receipts
 from pishkhan_gateway.errors import NotFound
-from pishkhan_gateway.records import history, receipts
+from pishkhan_gateway.records import bundles, history
 from pishkhan_gateway.web import denials
 from pishkhan_gateway.web.operations import OFFICE, PUBLIC, Call, operation
 from pishkhan_gateway.web.page import page
@@ -86,6 +87,12 @@ def receipt_bundle(call: Call) -> Any:
 CHECKED = obj({"valid": {"type": "boolean"}, "receipt": nullable(RECEIPT)}, "valid", extra=True)
 
 
+def _prefers_html(accept: str | None) -> bool:
+    """A browser asks for text/html above JSON; an API client (or ``*/*``) gets JSON."""
+    offered = parse_accept_header(accept or "", MIMEAccept)
+    return offered.best_match(["application/json", "text/html"]) == "text/html"
+
+
 @operation(
     bp,
     "GET",
@@ -99,10 +106,11 @@ CHECKED = obj({"valid": {"type": "boolean"}, "receipt": nullable(RECEIPT)}, "val
         "format": {"enum": ["json", "html"]},
     },
     response=CHECKED,
-    responses={
-        404: ("Not a genuine receipt (as a Persian page, or JSON with ?format=json)", CHECKED)
+    responses={404: ("Not a genuine receipt", CHECKED)},
+    other_content={
+        "text/html": "the Persian page a citizen's phone opens: when the client prefers "
+        "text/html (a browser's Accept) and ?format is not json"
     },
-    other_content={"text/html": "the Persian page a citizen's phone opens (the default)"},
 )
 def receipt_check(call: Call) -> Any:
     """Public: what the receipt's QR code opens. Genuine receipts show their amounts."""
@@ -110,7 +118,9 @@ def receipt_check(call: Call) -> Any:
     given = call.query.get("s", "")
     prefix = given.replace("-", "+").replace("_", "/")
     found = receipts.check_by_prefix(call.gateway.store, transaction_id, prefix)
-    if call.query.get("format") == "json":
+    if call.query.get("format") == "json" or (
+        call.query.get("format") is None and not _prefers_html(call.header("Accept"))
+    ):
         return {"valid": found is not None, "receipt": found}, 200 if found else 404
     rated = found is not None and feedback.given(call.gateway.store, transaction_id)
     return page(

@@ -56,7 +56,14 @@ def prometheus(call: Call) -> Response:
             "agencies": {"type": "object"},
             "services": {"type": "integer"},
             "witnessing": {"type": "object"},
-            "tariff_warnings": {"type": "array"},
+            "tariff_warnings": array(
+                obj(
+                    {"service": {"type": "string"}, "zero_cap_in": array({"type": "string"})},
+                    "service",
+                    "zero_cap_in",
+                ),
+                1000,
+            ),
         },
         "status",
         "version",

@@ -11,22 +11,35 @@ with no witnesses configured (or none yet cosigning), the newest covering one, m
 from __future__ import annotations
 
 import base64
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import select
 
 from pishkhan_gateway.auditlog import merkle, notes
-from pishkhan_gateway.auditlog.sealer import node_lookup
-from pishkhan_gateway.auditlog.witnessing import witnessed_checkpoint
+from pishkhan_gateway.auditlog.sealer import Sealer, node_lookup
+from pishkhan_gateway.auditlog.witnessing import Witnessing, witnessed_checkpoint
+from pishkhan_gateway.crypto.signing import Signer
+from pishkhan_gateway.crypto.vault import Vault
 from pishkhan_gateway.errors import NotFound, NotSealedYet
-from pishkhan_gateway.gateway import Gateway
 from pishkhan_gateway.records import history
+from pishkhan_gateway.store import Store
 from pishkhan_gateway.store.tables import LogEntry
 
 FORMAT = "pishkhan-bundle/v1"
 
 
-def bundle(gw: Gateway, office_id: str, transaction_id: str) -> dict[str, Any]:
+class Proofs(Protocol):
+    """What a bundle needs of the app (the ``Gateway`` has it): the record and its vault, to read
+    the receipt; the sealer that proves inclusion; the witnesses; the key of the checkpoints."""
+
+    store: Store
+    vault: Vault
+    sealer: Sealer
+    witnessing: Witnessing
+    signer: Signer
+
+
+def bundle(gw: Proofs, office_id: str, transaction_id: str) -> dict[str, Any]:
     """The bundle of one of the office's receipts (``NotFound`` for anyone else's)."""
     found = history.get(gw.store, gw.vault, office_id, transaction_id)
     if found is None or found["receipt"] is None:
