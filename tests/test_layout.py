@@ -135,6 +135,20 @@ def test_handlers_hold_no_sql_and_no_sealing(name):
         assert marker not in source, f"{name} does {marker}"
 
 
+@pytest.mark.parametrize("name", OURS)
+def test_no_module_takes_another_modules_private_names(name):
+    """What a module keeps to itself (a leading underscore) stays there: a helper two modules
+    need is public in the one place it is written."""
+    taken = [
+        alias.name
+        for node in ast.walk(ast.parse(MODULES[name].read_text()))
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("pishkhan_")
+        for alias in node.names
+        if alias.name.startswith("_") and alias.name != "__version__"
+    ]
+    assert taken == [], f"{name} imports private {taken}"
+
+
 def test_no_endpoint_names_in_domain_code():
     for name in OURS:
         if _room(name) not in SPEAKS_HTTP:

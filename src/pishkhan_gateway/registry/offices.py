@@ -111,7 +111,7 @@ def add_office(
     if category not in CATEGORIES:
         raise InvalidRequest(f"category must be one of {CATEGORIES}", field="category")
     issued = issued_on or today()
-    expires = expires_on or _years_later(issued, LICENCE_YEARS)
+    expires = expires_on or years_later(issued, LICENCE_YEARS)
     office = Office(
         id=id,
         licence_no=licence_no,
@@ -134,7 +134,7 @@ def add_office(
     return _view(office)
 
 
-def _years_later(day: dt.date, years: int) -> dt.date:
+def years_later(day: dt.date, years: int) -> dt.date:
     """The same calendar day ``years`` later (29 February becomes 28 February)."""
     try:
         return day.replace(year=day.year + years)

@@ -15,7 +15,7 @@ from pishkhan_gateway.errors import InvalidRequest, WrongState
 from pishkhan_gateway.jalali import format_date, parse_date
 from pishkhan_gateway.logs import redact_text
 from pishkhan_gateway.pricing import licencefees
-from pishkhan_gateway.registry.offices import LICENCE_YEARS, _years_later, today
+from pishkhan_gateway.registry.offices import LICENCE_YEARS, today, years_later
 from pishkhan_gateway.store.tables import Office, OfficeCredential, Operator
 
 
@@ -38,7 +38,7 @@ def apply(
             )
         category = _category_now(office)
         old = office.expires_on
-        office.expires_on = _years_later(old, LICENCE_YEARS)
+        office.expires_on = years_later(old, LICENCE_YEARS)
         return {
             "expires_on_before": old.isoformat(),
             "expires_on": office.expires_on.isoformat(),

@@ -24,10 +24,9 @@ from sqlalchemy import select
 
 from pishkhan_gateway.errors import InvalidRequest, NotFound, RenewalNotOpen, WrongState
 from pishkhan_gateway.jalali import format_date
-from pishkhan_gateway.logs import redact_text
 from pishkhan_gateway.registry.offices import CATEGORIES, today
 from pishkhan_gateway.registry.supervisors import Scope
-from pishkhan_gateway.regulation import authority, licencechanges
+from pishkhan_gateway.regulation import authority, inputs, licencechanges
 from pishkhan_gateway.regulation.licencelog import note
 from pishkhan_gateway.regulation.licencestatus import OPEN, describe, renewal_opens_on
 from pishkhan_gateway.store import Store, utcnow
@@ -51,24 +50,17 @@ ENTRY = {
 }
 
 
-def _text(value: Any, field: str, low: int = 3, high: int = 2000) -> str:
-    text = redact_text(str(value or "").strip())  # free text: no personal data into the log
-    if not low <= len(text) <= high:
-        raise InvalidRequest(f"{field}: {low}-{high} characters", field=field)
-    return text
-
-
 def _details(kind: str, body: dict[str, Any]) -> dict[str, Any]:
     if kind == "renewal":
         return {}
     if kind == "transfer":
-        return {"holder": _text(body.get("holder"), "holder", 2, 200)}
+        return {"holder": inputs.text(body.get("holder"), "holder", 2, 200)}
     category = body.get("category")
     if category not in CATEGORIES:
         raise InvalidRequest(f"category must be one of {CATEGORIES}", field="category")
     return {
-        "city": _text(body.get("city"), "city", 2, 64),
-        "address": _text(body.get("address"), "address", 5, 500),
+        "city": inputs.text(body.get("city"), "city", 2, 64),
+        "address": inputs.text(body.get("address"), "address", 5, 500),
         "category": category,
     }
 
@@ -158,7 +150,7 @@ def recommend(
     now = utcnow()
     with store.write() as session:
         authority.office_for(session, scope, office_id, "recommend")  # who, before what
-        reason = _text(reason, "reason")
+        reason = inputs.text(reason, "reason")
         row = _open_request(session, office_id, kind, "requested")
         row.state = "recommended"
         row.recommended_by, row.recommended_at = scope.supervisor_id, now
@@ -195,7 +187,7 @@ def decide(
     now = utcnow()
     with store.write() as session:
         office = authority.office_for(session, scope, office_id, "decide_request")
-        reason = _text(reason, "reason")
+        reason = inputs.text(reason, "reason")
         row = _open_request(session, office_id, kind, "recommended")
         row.decided_by, row.decided_at, row.decision_reason = scope.supervisor_id, now, reason
         applied: dict[str, Any] = {}
@@ -228,7 +220,7 @@ def request_revocation(store: Store, scope: Scope, office_id: str, reason: str) 
     now = utcnow()
     with store.write() as session:
         office = authority.office_for(session, scope, office_id, "request_revocation")
-        reason = _text(reason, "reason")
+        reason = inputs.text(reason, "reason")
         if office.status == "revoked":
             raise WrongState("this licence is already revoked")
         index = note(
@@ -258,7 +250,7 @@ def direct(
     ``direct: true`` and ``by: "cli"``."""
     if kind not in KINDS:
         raise NotFound(f"no request kind {kind}")
-    reason = _text(reason, "reason")
+    reason = inputs.text(reason, "reason")
     details = _details(kind, body)
     now = utcnow()
     with store.write() as session:

@@ -11,10 +11,9 @@ from sqlalchemy import select
 
 from pishkhan_gateway.errors import InvalidRequest, NotFound
 from pishkhan_gateway.registry.supervisors import Scope
-from pishkhan_gateway.regulation import authority
+from pishkhan_gateway.regulation import authority, inputs
 from pishkhan_gateway.regulation.fines import TYPES
 from pishkhan_gateway.regulation.licencelog import note
-from pishkhan_gateway.regulation.violations import _ids, _text, must_exist
 from pishkhan_gateway.store import Store, utcnow
 from pishkhan_gateway.store.tables import AgencyReport, Office, Transaction
 
@@ -27,13 +26,13 @@ def report(store: Store, scope: Scope, body: dict[str, Any]) -> dict[str, Any]:
     subject = body.get("subject")
     if subject not in TYPES:
         raise InvalidRequest(f"subject must be one of {TYPES}", field="subject")
-    text = _text(body.get("text"), "text")
-    transactions = _ids(body.get("transactions"), "transactions")
+    text = inputs.text(body.get("text"), "text")
+    transactions = inputs.ids(body.get("transactions"), "transactions")
     now = utcnow()
     with store.write() as session:
         if session.get(Office, office_id) is None:
             raise NotFound(f"no office {office_id}")
-        must_exist(
+        inputs.must_exist(
             session, Transaction, transactions, "transactions",
             "not your transactions at this office",
             Transaction.office_id == office_id, Transaction.agency == scope.name,

@@ -37,72 +37,33 @@ from pishkhan_gateway.errors import (
     ObjectionWindowClosed,
     WrongState,
 )
-from pishkhan_gateway.ids import MAX_INDEX as MAX_BIGINT
 from pishkhan_gateway.jalali import TEHRAN
-from pishkhan_gateway.logs import redact_text
 from pishkhan_gateway.pricing import licencefees
 from pishkhan_gateway.registry.supervisors import Scope
-from pishkhan_gateway.regulation import authority
+from pishkhan_gateway.regulation import authority, inputs
 from pishkhan_gateway.regulation.fines import TYPES, fined_in_year, minimum_fine
 from pishkhan_gateway.regulation.licencelog import note
 from pishkhan_gateway.store import Store, utcnow
 from pishkhan_gateway.store.tables import AgencyReport, Office, Transaction, ViolationCase
 
 OBJECTION_DAYS = 7
-MAX_EVIDENCE = 100
-
-
-def _text(value: Any, field: str, low: int = 3, high: int = 2000) -> str:
-    text = redact_text(str(value or "").strip())  # free text: no personal data into the log
-    if not low <= len(text) <= high:
-        raise InvalidRequest(f"{field}: {low}-{high} characters", field=field)
-    return text
-
-
-def _amount(value: Any, field: str, high: int = MAX_BIGINT) -> int:
-    if type(value) is not int or not 0 <= value <= high:  # money never floats; bool is no int
-        raise InvalidRequest(f"{field}: a whole number from 0 to {high}", field=field)
-    return value
-
-
-def _ids(value: Any, field: str) -> list[str]:
-    if value is None:
-        return []
-    if not isinstance(value, list) or len(value) > MAX_EVIDENCE:
-        raise InvalidRequest(f"{field}: a list of at most {MAX_EVIDENCE} ids", field=field)
-    if not all(isinstance(item, str) and 0 < len(item) <= 64 for item in value):
-        raise InvalidRequest(f"{field}: ids are strings", field=field)
-    return sorted(set(value))
-
-
-def must_exist(
-    session: Any, table: Any, wanted: list[str], field: str, why: str, *where: Any
-) -> None:
-    """``InvalidRequest`` naming the ids of ``wanted`` that no row of ``table`` matching
-    ``where`` has (evidence must be this office's own)."""
-    if not wanted:
-        return
-    found = set(session.scalars(select(table.id).where(table.id.in_(wanted), *where)))
-    missing = [item for item in wanted if item not in found]
-    if missing:
-        raise InvalidRequest(f"{why}: {', '.join(missing[:5])}", field=field)
 
 
 def _evidence(session: Any, office_id: str, body: dict[str, Any]) -> dict[str, Any]:
-    transactions = _ids(body.get("transactions"), "transactions")
-    reports = _ids(body.get("reports"), "reports")
-    must_exist(
+    transactions = inputs.ids(body.get("transactions"), "transactions")
+    reports = inputs.ids(body.get("reports"), "reports")
+    inputs.must_exist(
         session, Transaction, transactions, "transactions", "not transactions of this office",
         Transaction.office_id == office_id,
     )  # fmt: skip
-    must_exist(
+    inputs.must_exist(
         session, AgencyReport, reports, "reports", "not reports about this office",
         AgencyReport.office_id == office_id,
     )  # fmt: skip
     complaint = body.get("complaint")
     evidence: dict[str, Any] = {"transactions": transactions, "reports": reports}
     if complaint is not None:
-        evidence["complaint"] = _text(complaint, "complaint", 1, 200)
+        evidence["complaint"] = inputs.text(complaint, "complaint", 1, 200)
     if not any(evidence.values()):
         raise InvalidRequest(
             "a case needs evidence: transaction ids, a complaint or an agency report",
@@ -160,7 +121,9 @@ def open_case(store: Store, scope: Scope, office_id: str, body: dict[str, Any]) 
             type=kind,
             state="open",
             evidence=json.dumps(_evidence(session, office_id, body), sort_keys=True),
-            description=_text(description, "description") if description is not None else None,
+            description=inputs.text(description, "description")
+            if description is not None
+            else None,
             opened_by=scope.supervisor_id,
             opened_scope=scope.label,
             opened_at=now,
@@ -218,9 +181,9 @@ def _decide(
 ) -> dict[str, Any]:
     if case.state != "open":
         raise WrongState(f"this case is {case.state}, not open")
-    points = _amount(decision.get("points"), "points", 1000)
-    asked = _amount(decision.get("fine", 0), "fine")
-    reason = _text(decision.get("reason"), "reason")
+    points = inputs.amount(decision.get("points"), "points", 1000)
+    asked = inputs.amount(decision.get("fine", 0), "fine")
+    reason = inputs.text(decision.get("reason"), "reason")
     suspend = decision.get("suspend", False)
     if not isinstance(suspend, bool):
         raise InvalidRequest("suspend: true or false", field="suspend")
@@ -284,7 +247,7 @@ def _aware(moment: dt.datetime) -> dt.datetime:
 
 def object_to(store: Store, office_id: str, case_id: str, text: str) -> dict[str, Any]:
     """The office objects to a decided case, within 7 days of the decision (Tehran days)."""
-    text = _text(text, "objection")
+    text = inputs.text(text, "objection")
     now = utcnow()
     with store.write() as session:
         case = _case(session, office_id, case_id)
@@ -320,7 +283,7 @@ def rule(
     now = utcnow()
     with store.write() as session:
         authority.office_for(session, scope, office_id, "rule_objection")  # who, before what
-        reason = _text(reason, "reason")
+        reason = inputs.text(reason, "reason")
         case = _case(session, office_id, case_id)
         if case.state != "objected":
             raise WrongState(f"this case is {case.state}; there is no objection to rule on")

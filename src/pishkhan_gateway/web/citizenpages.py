@@ -9,16 +9,16 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, Response, redirect, render_template, request, url_for
 
 from pishkhan_gateway import jalali
 from pishkhan_gateway.citizens import bookings, crowding, receipts, slots
 from pishkhan_gateway.errors import GatewayError
-from pishkhan_gateway.gateway import Gateway
 from pishkhan_gateway.pricing.catalog import CATEGORY_FA
 from pishkhan_gateway.registry import offices, regions
 from pishkhan_gateway.store import utcnow
-from pishkhan_gateway.web.api.appointments import _limited
+from pishkhan_gateway.web.api.appointments import limited
+from pishkhan_gateway.web.current import gateway
 
 bp = Blueprint("appointment_pages", __name__)
 BRING = {
@@ -27,10 +27,6 @@ BRING = {
     2: "کارت ملی (کد ملی و تاریخ تولد) همراه داشته باشید.",
     3: "کارت ملی و تلفن همراهی که به نام خودتان است؛ کد تأیید به آن پیامک می‌شود.",
 }
-
-
-def _gateway() -> Gateway:
-    return current_app.extensions["pishkhan"]
 
 
 def _page(template: str, status: int = 200, **context: Any) -> Response:
@@ -47,13 +43,13 @@ def _page(template: str, status: int = 200, **context: Any) -> Response:
 
 
 def _services() -> list[Any]:
-    return [s.service for s in _gateway().plugins.catalog()]
+    return [s.service for s in gateway().plugins.catalog()]
 
 
 @bp.get("/appointments")
 def start() -> Response:
     """Service and province; then the offices of the province that take appointments."""
-    gw = _gateway()
+    gw = gateway()
     service_id, province = request.args.get("service", ""), request.args.get("province", "")
     registered = gw.plugins.service(service_id)
     found = []
@@ -86,7 +82,7 @@ def start() -> Response:
 @bp.get("/appointments/offices/<office_id>")
 def office_slots(office_id: str) -> Response:
     """An office's free slots of one day (``date``, Jalali; default today) for a service."""
-    gw = _gateway()
+    gw = gateway()
     registered = gw.plugins.service(request.args.get("service", ""))
     office = offices.get_office(gw.store, office_id[:64])
     try:
@@ -115,8 +111,8 @@ def office_slots(office_id: str) -> Response:
 def book() -> Response:
     """Hold the slot and send the code; then the page that asks for it."""
     try:
-        _limited()
-        held = bookings.request(_gateway(), request.form.to_dict())
+        limited()
+        held = bookings.request(gateway(), request.form.to_dict())
     except GatewayError as error:
         return _page("appointments/problem.html", status=error.status, error=error)
     return _page("appointments/confirm.html", booking=held)
@@ -125,8 +121,8 @@ def book() -> Response:
 @bp.post("/appointments/<reference>/confirm")
 def confirm(reference: str) -> Response:
     try:
-        _limited()
-        bookings.confirm(_gateway(), reference[:40], request.form.get("code", ""))
+        limited()
+        bookings.confirm(gateway(), reference[:40], request.form.get("code", ""))
     except GatewayError as error:
         return _page("appointments/problem.html", status=error.status, error=error)
     return redirect(url_for("appointment_pages.booking", reference=reference[:40]), 303)
@@ -135,7 +131,7 @@ def confirm(reference: str) -> Response:
 @bp.get("/appointments/<reference>")
 def booking(reference: str) -> Response:
     """The booking to show at the counter: reference, QR code, what to bring; cancel."""
-    gw = _gateway()
+    gw = gateway()
     try:
         shown = bookings.show(gw, reference[:40])
     except GatewayError as error:
@@ -153,8 +149,8 @@ def booking(reference: str) -> Response:
 @bp.post("/appointments/<reference>/cancel")
 def cancel(reference: str) -> Response:
     try:
-        _limited()
-        bookings.cancel(_gateway(), reference[:40])
+        limited()
+        bookings.cancel(gateway(), reference[:40])
     except GatewayError as error:
         return _page("appointments/problem.html", status=error.status, error=error)
     return redirect(url_for("appointment_pages.booking", reference=reference[:40]), 303)

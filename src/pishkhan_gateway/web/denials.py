@@ -35,6 +35,7 @@ from flask import current_app, g, has_request_context, request
 from pishkhan_gateway import instruments
 from pishkhan_gateway.auditlog.append import record_event
 from pishkhan_gateway.errors import GatewayError
+from pishkhan_gateway.web.current import gateway
 
 log = structlog.get_logger(__name__)
 View = TypeVar("View", bound=Callable[..., Any])
@@ -103,7 +104,7 @@ def note(error: GatewayError, credential: str | None = None) -> None:
         "path": _path_ids(),
     }
     try:
-        index = record_event(current_app.extensions["pishkhan"].store, entry)
+        index = record_event(gateway().store, entry)
     except Exception:  # the refusal stands either way; the log line below still tells
         log.exception("access_denied_not_recorded")
         index = None

@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import Response, current_app, render_template
 
+from pishkhan_gateway.web.current import gateway
 from pishkhan_gateway.web.openapi import document
 
 METHODS = ("get", "put", "post", "delete", "patch")
@@ -16,7 +17,7 @@ METHODS = ("get", "put", "post", "delete", "patch")
 
 def reference_page() -> Response:
     """The rendered reference."""
-    doc = document(current_app, current_app.extensions["pishkhan"].plugins.catalog())
+    doc = document(current_app, gateway().plugins.catalog())
     by_tag: dict[str, list[dict[str, Any]]] = {t["name"]: [] for t in doc["tags"]}
     for path, item in doc["paths"].items():
         for method in METHODS:

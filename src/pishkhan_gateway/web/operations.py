@@ -49,6 +49,7 @@ from pishkhan_gateway.registry.supervisors import Scope
 from pishkhan_gateway.regulation.authority import AUTHORITY, ROLES, authorise
 from pishkhan_gateway.schemas import Checker, first_error
 from pishkhan_gateway.web import denials
+from pishkhan_gateway.web.current import gateway
 from pishkhan_gateway.web.problem import json_response
 
 JSON = "application/json"
@@ -268,7 +269,7 @@ def operation(
 
 
 def _one_path(op: Operation, handler: Handler, path: dict[str, str]) -> Response:
-    gw: Gateway = current_app.extensions["pishkhan"]
+    gw = gateway()
     if op.pipeline:
         return _answer(op, handler(Call(gw, op, MappingProxyType(path), _EMPTY, _EMPTY)))
     office, caller = _authenticate(gw, op.audience)

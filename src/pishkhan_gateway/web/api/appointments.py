@@ -60,7 +60,8 @@ CAPACITY = obj(
 LIMITED = (errors.RateLimited,)
 
 
-def _limited() -> None:
+def limited() -> None:
+    """The citizens' appointment calls' rate limit (per client), shared with their pages."""
     take_one("APPOINTMENT_LIMIT", "appointments", "appointment requests")
 
 
@@ -205,7 +206,7 @@ def free_slots(call: Call) -> Any:
 )
 def book(call: Call) -> Any:
     """Hold a counter at the slot and send the confirmation code to the mobile."""
-    _limited()
+    limited()
     return bookings.request(call.gateway, dict(call.body))
 
 
@@ -225,7 +226,7 @@ def book(call: Call) -> Any:
 )
 def confirm(call: Call) -> Any:
     """The code from the SMS makes the hold a booking."""
-    _limited()
+    limited()
     return bookings.confirm(call.gateway, call.path["reference"], call.body["code"])
 
 
@@ -242,7 +243,7 @@ def confirm(call: Call) -> Any:
 )
 def cancel(call: Call) -> Any:
     """The reference cancels a coming booking (or a hold) and frees its counter."""
-    _limited()
+    limited()
     return bookings.cancel(call.gateway, call.path["reference"])
 
 

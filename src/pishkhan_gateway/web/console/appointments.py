@@ -11,7 +11,8 @@ from flask import g, render_template
 
 from pishkhan_gateway.citizens import bookings, crowding
 from pishkhan_gateway.registry.offices import today
-from pishkhan_gateway.web.console.base import _gateway, bp, signed_in
+from pishkhan_gateway.web.console.base import bp, signed_in
+from pishkhan_gateway.web.current import gateway
 
 DAYS_BACK, DAYS_AHEAD = 7, 6
 
@@ -20,7 +21,7 @@ DAYS_BACK, DAYS_AHEAD = 7, 6
 @signed_in("appointments")
 def appointments_overview() -> str:
     first, last = today() - dt.timedelta(days=DAYS_BACK), today() + dt.timedelta(days=DAYS_AHEAD)
-    rows = crowding.crowding(_gateway().store, g.scope, first, last)
+    rows = crowding.crowding(gateway().store, g.scope, first, last)
     offices: dict[str, dict] = {}
     for row in rows:
         entry = offices.setdefault(
@@ -30,5 +31,5 @@ def appointments_overview() -> str:
     for office_id, entry in offices.items():
         entry["days"].reverse()  # the charts draw the newest day first, from the right
         entry["over"] = [d for d in entry["days"] if d["over_capacity"]]
-        entry["queue"] = bookings.queue(_gateway(), office_id, today())  # today's queue
+        entry["queue"] = bookings.queue(gateway(), office_id, today())  # today's queue
     return render_template("console/appointments.html", scope=g.scope, offices=offices)

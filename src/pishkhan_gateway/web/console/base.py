@@ -24,7 +24,6 @@ from flask import (
     Blueprint,
     Response,
     abort,
-    current_app,
     g,
     redirect,
     render_template,
@@ -54,6 +53,7 @@ from pishkhan_gateway.registry.supervisors import Scope
 from pishkhan_gateway.regulation import authority, fines, officerecord
 from pishkhan_gateway.regulation import licences as licence_actions
 from pishkhan_gateway.web import denials, throttle
+from pishkhan_gateway.web.current import gateway
 
 bp = Blueprint(
     "console",
@@ -71,10 +71,6 @@ ROLE_FA = {
     "province": "کارگروه استانی",
     "agency": "دستگاه",
 }
-
-
-def _gateway() -> Gateway:
-    return current_app.extensions["pishkhan"]
 
 
 # -- filters -------------------------------------------------------------------------------------
@@ -126,7 +122,7 @@ def _scope() -> Scope:
     session_id = session.get("sid")
     if not isinstance(session_id, str) or not session_id:
         raise Unauthorized("sign in")
-    return supervisors.session_scope(_gateway().store, session_id)
+    return supervisors.session_scope(gateway().store, session_id)
 
 
 def signed_in(action: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -142,7 +138,7 @@ def signed_in(action: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]
                 return redirect(url_for("console.signin", next=request.full_path))
             denials.set_actor(supervisor=g.scope.supervisor_id)
             details = {**kwargs, **_logged_args()}
-            reads.log_access(_gateway().store, g.scope, f"console_{action}", details)
+            reads.log_access(gateway().store, g.scope, f"console_{action}", details)
             return view(**kwargs)
 
         return wrapper
@@ -154,7 +150,7 @@ def _logged_args() -> dict[str, Any]:
     """The query as the access log may hold it: a national code only as its pseudonym."""
     args = {k: v for k, v in request.args.items() if v and k != "national_code"}
     if request.args.get("national_code"):
-        filters = searches.Filters.parse(request.args, _gateway().pseudonyms)
+        filters = searches.Filters.parse(request.args, gateway().pseudonyms)
         args["citizen"] = filters.citizen
     return args
 
@@ -204,7 +200,7 @@ def signin() -> Any:
     if request.method == "POST":
         credential = request.form.get("credential", "").strip()
         try:
-            scope = supervisors.authenticate(_gateway().store, f"Bearer {credential}")
+            scope = supervisors.authenticate(gateway().store, f"Bearer {credential}")
         except Unauthorized as refused:
             error = "کلید ورود پذیرفته نشد"
             denials.note(refused, credential=credential)
@@ -212,9 +208,9 @@ def signin() -> Any:
         else:
             session.clear()
             credential_id = credential.split(".")[0].removeprefix("psk_")
-            session["sid"] = supervisors.open_session(_gateway().store, credential_id)
+            session["sid"] = supervisors.open_session(gateway().store, credential_id)
             session.permanent = False
-            reads.log_access(_gateway().store, scope, "console_signin")
+            reads.log_access(gateway().store, scope, "console_signin")
             target = request.args.get("next") or ""
             return redirect(target if target.startswith("/console/") else url_for(".transactions"))
     return render_template("console/signin.html", error=error, scope=None), 401 if error else 200
@@ -225,7 +221,7 @@ def signout() -> Response:
     """End the session on the server, so a copy of the cookie kept from before is worthless."""
     session_id = session.get("sid")
     if isinstance(session_id, str) and session_id:
-        supervisors.end_session(_gateway().store, session_id)
+        supervisors.end_session(gateway().store, session_id)
     session.clear()
     return redirect(url_for("console.signin"))
 
@@ -234,7 +230,7 @@ def signout() -> Response:
 @signed_in("search")
 def transactions() -> str:
     """Search with the API's filters; CSV export of the same filters."""
-    gw = _gateway()
+    gw = gateway()
     filters = searches.Filters.parse(request.args, gw.pseudonyms)
     page = searches.search(
         gw.store, g.scope, filters, limit=50, cursor=request.args.get("cursor") or None
@@ -256,7 +252,7 @@ def transactions() -> str:
 @bp.get("/export.csv")
 @signed_in("export")
 def export() -> Response:
-    gw = _gateway()
+    gw = gateway()
     filters = searches.Filters.parse(request.args, gw.pseudonyms)
     return Response(
         stream_with_context(searches.export(gw.store, g.scope, filters, "csv")),
@@ -270,7 +266,7 @@ def export() -> Response:
 def transaction(transaction_id: str) -> str:
     """One transaction: what supervisors may see of it, its receipt, its log entry, and the
     material to check its inclusion in the signed tree in the browser."""
-    gw = _gateway()
+    gw = gateway()
     row, entry, head, proof = reads.transaction_detail(gw.store, g.scope, transaction_id)
     return render_template(
         "console/transaction.html",
@@ -288,7 +284,7 @@ def transaction(transaction_id: str) -> str:
 @bp.get("/offices")
 @signed_in("offices")
 def offices_list() -> str:
-    rows = reads.offices_in_scope(_gateway().store, g.scope)
+    rows = reads.offices_in_scope(gateway().store, g.scope)
     return render_template("console/offices.html", scope=g.scope, offices=rows)
 
 
@@ -296,7 +292,7 @@ def offices_list() -> str:
 @signed_in("office")
 def office(office_id: str) -> str:
     """The office's licence, its scorecard for a period, daily charts and licence actions."""
-    gw = _gateway()
+    gw = gateway()
     typed = ascii_digits(request.args.get("days", "30") or "30")
     days = min(max(int(typed), 1), 366) if typed.isdecimal() and len(typed) < 6 else 30
     today = dt.datetime.now(TEHRAN).date()
@@ -326,7 +322,7 @@ def office(office_id: str) -> str:
 @signed_in("licence_action")
 def licence_action(office_id: str, action: str) -> Response:
     licence_actions.licence_action(
-        _gateway().store, g.scope, office_id, action, request.form.get("reason", "")
+        gateway().store, g.scope, office_id, action, request.form.get("reason", "")
     )
     return redirect(url_for("console.office", office_id=office_id, done=action))
 
@@ -336,7 +332,7 @@ def licence_action(office_id: str, action: str) -> Response:
 def agencies() -> str:
     """Each agency: its health answer, breaker state, error rate over the last day and its
     availability hour by hour (calls, failures: from the verified record)."""
-    gw = _gateway()
+    gw = gateway()
     now = dt.datetime.now(dt.UTC)
     since = now - dt.timedelta(days=1)
     states = gw.dispatcher.breaker_states()
@@ -370,7 +366,7 @@ def supervisors_list() -> str:
     """The regulator's list of supervisor credentials, each revocable with a reason."""
     if g.scope.role != "regulator":
         raise Forbidden("only the regulator manages supervisor credentials")
-    rows = supervisors.credentials_of_all(_gateway().store)
+    rows = supervisors.credentials_of_all(gateway().store)
     return render_template(
         "console/supervisors.html", scope=g.scope, rows=rows, done=request.args.get("done")
     )
@@ -380,7 +376,7 @@ def supervisors_list() -> str:
 @signed_in("revoke_supervisor_credential")
 def revoke_supervisor_credential() -> Response:
     licence_actions.revoke_supervisor_key(
-        _gateway().store,
+        gateway().store,
         g.scope,
         request.form.get("credential", ""),
         request.form.get("reason", ""),
@@ -393,7 +389,7 @@ def revoke_supervisor_credential() -> Response:
 def integrity() -> str:
     """The latest signed tree head and checkpoint with its witnesses, checked in the browser,
     and the last ``audit verify``."""
-    gw = _gateway()
+    gw = gateway()
     return render_template(
         "console/integrity.html",
         scope=g.scope,

@@ -13,7 +13,8 @@ from flask import Response, g, redirect, request, url_for
 from pishkhan_gateway.errors import InvalidRequest
 from pishkhan_gateway.jalali import ascii_digits
 from pishkhan_gateway.regulation import lifecycle, violations
-from pishkhan_gateway.web.console.base import _gateway, bp, signed_in
+from pishkhan_gateway.web.console.base import bp, signed_in
+from pishkhan_gateway.web.current import gateway
 
 ACTION_FA = {
     "suspend": "تعلیق",
@@ -96,7 +97,7 @@ def _done(office_id: str, what: str) -> Response:
 @signed_in("revocation_request")
 def revocation_request(office_id: str) -> Response:
     lifecycle.request_revocation(
-        _gateway().store, g.scope, office_id, request.form.get("reason", "")
+        gateway().store, g.scope, office_id, request.form.get("reason", "")
     )
     return _done(office_id, "revocation_request")
 
@@ -105,7 +106,7 @@ def revocation_request(office_id: str) -> Response:
 @signed_in("recommend")
 def recommend(office_id: str, kind: str) -> Response:
     lifecycle.recommend(
-        _gateway().store,
+        gateway().store,
         g.scope,
         office_id,
         "relocation" if kind == "relocate" else kind,
@@ -121,7 +122,7 @@ def recommend(office_id: str, kind: str) -> Response:
 @signed_in("decide_request")
 def decide_request(office_id: str, kind: str, verdict: str) -> Response:
     lifecycle.decide(
-        _gateway().store,
+        gateway().store,
         g.scope,
         office_id,
         "relocation" if kind == "relocate" else kind,
@@ -151,7 +152,7 @@ def violation(office_id: str) -> Response:
     }
     if form.get("complaint"):
         body["complaint"] = form["complaint"]
-    violations.open_case(_gateway().store, g.scope, office_id, body)
+    violations.open_case(gateway().store, g.scope, office_id, body)
     return _done(office_id, "violation")
 
 
@@ -167,7 +168,7 @@ def _whole(typed: str | None, field: str) -> int:
 @signed_in("rule_objection")
 def rule(office_id: str, case_id: str) -> Response:
     violations.rule(
-        _gateway().store,
+        gateway().store,
         g.scope,
         office_id,
         case_id,

@@ -10,7 +10,8 @@ from pishkhan_gateway.errors import Forbidden, GatewayError
 from pishkhan_gateway.pricing.catalog import CATEGORY_FA
 from pishkhan_gateway.registry import regions
 from pishkhan_gateway.regulation import evaluation
-from pishkhan_gateway.web.console.base import _gateway, bp, signed_in
+from pishkhan_gateway.web.console.base import bp, signed_in
+from pishkhan_gateway.web.current import gateway
 
 ITEM_FA = {
     "floor_space_m2": "فضای دفتر",
@@ -31,7 +32,7 @@ ITEM_FA = {
 @bp.get("/evaluations")
 @signed_in("evaluations")
 def evaluations_list() -> str:
-    rows = evaluation.listing(_gateway().store)
+    rows = evaluation.listing(gateway().store)
     return render_template(
         "console/evaluations.html", scope=g.scope, evaluations=rows, WINDOW_FA=evaluation.WINDOW_FA
     )
@@ -45,7 +46,7 @@ def evaluation_ranking(evaluation_id: str) -> str:
     province = request.args.get("province") or (provinces[0] if provinces else "")
     if scope.role == "agency" or not scope.oversees(province):
         raise Forbidden(f"{province} is outside your scope ({scope.label})")
-    gw = _gateway()
+    gw = gateway()
     try:
         board = evaluation.results(
             gw.store, evaluation_id, province, None, len(gw.plugins.catalog())

@@ -10,7 +10,8 @@ from typing import Any
 
 from pishkhan_gateway.errors import all_errors
 from pishkhan_gateway.registry import regions
-from pishkhan_gateway.web.console.base import _gateway, bp
+from pishkhan_gateway.web.console.base import bp
+from pishkhan_gateway.web.current import gateway
 
 CODE_FA = {cls.code: cls.message_fa for cls in all_errors()}
 
@@ -33,7 +34,7 @@ def _service_fa(service_id: str | None) -> str:
     """A service's Persian title from the catalog (the id when its plugin is gone)."""
     if not service_id:
         return "—"
-    registered = _gateway().plugins.service(service_id)
+    registered = gateway().plugins.service(service_id)
     return registered.service.title_fa if registered else service_id
 
 
