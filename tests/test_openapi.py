@@ -212,11 +212,9 @@ def test_the_counter_endpoint_admits_offices_only(client, gw, counter, spec):
         )
 
 
-def test_a_list_a_number_or_an_object_where_a_string_belongs_is_400_naming_it(
-    client, gw, counter, spec, app
-):
-    """Every declared body's string fields, each sent as a list, a number and an object in its
-    example, by a caller the operation admits: 400 ``invalid_request`` naming that field."""
+def _string_fields(client, gw, counter, spec, app):
+    """Each declared body's example with each of its top-level string fields named, and the
+    headers of a caller the operation admits: ``(method, path, example, name, headers)``."""
     from pishkhan_gateway.web.openapi import declared
 
     paid = client.post("/v1/transactions", json=pay_body(), headers=counter.headers()).get_json()
@@ -230,7 +228,6 @@ def test_a_list_a_number_or_an_object_where_a_string_belongs_is_400_naming_it(
     for role, (sid, scope) in SUPERVISORS.items():
         supervisors.add(gw.store, sid, role, scope)
         callers[role] = {"Authorization": f"Bearer {supervisors.issue_key(gw.store, sid)}"}
-    checked, wrong = 0, []
     for path, op in declared(app):
         if op.body is None or op.raw:
             continue
@@ -250,18 +247,58 @@ def test_a_list_a_number_or_an_object_where_a_string_belongs_is_400_naming_it(
         )
         headers = {} if "public" in roles else callers[who]
         for name in strings:
-            for bad in ([1], 5, {"a": 1}):
-                body = {**example, name: bad}
-                reply = client.open(
-                    _probe_path(path, values), method=op.method, json=body, headers=headers
-                )
-                answer = reply.get_json(silent=True) or {}
-                reply.close()
-                checked += 1
-                if (reply.status_code, answer.get("field")) != (400, name):
-                    wrong.append(
-                        f"{op.method} {path} {name}={bad!r}: {reply.status_code} "
-                        f"{answer.get('field')}"
-                    )
+            yield op.method, _probe_path(path, values), example, name, headers
+
+
+def test_a_list_a_number_or_an_object_where_a_string_belongs_is_400_naming_it(
+    client, gw, counter, spec, app
+):
+    """Every declared body's string fields, each sent as a list, a number and an object in its
+    example, by a caller the operation admits: 400 ``invalid_request`` naming that field."""
+    checked, wrong = 0, []
+    for method, path, example, name, headers in _string_fields(client, gw, counter, spec, app):
+        for bad in ([1], 5, {"a": 1}):
+            reply = client.open(path, method=method, json={**example, name: bad}, headers=headers)
+            answer = reply.get_json(silent=True) or {}
+            reply.close()
+            checked += 1
+            if (reply.status_code, answer.get("field")) != (400, name):
+                wrong.append(f"{method} {path} {name}={bad!r}: {reply.status_code} {answer}")
     assert checked >= 100
     assert not wrong, "\n".join(wrong)
+
+
+def test_a_nul_byte_in_any_string_field_is_refused_or_kept_never_a_500(
+    client, gw, counter, spec, app
+):
+    """PostgreSQL's text holds no NUL, SQLite's does: on both, a NUL byte in any string of any
+    body (alone, or inside the example's own value) is either refused as 400 naming the field
+    or accepted — never a 500 from the database below."""
+    checked, wrong = 0, []
+    for method, path, example, name, headers in _string_fields(client, gw, counter, spec, app):
+        given = example.get(name)
+        for bad in ("\x00", f"{given}\x00" if isinstance(given, str) else "a\x00"):
+            reply = client.open(path, method=method, json={**example, name: bad}, headers=headers)
+            answer = reply.get_json(silent=True) or {}
+            reply.close()
+            checked += 1
+            if reply.status_code >= 500 or (
+                reply.status_code == 400 and answer.get("field") not in (name, None)
+            ):
+                wrong.append(f"{method} {path} {name}={bad!r}: {reply.status_code} {answer}")
+    assert checked >= 60
+    assert not wrong, "\n".join(wrong)
+
+
+def test_a_nul_byte_in_a_path_or_query_value_is_400_naming_it(client, gw):
+    """The same for what the URL carries: refused before any query reaches the database."""
+    supervisors.add(gw.store, "nul-regulator", "regulator", None)
+    headers = {"Authorization": f"Bearer {supervisors.issue_key(gw.store, 'nul-regulator')}"}
+    for url, field in (
+        ("/v1/offices/a%00b/record", "office_id"),
+        ("/v1/audit/transactions?office=a%00b", "office"),
+        ("/v1/audit/offices/office-1/scorecard?service=%00", "service"),
+    ):
+        reply = client.get(url, headers=headers)
+        assert reply.status_code == 400, (url, reply.get_data(as_text=True)[:200])
+        assert reply.get_json()["field"] == field

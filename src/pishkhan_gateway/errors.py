@@ -69,7 +69,7 @@ class GatewayError(Exception):
             "code": self.code,
             "message_fa": f"{self.message_fa}؛ {clause}" if clause else self.message_fa,
         }
-        body.update(self.extra)
+        body.update({k: v for k, v in self.extra.items() if v is not None})  # absent, not null
         return body
 
 

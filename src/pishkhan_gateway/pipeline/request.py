@@ -123,30 +123,50 @@ def body_digest(body: Any) -> str:
 
 def check_json(value: Any) -> Any:
     """Refuse (``InvalidRequest``) a decoded JSON value nested deeper than ``MAX_DEPTH`` or
-    holding a string that is not Unicode text (a lone surrogate, ``"\\udfff"``, which JSON
-    allows and UTF-8 cannot encode: every later step that hashes, signs or stores it would
-    fail). Every JSON body the gateway reads passes here; returns ``value``."""
+    holding a string that is not text every store can keep: a lone surrogate (``"\\udfff"``,
+    which JSON allows and UTF-8 cannot encode: every later step that hashes, signs or stores it
+    would fail) or a NUL character (which PostgreSQL's text cannot hold, and no service, id or
+    sentence needs). The field is named as a path (``citizen/national_code``, ``items/0``).
+    Every JSON body and form the gateway reads passes here; returns ``value``."""
     if too_deep(value, MAX_DEPTH):
         raise InvalidRequest(f"the body is nested more than {MAX_DEPTH} levels deep")
-    stack = [value]
+    stack: list[tuple[Any, str]] = [(value, "")]
     while stack:
-        item = stack.pop()
+        item, where = stack.pop()
         if isinstance(item, str):
-            strings: list[Any] = [item]
+            strings: list[tuple[str, str]] = [(item, where)]
         elif isinstance(item, dict):
-            strings = list(item)
-            stack.extend(item.values())
+            strings = [(key, where) for key in item]
+            stack.extend((v, f"{where}/{k}" if where else str(k)) for k, v in item.items())
         elif isinstance(item, list):
-            stack.extend(item)
+            stack.extend((v, f"{where}/{i}" if where else str(i)) for i, v in enumerate(item))
             continue
         else:
             continue
-        for text in strings:
-            try:
-                text.encode("utf-8")
-            except UnicodeEncodeError:
-                raise InvalidRequest("a string in the body is not valid Unicode text") from None
+        for text, named in strings:
+            unfit = _unfit(text)
+            if unfit:
+                raise InvalidRequest(f"a string in the body {unfit}", field=named or None)
     return value
+
+
+def _unfit(text: str) -> str | None:
+    """Why ``text`` cannot be stored as it is, or None."""
+    if "\x00" in text:
+        return "holds a NUL character"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "is not valid Unicode text"
+    return None
+
+
+def check_text(values: Mapping[str, str]) -> None:
+    """The same for a request's path and query values (named by their parameter)."""
+    for name, text in values.items():
+        unfit = _unfit(text)
+        if unfit:
+            raise InvalidRequest(f"{name} {unfit}", field=name)
 
 
 def too_deep(value: Any, limit: int) -> bool:

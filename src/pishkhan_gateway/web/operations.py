@@ -42,7 +42,7 @@ from pishkhan_gateway.errors import (
 )
 from pishkhan_gateway.gateway import Gateway
 from pishkhan_gateway.jalali import ascii_digits
-from pishkhan_gateway.pipeline.request import check_json
+from pishkhan_gateway.pipeline.request import check_json, check_text
 from pishkhan_gateway.records.reads import log_access
 from pishkhan_gateway.registry import offices, supervisors
 from pishkhan_gateway.registry.supervisors import Scope
@@ -273,6 +273,8 @@ def _one_path(op: Operation, handler: Handler, path: dict[str, str]) -> Response
     if op.pipeline:
         return _answer(op, handler(Call(gw, op, MappingProxyType(path), _EMPTY, _EMPTY)))
     office, caller = _authenticate(gw, op.audience)
+    check_text(path)
+    check_text(request.args)
     if op.path:
         _validate(_checker(op, "path"), path)
     query = _query(op)
