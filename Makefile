@@ -77,7 +77,7 @@ crash: $(STAMP) postgres-server
 # Every /openapi.json operation fuzzed at 1,000 cases each (make test runs 40).
 FUZZ_EXAMPLES ?= 1000
 fuzz: $(STAMP)
-	PISHKHAN_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest -q tests/test_hostile_input.py -k never_answers_500
+	PISHKHAN_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest -q tests/test_fuzz_api.py tests/test_hostile_input.py -k never_answers_500
 
 # Benchmarks print figures beside baselines measured in the same run (see BENCHMARKS.md):
 # HTTP throughput and latency (wrk + an open-loop driver), then the log at BENCH_ENTRIES.

@@ -201,3 +201,26 @@ def test_every_json_answer_ends_with_a_newline_and_a_replay_is_still_byte_identi
     for reply in (first, again, refused, client.get("/v1/health"), client.get("/openapi.json")):
         assert reply.data.endswith(b"}\n"), reply.data[-20:]
     assert again.data == first.data
+
+
+def test_a_401_says_how_to_authenticate_and_a_405_what_is_allowed(client):
+    """RFC 9110: every 401 carries ``WWW-Authenticate`` (the Bearer scheme, RFC 6750) — on the
+    counter's pipeline, an office's call and a supervisor's alike — and the document says so; a
+    405 carries ``Allow``, and stays a problem."""
+    for method, url in (
+        ("POST", "/v1/transactions"),
+        ("GET", "/v1/transactions"),
+        ("GET", "/v1/audit/transactions"),
+    ):
+        for headers in ({}, {"Authorization": "Bearer psk_unknown"}):
+            answer = client.open(url, method=method, json={}, headers=headers)
+            assert answer.status_code == 401
+            assert answer.headers["WWW-Authenticate"].startswith("Bearer "), (method, url)
+    spec = client.get("/openapi.json").get_json()
+    for path, operations in spec["paths"].items():
+        for method, op in operations.items():
+            if "401" in op.get("responses", {}):
+                assert "WWW-Authenticate" in op["responses"]["401"]["headers"], (method, path)
+    answer = client.delete("/v1/transactions")
+    assert answer.status_code == 405 and answer.content_type == "application/problem+json"
+    assert {"GET", "POST"} <= {m.strip() for m in answer.headers["Allow"].split(",")}

@@ -227,6 +227,11 @@ class Unauthorized(AuthenticationError):
     title = "The credential is missing, unknown or revoked"
     message_fa = "اعتبارنامه نامعتبر است، فرستاده نشده یا باطل شده است"
 
+    def __init__(self, detail: str | None = None, **extra: Any) -> None:
+        super().__init__(detail, **extra)
+        # RFC 9110 §11.6.1: a 401 names how to authenticate (RFC 6750's Bearer scheme)
+        self.headers = {"WWW-Authenticate": 'Bearer realm="pishkhan-gateway"'}
+
 
 class Forbidden(AuthenticationError):
     """This credential may not do that (forbidden, HTTP 403)."""

@@ -229,6 +229,14 @@ def _responses(op: Operation, names: _Names) -> dict[str, Any]:
                 **page,
             },
         }
+    if "401" in out:  # how to authenticate (RFC 9110 §11.6.1), on every 401
+        out["401"]["headers"] = {
+            "WWW-Authenticate": {
+                "description": 'Bearer realm="pishkhan-gateway" (RFC 6750)',
+                "required": True,
+                "schema": {"type": "string"},
+            }
+        }
     out["default"] = {"$ref": "#/components/responses/Problem"}
     return out
 

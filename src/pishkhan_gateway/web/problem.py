@@ -63,7 +63,10 @@ def register_error_handlers(app: Flask) -> None:
     def _http_error(error: HTTPException) -> Response:
         status = error.code or 500
         mapped = _HTTP_TO_ERROR.get(status, InvalidRequest if status < 500 else InternalError)
-        return problem_response(mapped(error.description))
+        problem = mapped(error.description)
+        # what HTTP says the answer carries (a 405's Allow, RFC 9110 §15.5.6), kept
+        problem.headers.update({k: v for k, v in error.get_headers() if k == "Allow"})
+        return problem_response(problem)
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> Response:
