@@ -29,8 +29,11 @@ def test_a_key_stored_as_sent_before_hashing_still_answers_its_first_request(
     client, counter, gw, sandbox
 ):
     first = client.post("/v1/transactions", json=pay_body(), headers=counter.headers("old-1"))
-    with gw.store.write() as session:  # as the gateway stored it before 2026-12-02
-        session.execute(update(IdempotencyRecord).values(key="old-1"))
+    with gw.store.write() as session:  # as the gateway stored it before 2026-12-02: the key
+        # as sent, and (as until 2026-12-08) the answer in plain
+        session.execute(
+            update(IdempotencyRecord).values(key="old-1", response_body=first.get_data())
+        )
     again = client.post("/v1/transactions", json=pay_body(), headers=counter.headers("old-1"))
     assert again.headers["Idempotent-Replayed"] == "true"
     assert again.get_json() == first.get_json()

@@ -2,9 +2,10 @@
 identity refusal, an unknown outcome reconciled, an Idempotency-Key holding a national code,
 supervisor searches and exports, no national code
 or mobile of the sample people appears in any log line, stored row, export or response body — in
-ASCII or in Persian digits — and no key (signing, pseudonym, encryption, session) appears there in
-any encoding — appointments booked and complaints filed included. (Sandboxes are the agencies'
-side and are not scanned.)"""
+ASCII or in Persian digits — no surname or employer the agencies answered appears in any log
+line, stored row (every table, every column: replayable answers included) or export, and no key
+(signing, pseudonym, encryption, session) appears there in any encoding — appointments booked and
+complaints filed included. (Sandboxes are the agencies' side and are not scanned.)"""
 
 from __future__ import annotations
 
@@ -29,6 +30,21 @@ def _forms() -> list[str]:
 
 def _leaks(text: str) -> list[str]:
     return [v for v in _forms() if v in text]
+
+
+def _names() -> list[str]:
+    """The sample people's surnames and employers, from the sandboxes' own data: what an agency
+    answers to the office (in its response, rightly) and the gateway must not keep in plain."""
+    from pishkhan_civilregistry.sandbox import sample_people
+    from pishkhan_insurance.sandbox import RECORDS
+
+    people = [p["last_name"] for p in sample_people().values()]
+    return people + [job["Name"] for jobs in RECORDS.values() for job in jobs]
+
+
+def _kept(text: str) -> list[str]:
+    """Codes, mobiles, surnames and employers in ``text`` (for what the gateway keeps)."""
+    return _leaks(text) + [n for n in _names() if n in text]
 
 
 def test_no_national_code_or_mobile_in_logs_rows_exports_or_bodies(
@@ -71,6 +87,9 @@ def test_no_national_code_or_mobile_in_logs_rows_exports_or_bodies(
     keyed = {"Idempotency-Key": f"pay-{SAMPLE_CODES[2]}"}
     inquiry = NINE["postbank.bill.inquiry"][0]
     keep(transact(client, counter, "postbank.bill.inquiry", inquiry, FULL_CITIZEN, **keyed))
+    # a level-2 history (surname, employers) under a key, and its replay
+    for _ in range(2):
+        keep(transact(client, counter, history, {}, FULL_CITIZEN, **{"Idempotency-Key": "h-1"}))
     # a citizen books an appointment with a sample mobile, and complains about a receipt with one
     week = {str(d): ["08:00", "14:00"] for d in range(7)}
     office_key = {"Authorization": f"Bearer {counter.credential}"}
@@ -129,10 +148,10 @@ def test_no_national_code_or_mobile_in_logs_rows_exports_or_bodies(
         if _leaks(body):
             found[f"response {i}"] = _leaks(body)
     out, err = capfd.readouterr()
-    if _leaks(out + err):
-        found["logs"] = _leaks(out + err)
-    if _leaks(exported.read_text(encoding="utf-8")):
-        found["audit export"] = _leaks(exported.read_text(encoding="utf-8"))
+    if _kept(out + err):
+        found["logs"] = _kept(out + err)
+    if _kept(exported.read_text(encoding="utf-8")):
+        found["audit export"] = _kept(exported.read_text(encoding="utf-8"))
     secrets = _key_forms(tmp_path)
     for where, text in [("logs", out + err), ("audit export", exported.read_text("utf-8"))] + [
         (f"response {i}", body) for i, body in enumerate(bodies)
@@ -144,9 +163,12 @@ def test_no_national_code_or_mobile_in_logs_rows_exports_or_bodies(
     with gw.store.engine.connect() as connection:
         for table in metadata.sorted_tables:
             for row in connection.execute(select(table)):
-                text = ascii_digits(" ".join(map(str, row)))
-                if _leaks(text):
-                    found[f"{table.name} row"] = _leaks(text)
+                text = ascii_digits(
+                    " ".join(v.decode(errors="replace") if isinstance(v, bytes) else str(v)
+                             for v in row)
+                )  # fmt: skip
+                if _kept(text):
+                    found[f"{table.name} row"] = _kept(text)
                 raw = b" ".join(v if isinstance(v, bytes) else str(v).encode() for v in row)
                 if any(form.encode() in raw for form in secrets) or any(
                     key in raw for key in _raw_keys(tmp_path)
@@ -171,3 +193,50 @@ def _key_forms(data_dir) -> list[str]:
     pem = _raw_keys(data_dir)[3].decode().splitlines()
     forms += [line for line in pem if line and not line.startswith("-----")]
     return forms
+
+
+def test_a_replayed_answer_is_sealed_at_rest(client, counter, gw, runner):
+    """The answer a retried Idempotency-Key replays holds the agency's answer (a surname, the
+    employers): it is stored sealed, replayed byte for byte, refused when edited or moved to
+    another key, and a plain row from before sealing is sealed by ``db upgrade``."""
+    from sqlalchemy import update
+
+    from pishkhan_gateway.pipeline import replays
+    from pishkhan_gateway.store.tables import IdempotencyRecord
+
+    history = "insurance.socialsecurity.history"
+    first = transact(client, counter, history, {}, FULL_CITIZEN, **{"Idempotency-Key": "k-1"})
+    assert first.status_code == 201 and "کارگاه نجاری امید" in first.get_data(as_text=True)
+    again = transact(client, counter, history, {}, FULL_CITIZEN, **{"Idempotency-Key": "k-1"})
+    assert again.get_data() == first.get_data()  # the same bytes
+    transact(client, counter, history, {}, FULL_CITIZEN, **{"Idempotency-Key": "k-2"})
+    with gw.store.read() as session:
+        rows = {r.transaction_id: r for r in session.scalars(select(IdempotencyRecord))}
+    stored = rows[first.get_json()["transaction_id"]]
+    raw = bytes(stored.response_body)
+    assert raw.startswith(replays.SEALED)
+    assert not [n for n in _names() if n.encode() in raw] and b"total_months" not in raw
+
+    def set_body(tid: str, body: bytes) -> None:
+        with gw.store.write() as session:
+            session.execute(
+                update(IdempotencyRecord)
+                .where(IdempotencyRecord.transaction_id == tid)
+                .values(response_body=body)
+            )
+
+    other = next(t for t in rows if t != stored.transaction_id)
+    set_body(other, raw)  # one key's sealed answer copied onto another key
+    moved = transact(client, counter, history, {}, FULL_CITIZEN, **{"Idempotency-Key": "k-2"})
+    assert moved.status_code == 500 and moved.get_json()["code"] == "sealed_data_invalid"
+    flipped = raw[:-8] + bytes([raw[-8] ^ 1]) + raw[-7:]  # one bit of the sealed answer
+    set_body(stored.transaction_id, flipped)
+    edited = transact(client, counter, history, {}, FULL_CITIZEN, **{"Idempotency-Key": "k-1"})
+    assert edited.get_json()["code"] == "sealed_data_invalid"
+    set_body(stored.transaction_id, first.get_data())  # as a row from before sealing
+    assert runner.invoke(args=["db", "upgrade"]).exit_code == 0
+    with gw.store.read() as session:
+        resealed = session.get(IdempotencyRecord, (stored.office_id, stored.key))
+    assert bytes(resealed.response_body).startswith(replays.SEALED)
+    replayed = transact(client, counter, history, {}, FULL_CITIZEN, **{"Idempotency-Key": "k-1"})
+    assert replayed.get_data() == first.get_data()

@@ -22,6 +22,7 @@ from pishkhan_gateway.commands.running import demo, sandbox, serve
 from pishkhan_gateway.commands.witnesscli import log_cli, witness_cli
 from pishkhan_gateway.crypto import keyring
 from pishkhan_gateway.errors import GatewayError
+from pishkhan_gateway.pipeline import replays
 from pishkhan_gateway.pricing import tariffchanges
 from pishkhan_gateway.pricing.tariffs import indexed, read_data_file, validate_schedule
 
@@ -37,6 +38,9 @@ def db_upgrade() -> None:
     gw = gateway()
     gw.store.upgrade()
     keyring.check(gw.store, gw.keyrings)  # record the keys this data will depend on
+    sealed = replays.seal_plain(gw.store, gw.vault)  # replay bodies from before they were sealed
+    if sealed:
+        click.echo(f"sealed {sealed} stored replay answers", err=True)
     click.echo("database is at the latest schema", err=True)
 
 

@@ -18,6 +18,7 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 
 from pishkhan_gateway.crypto import keyring
 from pishkhan_gateway.gateway import Gateway
+from pishkhan_gateway.pipeline import replays
 from pishkhan_gateway.pricing.tariffs import read_schedule_file
 from pishkhan_gateway.registry import offices, supervisors
 from pishkhan_gateway.sdk import sandboxkit
@@ -112,6 +113,7 @@ def demo(host: str, port: int, sandbox_port: int | None) -> None:
     gw: Gateway = app.extensions["pishkhan"]
     gw.store.upgrade()
     keyring.check(gw.store, gw.keyrings)
+    replays.seal_plain(gw.store, gw.vault)
     running = _start_sandboxes(app, host, sandbox_port)
     contracts = Path(app.config["CONTRACTS_DIR"])
     loaded = {s.effective_jalali for s in gw.tariffs.schedules()}

@@ -60,7 +60,7 @@ def submit(gw: Parts, sub: Submission) -> Reply:
         key = keyed(gw.pseudonyms, counter.office.id, sub.idempotency_key)
         pause = gw.admission.paused  # a wait on a key holds no slot
         wait = float(gw.config["IDEMPOTENCY_WAIT_SECONDS"])
-        replay = replayed(gw.store, counter.office.id, key, request.digest, wait, pause)
+        replay = replayed(gw.store, gw.vault, counter.office.id, key, request.digest, wait, pause)
         if replay is not None:
             return _replay(counter, replay)
         service = done["service"] = resolve_service(gw.plugins, request)
@@ -89,7 +89,7 @@ def submit(gw: Parts, sub: Submission) -> Reply:
     if (repeat := _repeat_refusal(gw, error, done)) is not None:
         return repeat
     outcome = _outcome(gw, tx, now, started, error, done)
-    recorded = record(gw.store, gw.signer, outcome, responder(outcome, error))
+    recorded = record(gw.store, gw.signer, gw.vault, outcome, responder(outcome, error))
     return _reply(outcome, error, recorded, started)
 
 

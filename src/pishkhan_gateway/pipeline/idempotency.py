@@ -36,12 +36,14 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from pishkhan_gateway.crypto.pseudonyms import Pseudonymizer
+from pishkhan_gateway.crypto.vault import Vault
 from pishkhan_gateway.errors import (
     IdempotencyConflict,
     IdempotencyInProgress,
     InvalidRequest,
     OutcomeUnknown,
 )
+from pishkhan_gateway.pipeline import replays
 from pishkhan_gateway.store import Store, utcnow
 from pishkhan_gateway.store.tables import IdempotencyRecord, Intent
 
@@ -86,6 +88,7 @@ def keyed(pseudonyms: Pseudonymizer, office_id: str, sent: str | None) -> Key | 
 
 def replayed(
     store: Store,
+    vault: Vault,
     office_id: str,
     key: Key | None,
     digest: str,
@@ -96,7 +99,8 @@ def replayed(
     while it runs), or None when the key is new or was released."""
     if key is None:
         return None
-    return _await(store, office_id, key, digest, time.monotonic() + wait_seconds, paused)
+    deadline = time.monotonic() + wait_seconds
+    return _await(store, vault, office_id, key, digest, deadline, paused)
 
 
 def hold(
@@ -172,6 +176,7 @@ def claim(
 
 def _await(
     store: Store,
+    vault: Vault,
     office_id: str,
     key: Key,
     digest: str,
@@ -199,7 +204,10 @@ def _await(
             if row.state == "unknown":
                 return _unknown(row.transaction_id)
             if row.state == "done" and row.response_body is not None:
-                return Replay(row.response_status or 200, bytes(row.response_body), {})
+                body = replays.opened(
+                    vault, row.office_id, row.key, row.transaction_id, bytes(row.response_body)
+                )
+                return Replay(row.response_status or 200, body, {})
             if time.monotonic() >= deadline:
                 error = IdempotencyInProgress(transaction_id=row.transaction_id)
                 error.headers = {"Retry-After": "1"}

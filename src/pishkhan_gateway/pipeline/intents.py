@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import delete, select
 
 from pishkhan_gateway.crypto.signing import Signer
+from pishkhan_gateway.crypto.vault import Vault
 from pishkhan_gateway.pipeline.record import AlreadyRecorded, Outcome, record
 from pishkhan_gateway.store import Store, utcnow
 from pishkhan_gateway.store.tables import IdempotencyRecord, Intent
@@ -61,6 +62,7 @@ def for_attempt(out: Outcome) -> Intent | None:
 def recover(
     store: Store,
     signer: Signer,
+    vault: Vault,
     older_than: dt.timedelta,
     respond: Callable[[Outcome], Callable[[int, dict[str, Any] | None], tuple[int, bytes]]],
 ) -> list[str]:
@@ -79,7 +81,7 @@ def recover(
             decode(intent.outcome), outcome="unknown", code="agency_timeout", http_status=504
         )
         try:
-            record(store, signer, out, respond(out), intent_required=True)
+            record(store, signer, vault, out, respond(out), intent_required=True)
         except AlreadyRecorded:
             continue
         recovered.append(out.transaction_id)

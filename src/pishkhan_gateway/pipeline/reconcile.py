@@ -29,7 +29,7 @@ from pishkhan_gateway.auditlog import rowcheck
 from pishkhan_gateway.auditlog.append import ENTRY_VERSION, insert_entry, reserve
 from pishkhan_gateway.errors import AgencyError, AgencyRejected, AgencyTimeout
 from pishkhan_gateway.jalali import iso
-from pishkhan_gateway.pipeline import intents
+from pishkhan_gateway.pipeline import intents, replays
 from pishkhan_gateway.pipeline.parts import Parts
 from pishkhan_gateway.pipeline.record import Outcome, responder, sign_receipt
 from pishkhan_gateway.sdk.values import Result
@@ -58,6 +58,7 @@ def recover_interrupted(gw: Parts) -> list[str]:
     return intents.recover(
         gw.store,
         gw.signer,
+        gw.vault,
         dt.timedelta(seconds=float(gw.config["INTERRUPTED_AFTER_SECONDS"])),
         lambda out: responder(out, stopped),
     )
@@ -170,7 +171,13 @@ def _record(
         session.execute(  # a retry with the attempt's key now answers the settlement
             update(IdempotencyRecord)
             .where(IdempotencyRecord.transaction_id == row.id)
-            .values(state="done", response_status=status, response_body=body)
+            .values(
+                state="done",
+                response_status=status,
+                response_body=replays.seal(
+                    gw.vault, row.office_id, row.idempotency_key or "", row.id, body
+                ),
+            )
         )
         session.execute(
             update(Transaction)

@@ -18,15 +18,16 @@ from sqlalchemy import bindparam, delete, insert, update
 from pishkhan_gateway.auditlog import rowcheck
 from pishkhan_gateway.auditlog.append import ENTRY_VERSION, defer_entry, reserve_in
 from pishkhan_gateway.crypto.signing import Signer
+from pishkhan_gateway.crypto.vault import Vault
 from pishkhan_gateway.errors import AgencyTimeout, GatewayError
 from pishkhan_gateway.jalali import format_moment, iso
 from pishkhan_gateway.logs import redact_text
+from pishkhan_gateway.pipeline import replays
 from pishkhan_gateway.store import Store
 from pishkhan_gateway.store.groupcommit import Batch
 from pishkhan_gateway.store.tables import IdempotencyRecord, Intent, Transaction
 
 if TYPE_CHECKING:
-    from pishkhan_gateway.crypto.vault import Vault
     from pishkhan_gateway.pipeline.authenticate import Counter
     from pishkhan_gateway.pipeline.request import TransactionRequest
     from pishkhan_gateway.pipeline.tariff import Fees
@@ -267,6 +268,7 @@ _KEY_ANSWERED = (
 def record(
     store: Store,
     signer: Signer,
+    vault: Vault,
     outcome: Outcome,
     respond: Respond,
     *,
@@ -276,7 +278,8 @@ def record(
     (shared with concurrent outcomes under group commit; returns once it committed).
 
     ``respond(log_index, receipt)`` builds the HTTP status and body; when the attempt claimed an
-    Idempotency-Key the same bytes are stored with it, so a replay is byte-identical. A claim
+    Idempotency-Key the same bytes are stored with it, sealed (``replays``), so a replay is
+    byte-identical and the agency's answer is not kept in plain text. A claim
     whose attempt *failed* (nothing happened at the agency) is released so the key can be retried.
     The attempt's intent, if it wrote one, is deleted in the same transaction (the outbox); with
     ``intent_required`` (recovery) an intent already gone means it was recorded:
@@ -332,8 +335,11 @@ def record(
                 batch.defer(_KEY_RELEASED, key)
             else:  # an unknown outcome stays "unknown" until reconcile stores its settlement
                 state = "unknown" if outcome.outcome == "unknown" else "done"
+                kept = replays.seal(
+                    vault, outcome.office_id, outcome.idempotency_key, outcome.transaction_id, body
+                )
                 batch.defer(
-                    _KEY_ANSWERED, {**key, "p_state": state, "p_status": status, "p_body": body}
+                    _KEY_ANSWERED, {**key, "p_state": state, "p_status": status, "p_body": kept}
                 )
         return Recorded(index, receipt, status, body)
 
