@@ -114,10 +114,13 @@ def test_a_hostile_body_is_refused_fast_and_nothing_succeeds(client, counter, gw
         json={"service": "postbank.bill.inquiry", "params": BILL},
         headers=counter.headers(),
     )  # warm: first-request setup is not the refusal
-    response, elapsed, peak = timed(
-        lambda: client.post("/v1/transactions", data=body, headers=headers)
-    )
-    assert_refused_fast(response, elapsed, peak, status, code)
+    # the best of three: a refusal slow by construction is slow every time; this VM's
+    # neighbours stealing the core for a moment are not
+    tries = [
+        timed(lambda: client.post("/v1/transactions", data=body, headers=headers)) for _ in range(3)
+    ]
+    response, elapsed, _ = min(tries, key=lambda t: t[1])
+    assert_refused_fast(response, elapsed, max(t[2] for t in tries), status, code)
     with gw.store.read() as session:
         succeeded = (
             select(func.count()).select_from(Transaction).where(Transaction.outcome == "succeeded")

@@ -75,7 +75,9 @@ def submit(gw: Parts, sub: Submission) -> Reply:
         )
         claim = {"idempotency_key": key.stored if key else None, "claimed": key is not None}
         intent = intents.for_attempt(_outcome(gw, tx, now, started, None, done | claim))
-        replay = hold(gw.store, counter.office.id, key, request.digest, tx, intent, wait, pause)
+        replay = hold(
+            gw.store, gw.vault, counter.office.id, key, request.digest, tx, intent, wait, pause
+        )
         if replay is not None:
             return _replay(counter, replay)
         done.update(claim, started_dispatch=True)

@@ -105,6 +105,7 @@ def replayed(
 
 def hold(
     store: Store,
+    vault: Vault,
     office_id: str,
     key: Key | None,
     digest: str,
@@ -122,6 +123,7 @@ def hold(
         return None
     return claim(
         store,
+        vault,
         office_id=office_id,
         key=key,
         digest=digest,
@@ -134,6 +136,7 @@ def hold(
 
 def claim(
     store: Store,
+    vault: Vault,
     *,
     office_id: str,
     key: Key,
@@ -168,7 +171,7 @@ def claim(
             return None
         except IntegrityError:
             pass
-        answer = _await(store, office_id, key, digest, deadline, paused)
+        answer = _await(store, vault, office_id, key, digest, deadline, paused)
         if answer is not None:
             return answer
         # The first attempt failed without effect and released the key: take it.
