@@ -220,15 +220,24 @@ def postgres() -> Iterator[PostgresServer]:
     shutil.rmtree(base, ignore_errors=True)
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite database migrated once per session; each test gets a copy (a file copy is
+    ~0.5 ms where running every migration is ~130 ms, times a thousand tests)."""
+    path = tmp_path_factory.mktemp("sqlite-template") / "gateway.db"
+    store = Store(f"sqlite:///{path}")
+    store.upgrade()
+    store.dispose()
+    return path
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh, migrated database: SQLite file, or a PostgreSQL database from the template."""
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'gateway.db'}"
-        store = Store(url)
-        store.upgrade()
-        store.dispose()
-        yield url
+        copy = tmp_path / "gateway.db"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), copy)
+        yield f"sqlite:///{copy}"
         return
     server: PostgresServer = request.getfixturevalue("postgres")
     name = server.new_database()
