@@ -8,6 +8,7 @@ from __future__ import annotations
 from sqlalchemy import select, update
 
 from conftest import pay_body
+from pishkhan_gateway.pipeline import replays
 from pishkhan_gateway.store.tables import IdempotencyRecord, Transaction
 
 
@@ -34,6 +35,7 @@ def test_a_key_stored_as_sent_before_hashing_still_answers_its_first_request(
         session.execute(
             update(IdempotencyRecord).values(key="old-1", response_body=first.get_data())
         )
+    replays.seal_plain(gw.store, gw.vault)  # what db upgrade does
     again = client.post("/v1/transactions", json=pay_body(), headers=counter.headers("old-1"))
     assert again.headers["Idempotent-Replayed"] == "true"
     assert again.get_json() == first.get_json()

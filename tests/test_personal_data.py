@@ -233,7 +233,10 @@ def test_a_replayed_answer_is_sealed_at_rest(client, counter, gw, runner):
     set_body(stored.transaction_id, flipped)
     edited = transact(client, counter, history, {}, FULL_CITIZEN, **{"Idempotency-Key": "k-1"})
     assert edited.get_json()["code"] == "sealed_data_invalid"
-    set_body(stored.transaction_id, first.get_data())  # as a row from before sealing
+    set_body(stored.transaction_id, first.get_data())  # as a row from before sealing (or an
+    # edit that put plain bytes in): refused until db upgrade seals it
+    plain = transact(client, counter, history, {}, FULL_CITIZEN, **{"Idempotency-Key": "k-1"})
+    assert plain.get_json()["code"] == "sealed_data_invalid"
     assert runner.invoke(args=["db", "upgrade"]).exit_code == 0
     with gw.store.read() as session:
         resealed = session.get(IdempotencyRecord, (stored.office_id, stored.key))

@@ -6,7 +6,8 @@ hold the agency's whole answer (a social-security history: the citizen's surname
 and the transaction as its associated data: a row edited, or a sealed body copied to another key
 or office, does not open, and is refused (``sealed_data_invalid``) rather than served as truth.
 Rows from before 2026-12-08 hold the body in plain JSON until ``seal_plain`` (run by ``db
-upgrade`` and ``demo``) seals them.
+upgrade`` and ``demo``) seals them; a plain body met at replay is refused like an edited one (it
+is what an edit would look like), so run ``db upgrade`` when upgrading, as the README says.
 """
 
 from __future__ import annotations
@@ -32,10 +33,10 @@ def seal(vault: Vault, office_id: str, key: str, transaction_id: str, body: byte
 
 
 def opened(vault: Vault, office_id: str, key: str, transaction_id: str, stored: bytes) -> bytes:
-    """The bytes to replay: ``stored`` opened (``SealedDataInvalid`` if it does not), or a plain
-    row from before sealing as it is."""
+    """The bytes to replay: ``stored`` opened, or ``SealedDataInvalid`` (it does not open, or it
+    is not sealed at all)."""
     if not stored.startswith(SEALED):
-        return stored
+        raise SealedDataInvalid(f"the stored answer of {transaction_id} is not sealed")
     try:
         value = vault.decrypt(
             _bound(office_id, key, transaction_id), stored[len(SEALED) :].decode()
