@@ -298,6 +298,7 @@ def test_a_nul_byte_in_a_path_or_query_value_is_400_naming_it(client, gw):
         ("/v1/offices/a%00b/record", "office_id"),
         ("/v1/audit/transactions?office=a%00b", "office"),
         ("/v1/audit/offices/office-1/scorecard?service=%00", "service"),
+        ("/v1/audit/transactions?office=office-1&office=a%00", "office"),  # a repeated one
     ):
         reply = client.get(url, headers=headers)
         assert reply.status_code == 400, (url, reply.get_data(as_text=True)[:200])

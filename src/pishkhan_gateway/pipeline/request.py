@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -161,9 +161,10 @@ def _unfit(text: str) -> str | None:
     return None
 
 
-def check_text(values: Mapping[str, str]) -> None:
-    """The same for a request's path and query values (named by their parameter)."""
-    for name, text in values.items():
+def check_text(values: Iterable[tuple[str, str]]) -> None:
+    """The same for a request's path and query values, ``(name, value)`` pairs (a repeated
+    query parameter once per value), each named by its parameter."""
+    for name, text in values:
         unfit = _unfit(text)
         if unfit:
             raise InvalidRequest(f"{name} {unfit}", field=name)

@@ -273,8 +273,8 @@ def _one_path(op: Operation, handler: Handler, path: dict[str, str]) -> Response
     if op.pipeline:
         return _answer(op, handler(Call(gw, op, MappingProxyType(path), _EMPTY, _EMPTY)))
     office, caller = _authenticate(gw, op.audience)
-    check_text(path)
-    check_text(request.args)
+    check_text(path.items())
+    check_text(request.args.items(multi=True))
     if op.path:
         _validate(_checker(op, "path"), path)
     query = _query(op)
